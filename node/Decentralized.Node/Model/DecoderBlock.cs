@@ -1,0 +1,28 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Decentralized.Node.Model;
+
+/// <summary>Pre-norm residual block: x + Attn(Norm(x)), then x + MLP(Norm(x)).</summary>
+public sealed class DecoderBlock : nn.Module<Tensor, Tensor>
+{
+    private readonly RmsNorm attn_norm, mlp_norm;
+    private readonly CausalSelfAttention attn;
+    private readonly SwiGluMlp mlp;
+
+    public DecoderBlock(ModelConfig config) : base(nameof(DecoderBlock))
+    {
+        attn_norm = new RmsNorm(config.Dim, config.NormEps);
+        attn = new CausalSelfAttention(config);
+        mlp_norm = new RmsNorm(config.Dim, config.NormEps);
+        mlp = new SwiGluMlp(config);
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var h = x + attn.forward(attn_norm.forward(x));
+        return (h + mlp.forward(mlp_norm.forward(h))).MoveToOuterDisposeScope();
+    }
+}

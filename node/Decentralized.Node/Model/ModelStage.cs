@@ -1,0 +1,93 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Decentralized.Node.Model;
+
+/// <summary>
+/// One contiguous pipeline stage of the decoder. Stage 0 holds the token embedding, the last stage the
+/// final norm and the output head; the blocks are dealt out contiguously. With one stage this is the
+/// whole model: tokens (B, T) in, logits (B, T, V) out. Other stages map hidden states (B, T, C).
+/// </summary>
+public sealed class ModelStage : nn.Module<Tensor, Tensor>
+{
+    private readonly Embedding? embed;
+    private readonly ModuleList<DecoderBlock> blocks;
+    private readonly RmsNorm? final_norm;
+    private readonly Linear? head;
+
+    public ModelConfig Config { get; }
+    public int StageIndex { get; }
+    public int StageCount { get; }
+    public bool IsFirst => StageIndex == 0;
+    public bool IsLast => StageIndex == StageCount - 1;
+
+    /// <summary>Builds stage <paramref name="stageIndex"/> of <paramref name="stageCount"/>, initialised from <paramref name="seed"/>.</summary>
+    public ModelStage(ModelConfig config, int stageIndex = 0, int stageCount = 1, long seed = 0) : base(nameof(ModelStage))
+    {
+        config.Validate();
+        if (stageCount < 1 || stageCount > config.Layers)
+            throw new ArgumentException($"stage count must be between 1 and the layer count ({config.Layers})");
+        if (stageIndex < 0 || stageIndex >= stageCount)
+            throw new ArgumentException($"stage index must be between 0 and {stageCount - 1}");
+        Config = config;
+        StageIndex = stageIndex;
+        StageCount = stageCount;
+        var (first, count) = LayerRange(config.Layers, stageIndex, stageCount);
+        _firstLayer = first;
+        if (IsFirst) embed = nn.Embedding(config.VocabSize, config.Dim);
+        blocks = new ModuleList<DecoderBlock>();
+        for (int layer = 0; layer < count; layer++) blocks.Add(new DecoderBlock(config));
+        if (IsLast)
+        {
+            final_norm = new RmsNorm(config.Dim, config.NormEps);
+            head = nn.Linear(config.Dim, config.VocabSize, hasBias: false);
+        }
+        RegisterComponents();
+        InitialiseWeights(seed);
+    }
+
+    private readonly int _firstLayer;
+
+    /// <summary>First layer and layer count of a stage: contiguous, earlier stages take the remainder.</summary>
+    public static (int First, int Count) LayerRange(int layers, int stageIndex, int stageCount)
+    {
+        int baseCount = layers / stageCount, extra = layers % stageCount;
+        int first = stageIndex * baseCount + Math.Min(stageIndex, extra);
+        return (first, baseCount + (stageIndex < extra ? 1 : 0));
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var x = embed is not null ? embed.forward(input) : input;    // (B, T, C)
+        foreach (var block in blocks) x = block.forward(x);
+        if (head is not null) x = head.forward(final_norm!.forward(x)); // (B, T, V)
+        return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// GPT-2 style initialisation: N(0, 0.02), residual projections scaled by 1/sqrt(2L). Each part draws
+    /// from its own generator keyed by its global layer, so a stage built alone equals the same layers
+    /// inside a full model (pipeline stages and the whole model start from identical weights).
+    /// </summary>
+    private void InitialiseWeights(long seed)
+    {
+        using var noGrad = no_grad();
+        if (embed is not null) Initialise(embed, seed, part: -1);
+        for (int i = 0; i < blocks.Count; i++) Initialise(blocks[i], seed, part: _firstLayer + i);
+        if (head is not null) Initialise(head, seed, part: -2);
+    }
+
+    private void Initialise(nn.Module module, long seed, int part)
+    {
+        using var generator = new Generator((ulong)(seed * 1_000_003 + part + 1_000));
+        double residualStd = 0.02 / Math.Sqrt(2.0 * Config.Layers);
+        foreach (var (name, p) in module.named_parameters())
+        {
+            if (name.EndsWith("norm.weight")) continue;
+            bool residual = name.EndsWith("wo.weight") || name.EndsWith("w2.weight");
+            p.normal_(0, residual ? residualStd : 0.02, generator);
+        }
+    }
+}
