@@ -1,0 +1,141 @@
+using System.CommandLine;
+using System.Text.Json;
+using Decentralized.Node.Checkpoints;
+using Decentralized.Node.Model;
+using Decentralized.Node.Outer;
+using Decentralized.Node.Training;
+
+namespace Decentralized.Cli;
+
+/// <summary>
+/// <c>decentralized train</c>: K replicas in one process, no network, one algorithm, exact byte counts.
+/// The local way to compare DDP, DiLoCo and NoLoCo (and codec chains) at equal tokens.
+/// </summary>
+public static class TrainCommand
+{
+    public static Command Create()
+    {
+        var c = new Command("train", "Train K replicas in this process with ddp, diloco or noloco and report loss and bytes.");
+        var config = c.AddOptional<string>("config", "JSON file of option values (keys are option names); unknown keys are refused.");
+        var replicas = c.Add("replicas", "Replicas K trained side by side.", 4);
+        var algorithm = c.Add("algorithm", "ddp | diloco | noloco.", "noloco");
+        var innerSteps = c.Add("inner-steps", "H: inner steps per outer round.", 50);
+        var steps = c.Add("steps", "Inner steps per replica for the whole run.", 2000);
+        var compress = c.Add("compress", "Codec chain for what replicas exchange (fp32, bf16, int8, q4+ef, topk:0.01+ef+q8, ...).", "fp32");
+        var model = c.Add("model", "Model preset: small (~0.9M parameters) or tiny (~0.13M).", "small");
+        var layers = c.AddOptional<int?>("layers", "Override the preset's layer count.");
+        var dim = c.AddOptional<int?>("dim", "Override the preset's width.");
+        var heads = c.AddOptional<int?>("heads", "Override the preset's head count.");
+        var tokenizer = c.Add("tokenizer", "byte | gpt2.", "byte");
+        var data = c.AddOptional<string>("data", "A text file, a folder of them, or JSONL with a \"text\" field (default: the embedded corpus).");
+        var cacheDir = c.AddOptional<string>("cache-dir", "Where tokenized corpora are cached (default ~/.cache/decentralized).");
+        var lr = c.Add("lr", "Peak inner AdamW learning rate.", 1.5e-3);
+        var warmup = c.Add("warmup", "Inner warm-up steps.", 100);
+        var batch = c.Add("batch-size", "Sequences per micro-batch.", 16);
+        var seqLen = c.Add("seq-len", "Tokens per sequence.", 128);
+        var batchTokens = c.Add("batch-tokens", "Tokens per inner step; micro-batches are accumulated to reach it (0: one micro-batch).", 0);
+        var outerLr = c.Add("outer-lr", "DiLoCo outer learning rate.", 1.0);
+        var outerMomentum = c.Add("outer-momentum", "DiLoCo outer momentum.", 0.5);
+        var outerForm = c.Add("outer-form", "DiLoCo momentum form: nesterov | heavyball.", "nesterov");
+        var alpha = c.Add("noloco-alpha", "NoLoCo momentum decay alpha.", 0.5);
+        var beta = c.Add("noloco-beta", "NoLoCo pseudo-gradient weight beta.", 0.7);
+        var gamma = c.AddOptional<double?>("noloco-gamma", "NoLoCo pull towards the group's weights (default: beta).");
+        var groupSize = c.Add("group-size", "NoLoCo exchange group size.", 2);
+        var payload = c.AddOptional<string>("noloco-payload", "fast (θ only) | delta+slow; default: fast for lossless chains.");
+        var syncWarmup = c.Add("sync-warmup", "Synchronous steps before the first outer round.", 0);
+        var evalEvery = c.Add("eval-every", "Validate every N steps (0: only at the end).", 200);
+        var evalBatches = c.Add("eval-batches", "Fixed validation micro-batches per evaluation.", 16);
+        var seed = c.Add("seed", "Seed for weights, shards and pairing.", 1L);
+        var device = c.Add("device", "cpu | cuda | auto.", "auto");
+        var checkpoint = c.AddOptional<string>("checkpoint", "Checkpoint file written atomically during and after the run.");
+        var checkpointEvery = c.Add("checkpoint-every", "Write the checkpoint every N steps (0: only at the end).", 0);
+        var resume = c.Add("resume", "Continue from --checkpoint.", false);
+        var stopAfter = c.AddOptional<long?>("stop-after", "Stop after this many steps (with --checkpoint, to resume later).");
+        var json = c.Add("json", "Print one JSON object with the result at the end.", false);
+
+        c.SetAction(parse =>
+        {
+            bool asJson = parse.GetValue(json);
+            void Log(string line) => Console.Error.WriteLine(line);
+            var chain = parse.GetValue(compress)!;
+            var options = new ComparisonOptions
+            {
+                Replicas = parse.GetValue(replicas),
+                Algorithm = AlgorithmNames.Parse(parse.GetValue(algorithm)!),
+                InnerStepsPerRound = parse.GetValue(innerSteps),
+                StepsPerReplica = parse.GetValue(steps),
+                Model = ModelPreset(parse.GetValue(model)!, parse.GetValue(layers), parse.GetValue(dim), parse.GetValue(heads)),
+                Inner = new InnerOptions(LearningRate: parse.GetValue(lr), WarmupSteps: parse.GetValue(warmup), TotalSteps: parse.GetValue(steps),
+                    MicroBatchSize: parse.GetValue(batch), SequenceLength: parse.GetValue(seqLen), BatchTokens: parse.GetValue(batchTokens)),
+                DiLoCo = new DiLoCoOptions(parse.GetValue(outerLr), parse.GetValue(outerMomentum), ParseForm(parse.GetValue(outerForm)!)),
+                NoLoCo = new NoLoCoOptions(parse.GetValue(alpha), parse.GetValue(beta), parse.GetValue(gamma), parse.GetValue(groupSize)),
+                NoLoCoWire = ParsePayload(parse.GetValue(payload)),
+                SyncWarmupSteps = parse.GetValue(syncWarmup),
+                EvalEvery = parse.GetValue(evalEvery),
+                EvalBatches = parse.GetValue(evalBatches),
+                Seed = parse.GetValue(seed),
+            }.Validate();
+            var codec = VectorCodecs.Create(chain);
+            var torchDevice = DeviceSelector.Resolve(parse.GetValue(device)!);
+            var checkpointPath = parse.GetValue(checkpoint);
+            if (parse.GetValue(resume) && checkpointPath is null) throw new ArgumentException("--resume needs --checkpoint PATH");
+
+            var dataOptions = new TrainingDataOptions(parse.GetValue(data), parse.GetValue(tokenizer)!, parse.GetValue(cacheDir));
+            var corpus = new TrainingData(dataOptions, Log);
+            if (corpus.Tokenizer.VocabSize != options.Model.VocabSize)
+                options = options with { Model = options.Model with { VocabSize = corpus.Tokenizer.VocabSize } };
+            var validation = corpus.Validation(options.Inner.MicroBatchSize, options.Inner.SequenceLength, options.EvalBatches);
+            using var run = new LocalComparison(options,
+                i => corpus.ForReplica(options.Seed, i, options.Replicas, options.Inner.MicroBatchSize, options.Inner.SequenceLength),
+                validation, codec, torchDevice);
+            if (parse.GetValue(resume))
+            {
+                ComparisonCheckpoint.Load(checkpointPath!, run, options, codec.Spec);
+                Log($"resumed from {checkpointPath} at step {run.Step}");
+            }
+            Log($"train: {options.Algorithm.Name()} K={options.Replicas} H={options.InnerStepsPerRound} compress={codec.Spec} " +
+                $"params={run.Replicas[0].Trainer.Flat.Count:N0} device={torchDevice.type} data={corpus.Source} " +
+                $"unigram-entropy={Decentralized.Node.Data.CorpusStatistics.UnigramEntropyNats(corpus.Dataset.Tokens.Span):F3} nats");
+            var progress = new ProgressPrinter(options.StepsPerReplica, run.TokensPerStep, Log);
+            run.OnStep = (step, loss) =>
+            {
+                progress.Step(step, loss, run.BytesSentPerReplica);
+                int every = parse.GetValue(checkpointEvery);
+                if (checkpointPath is not null && every > 0 && step % every == 0) ComparisonCheckpoint.Save(checkpointPath, run, options, codec.Spec);
+            };
+            run.OnEvaluation = p => Log($"  eval step {p.Step}: val_loss {p.ValidationLoss:F4}  train_loss {p.TrainLoss:F4}  bytes/replica {Units.Bytes(run.BytesSentPerReplica)}");
+            var result = run.Run(parse.GetValue(stopAfter));
+            if (checkpointPath is not null) ComparisonCheckpoint.Save(checkpointPath, run, options, codec.Spec);
+            if (asJson) Console.WriteLine(JsonSerializer.Serialize(result, JsonOutput.Options));
+            else Log($"done: val_loss {result.ValLoss:F4}, {Units.Bytes(result.BytesSentPerReplica)} sent per replica, {result.TokensPerSecond:N0} tokens/s, {result.WallSeconds:F0} s");
+            return 0;
+        });
+        return c;
+    }
+
+    public static ModelConfig ModelPreset(string name, int? layers, int? dim, int? heads)
+    {
+        var preset = name.ToLowerInvariant() switch
+        {
+            "small" => ModelConfig.Small,
+            "tiny" => ModelConfig.Tiny,
+            _ => throw new ArgumentException($"unknown model preset '{name}': use small or tiny"),
+        };
+        return preset with { Layers = layers ?? preset.Layers, Dim = dim ?? preset.Dim, Heads = heads ?? preset.Heads };
+    }
+
+    private static OuterMomentum ParseForm(string text) => text.ToLowerInvariant() switch
+    {
+        "nesterov" => OuterMomentum.Nesterov,
+        "heavyball" or "heavy-ball" => OuterMomentum.HeavyBall,
+        _ => throw new ArgumentException($"unknown outer momentum form '{text}': use nesterov or heavyball"),
+    };
+
+    private static NoLoCoPayload? ParsePayload(string? text) => text?.ToLowerInvariant() switch
+    {
+        null => null,
+        "fast" => NoLoCoPayload.FastWeights,
+        "delta+slow" => NoLoCoPayload.DeltaAndSlow,
+        _ => throw new ArgumentException($"unknown NoLoCo payload '{text}': use fast or delta+slow"),
+    };
+}

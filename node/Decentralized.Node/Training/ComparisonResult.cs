@@ -1,0 +1,20 @@
+namespace Decentralized.Node.Training;
+
+/// <summary>One validation measurement during a run.</summary>
+public sealed record LossPoint(long Step, long Tokens, double ValidationLoss, double TrainLoss, double WallSeconds);
+
+/// <summary>The outcome of an in-process comparison (printed as JSON by <c>decentralized train --json</c>).</summary>
+public sealed record ComparisonResult(
+    string Algorithm,
+    int Replicas,
+    int InnerSteps,
+    string Compression,
+    long Parameters,
+    long Tokens,
+    double ValLoss,
+    double TrainLoss,
+    long BytesSentPerReplica,
+    double WallSeconds,
+    double TokensPerSecond,
+    double ReplicaSpread,
+    IReadOnlyList<LossPoint> Curve);
