@@ -1,0 +1,177 @@
+namespace Decentralized.Node.Data;
+
+/// <summary>
+/// Reads a user corpus lazily as a sequence of documents: a text file, a .jsonl file (one JSON
+/// object per line with a "text" field) or a folder of them (recursively, in ordinal path order so
+/// every machine sees the same sequence, skipping hidden entries). Nothing is held beyond the
+/// current document, so corpora larger than memory stream through the tokenizer.
+/// </summary>
+public static class CorpusSource
+{
+    /// <summary>
+    /// Enumerates the non-blank documents of <paramref name="path"/>, trimmed of surrounding
+    /// whitespace. A missing path throws at once; the other errors surface during enumeration as
+    /// <see cref="DataException"/>: a binary or non-UTF-8 file, a bad JSONL line (file:line), an
+    /// over-long line, and finally an empty corpus.
+    /// </summary>
+    public static IEnumerable<string> Documents(string path, CorpusOptions? options = null)
+    {
+        options ??= CorpusOptions.Default;
+        options.Validate();
+        var files = ListFiles(path, options);
+        return NonEmpty(files.SelectMany(file => Guard(ReadFile(file, options), file)), path, files.Count);
+    }
+
+    /// <summary>
+    /// The files a corpus path stands for, in the order they are read: the file itself, or every
+    /// non-hidden file below a folder sorted by ordinal relative path (directory symlinks are not
+    /// followed, which rules out cycles).
+    /// </summary>
+    /// <exception cref="DataException">The path does not exist or the folder holds too many files.</exception>
+    public static IReadOnlyList<string> ListFiles(string path, CorpusOptions? options = null)
+    {
+        options ??= CorpusOptions.Default;
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new DataException("no corpus path given; pass a text file, a folder of text files, or a .jsonl file");
+        }
+
+        var full = Path.GetFullPath(path);
+        if (File.Exists(full))
+        {
+            return [full];
+        }
+
+        if (!Directory.Exists(full))
+        {
+            throw new DataException($"corpus path '{path}' does not exist; pass a text file, a folder of text files, or a .jsonl file");
+        }
+
+        var files = new List<string>();
+        Walk(full, files, options.MaxFiles, path);
+        files.Sort((a, b) => string.CompareOrdinal(Relative(full, a), Relative(full, b)));
+        return files;
+    }
+
+    /// <summary>
+    /// Checks every file of a corpus path for binary or non-UTF-8 content (first 8 KiB each) without
+    /// reading documents, so a stray binary is reported before minutes of tokenizing, not after.
+    /// </summary>
+    /// <exception cref="DataException">The path is missing, or a file is not text.</exception>
+    public static void CheckFiles(string path, CorpusOptions? options = null)
+    {
+        foreach (var file in ListFiles(path, options))
+        {
+            TextSniffer.Check(file);
+        }
+    }
+
+    /// <summary>True when a file is read as JSON Lines (by its .jsonl extension).</summary>
+    public static bool IsJsonl(string path) => path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase);
+
+    private static IEnumerable<string> ReadFile(string file, CorpusOptions options)
+    {
+        var encoding = TextSniffer.Check(file);
+        return IsJsonl(file)
+            ? JsonlDocuments.Read(file, encoding, options)
+            : TextDocuments.Read(file, encoding, options.MaxDocumentChars);
+    }
+
+    private static void Walk(string root, List<string> files, int maxFiles, string shownPath)
+    {
+        var pending = new Stack<string>();
+        pending.Push(root);
+        var enumeration = new EnumerationOptions { RecurseSubdirectories = false, IgnoreInaccessible = true, AttributesToSkip = 0 };
+        while (pending.Count > 0)
+        {
+            var directory = new DirectoryInfo(pending.Pop());
+            foreach (var entry in directory.EnumerateFileSystemInfos("*", enumeration))
+            {
+                if (entry.Name.StartsWith('.') || (entry.Attributes & FileAttributes.Hidden) != 0)
+                {
+                    continue;
+                }
+
+                if (entry is DirectoryInfo sub)
+                {
+                    if (sub.LinkTarget is null)
+                    {
+                        pending.Push(sub.FullName);
+                    }
+
+                    continue;
+                }
+
+                files.Add(entry.FullName);
+                if (files.Count > maxFiles)
+                {
+                    throw new DataException($"corpus folder '{shownPath}' has more than {maxFiles} files; point at a smaller folder or merge files");
+                }
+            }
+        }
+    }
+
+    private static string Relative(string root, string file) =>
+        Path.GetRelativePath(root, file).Replace(Path.DirectorySeparatorChar, '/');
+
+    // Wraps low-level I/O failures during enumeration into one-line DataExceptions naming the file.
+    private static IEnumerable<string> Guard(IEnumerable<string> documents, string file)
+    {
+        IEnumerator<string> enumerator;
+        try
+        {
+            enumerator = documents.GetEnumerator();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new DataException($"cannot read corpus file '{file}': {ex.Message}", ex);
+        }
+
+        using (enumerator)
+        {
+            while (true)
+            {
+                try
+                {
+                    if (!enumerator.MoveNext())
+                    {
+                        yield break;
+                    }
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    throw new DataException($"cannot read corpus file '{file}': {ex.Message}", ex);
+                }
+
+                yield return enumerator.Current;
+            }
+        }
+    }
+
+    private static IEnumerable<string> NonEmpty(IEnumerable<string> documents, string path, int fileCount)
+    {
+        var any = false;
+        foreach (var document in documents)
+        {
+            var text = document.Trim();
+            if (text.Length == 0)
+            {
+                continue;
+            }
+
+            any = true;
+            yield return text;
+        }
+
+        if (!any)
+        {
+            var what = fileCount switch
+            {
+                0 => "the folder has no visible files",
+                1 => "it contains no text",
+                _ => $"its {fileCount} files contain no text",
+            };
+            throw new DataException($"corpus '{path}' is empty: {what}; add text or point at another path");
+        }
+    }
+}
