@@ -79,9 +79,11 @@ public static class TrainCommand
             var torchDevice = DeviceSelector.Resolve(parse.GetValue(device)!);
             var checkpointPath = parse.GetValue(checkpoint);
             if (parse.GetValue(resume) && checkpointPath is null) throw new ArgumentException("--resume needs --checkpoint PATH");
+            if (!parse.GetValue(resume) && checkpointPath is not null && File.Exists(checkpointPath))
+                throw new ArgumentException($"checkpoint {checkpointPath} already exists: pass --resume to continue it, or choose another path");
 
             var dataOptions = new TrainingDataOptions(parse.GetValue(data), parse.GetValue(tokenizer)!, parse.GetValue(cacheDir));
-            var corpus = new TrainingData(dataOptions, Log);
+            var corpus = TrainingData.Open(dataOptions, Log);
             if (corpus.Tokenizer.VocabSize != options.Model.VocabSize)
                 options = options with { Model = options.Model with { VocabSize = corpus.Tokenizer.VocabSize } };
             var validation = corpus.Validation(options.Inner.MicroBatchSize, options.Inner.SequenceLength, options.EvalBatches);

@@ -46,7 +46,8 @@ public sealed class InnerTrainer : IDisposable
     /// </summary>
     public double ComputeGradients(Action<long[]> fill, long[] buffer)
     {
-        _optimizer.zero_grad();
+        // Every access to p.grad wraps a new handle, so even zero_grad and clipping run inside a scope.
+        using (var zeroScope = NewDisposeScope()) _optimizer.zero_grad();
         int accumulation = Options.AccumulationSteps;
         double total = 0;
         for (int i = 0; i < accumulation; i++)
@@ -63,12 +64,13 @@ public sealed class InnerTrainer : IDisposable
     /// <summary>Clips, applies the scheduled learning rate and takes one AdamW step. Returns the pre-clip gradient norm.</summary>
     public double ApplyUpdate()
     {
+        using var scope = NewDisposeScope();
         double norm = Options.GradientClipNorm > 0
             ? nn.utils.clip_grad_norm_(Model.parameters(), Options.GradientClipNorm)
             : double.NaN;
         double lr = Options.LearningRateAt(Step);
         foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
-        using (var scope = NewDisposeScope()) _optimizer.step();
+        _optimizer.step();
         Step++;
         return norm;
     }

@@ -14,14 +14,29 @@ public sealed record TrainingDataOptions(string? CorpusPath = null, string Token
 /// <summary>Opens the dataset and hands out per-replica batch streams and the fixed validation batches.</summary>
 public sealed class TrainingData
 {
-    public TrainingData(TrainingDataOptions options, Action<string>? log = null)
+    public TrainingData(TokenDataset dataset, ITokenizer tokenizer, string source)
     {
-        Tokenizer = Tokenizers.Create(options.Tokenizer);
+        Dataset = dataset;
+        Tokenizer = tokenizer;
+        Source = source;
+    }
+
+    /// <summary>Tokenizes the corpus into the cache on first use, then opens the cached token file.</summary>
+    public static TrainingData Open(TrainingDataOptions options, Action<string>? log = null)
+    {
+        var tokenizer = Tokenizers.Create(options.Tokenizer);
         var file = options.CorpusPath is null
-            ? TokenCache.GetOrBuildEmbedded(options.EffectiveCacheDir, Tokenizer, log)
-            : TokenCache.GetOrBuildFromPath(options.EffectiveCacheDir, options.CorpusPath, Tokenizer, log: log);
-        Dataset = new TokenDataset(file);
-        Source = file.Source;
+            ? TokenCache.GetOrBuildEmbedded(options.EffectiveCacheDir, tokenizer, log)
+            : TokenCache.GetOrBuildFromPath(options.EffectiveCacheDir, options.CorpusPath, tokenizer, log: log);
+        return new TrainingData(new TokenDataset(file), tokenizer, file.Source);
+    }
+
+    /// <summary>Byte-tokenized text held in memory (tests and simulations).</summary>
+    public static TrainingData FromText(string text)
+    {
+        var tokenizer = new ByteTokenizer();
+        var tokens = tokenizer.Encode(text).Select(t => (ushort)t).ToArray();
+        return new TrainingData(new TokenDataset(TokenFile.FromTokens(tokenizer.Id, tokenizer.VocabSize, tokens)), tokenizer, "memory");
     }
 
     public ITokenizer Tokenizer { get; }

@@ -1,0 +1,48 @@
+using System.CommandLine;
+
+namespace Decentralized.Cli;
+
+/// <summary>The <c>decentralized</c> command tree; callable in-process so tests run it like a user would.</summary>
+public static class CliApp
+{
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("decentralized: train one language model together over the ordinary internet (DiLoCo / NoLoCo).");
+        root.Subcommands.Add(TrainCommand.Create());
+        return root;
+    }
+
+    public static int Run(string[] args)
+    {
+        var root = Build();
+        // Config files: merge their values into the arguments of the command they belong to before parsing.
+        var command = root.Subcommands.FirstOrDefault(c => args.Length > 0 && c.Name == args[0]);
+        try
+        {
+            if (command is not null)
+            {
+                var env = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+                    .ToDictionary(e => (string)e.Key, e => (string?)e.Value);
+                args = ConfigFile.Merge(args, command.LongNames(), ArgValue(args, "--config"), env);
+            }
+            var parsed = root.Parse(args);
+            // Parse errors get the same one-line shape as every other user error.
+            if (parsed.Errors.Count > 0 && command is not null) return CliErrors.Report(new ArgumentException(parsed.Errors[0].Message));
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e) when (CliErrors.IsUserError(e))
+        {
+            return CliErrors.Report(e);
+        }
+    }
+
+    private static string? ArgValue(string[] args, string name)
+    {
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] == name && i + 1 < args.Length) return args[i + 1];
+            if (args[i].StartsWith(name + "=")) return args[i][(name.Length + 1)..];
+        }
+        return null;
+    }
+}

@@ -1,0 +1,100 @@
+using Decentralized.Node.Checkpoints;
+using Decentralized.Node.Data;
+using Decentralized.Node.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Decentralized.Node.Tests;
+
+/// <summary>What a user of <c>decentralized train</c> would notice: loss falls, bytes shrink, resume is exact.</summary>
+[Collection("torch")]
+public sealed class LocalComparisonTests
+{
+    [Theory]
+    [InlineData(Algorithm.Ddp)] [InlineData(Algorithm.DiLoCo)] [InlineData(Algorithm.NoLoCo)]
+    public void ValidationLossFallsBelowUnigramEntropy(Algorithm algorithm)
+    {
+        var options = TestCorpus.Options(algorithm, replicas: 2, steps: 80, h: 10);
+        using var run = TestCorpus.Run(options);
+        double before = run.Replicas[0].Trainer.Evaluate(TestCorpus.Data.Validation(8, 32, 4));
+        var result = run.Run();
+        double unigram = CorpusStatistics.UnigramEntropyNats(TestCorpus.Data.Dataset.Tokens.Span);
+        Assert.True(result.ValLoss < before - 1.0, $"{algorithm}: loss {before:F3} -> {result.ValLoss:F3}");
+        Assert.True(result.ValLoss < unigram, $"{algorithm}: val loss {result.ValLoss:F3} not below unigram entropy {unigram:F3}");
+    }
+
+    [Fact]
+    public void OuterMethodsSendFarFewerBytesThanDdp()
+    {
+        long Bytes(Algorithm a)
+        {
+            using var run = TestCorpus.Run(TestCorpus.Options(a, replicas: 4, steps: 20, h: 10) with { EvalBatches = 1 });
+            return run.Run().BytesSentPerReplica;
+        }
+        long ddp = Bytes(Algorithm.Ddp), diloco = Bytes(Algorithm.DiLoCo), noloco = Bytes(Algorithm.NoLoCo);
+        // Per replica: DDP all-reduces every step (20 × 1.5 vectors), DiLoCo every 10 steps (2 × 1.5), NoLoCo sends one vector to one partner per round (2 × 1).
+        Assert.Equal(10.0, (double)ddp / diloco, 3);
+        Assert.Equal(15.0, (double)ddp / noloco, 3);
+    }
+
+    [Theory]
+    [InlineData(Algorithm.Ddp)] [InlineData(Algorithm.DiLoCo)] [InlineData(Algorithm.NoLoCo)]
+    public void ResumeFromCheckpointGivesIdenticalWeights(Algorithm algorithm)
+    {
+        var options = TestCorpus.Options(algorithm, replicas: 2, steps: 30, h: 10);
+        var path = Path.Combine(Path.GetTempPath(), $"resume-{Guid.NewGuid():N}.ckpt");
+        try
+        {
+            float[][] straight;
+            using (var run = TestCorpus.Run(options)) { run.Run(); straight = Weights(run); }
+            using (var first = TestCorpus.Run(options)) { first.Run(stopAfter: 15); ComparisonCheckpoint.Save(path, first, options, "fp32"); }
+            using var second = TestCorpus.Run(options);
+            ComparisonCheckpoint.Load(path, second, options, "fp32");
+            Assert.Equal(15, second.Step);
+            second.Run();
+            var resumed = Weights(second);
+            for (int r = 0; r < straight.Length; r++) Assert.Equal(straight[r], resumed[r]);
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
+    public void CorruptOrForeignCheckpointIsRefusedAndLeftUntouched()
+    {
+        var options = TestCorpus.Options(Algorithm.NoLoCo, steps: 4, h: 2);
+        var path = Path.Combine(Path.GetTempPath(), $"corrupt-{Guid.NewGuid():N}.ckpt");
+        try
+        {
+            using (var run = TestCorpus.Run(options)) { run.Run(); ComparisonCheckpoint.Save(path, run, options, "fp32"); }
+            var good = File.ReadAllBytes(path);
+            using var target = TestCorpus.Run(options);
+            var flipped = (byte[])good.Clone();
+            flipped[good.Length / 2] ^= 0x40;
+            File.WriteAllBytes(path, flipped);
+            Assert.Contains("checksum", Assert.Throws<CheckpointException>(() => ComparisonCheckpoint.Load(path, target, options, "fp32")).Message);
+            File.WriteAllBytes(path, good[..(good.Length - 100)]);
+            Assert.Contains("truncated", Assert.Throws<CheckpointException>(() => ComparisonCheckpoint.Load(path, target, options, "fp32")).Message);
+            File.WriteAllBytes(path, good);
+            var other = options with { Replicas = 3 };
+            using var wrong = TestCorpus.Run(other);
+            Assert.Contains("replicas", Assert.Throws<CheckpointException>(() => ComparisonCheckpoint.Load(path, wrong, other, "fp32")).Message);
+            Assert.Equal(good, File.ReadAllBytes(path));
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
+    public void HundredStepsDoNotLeakTensors()
+    {
+        var options = TestCorpus.Options(Algorithm.NoLoCo, replicas: 2, steps: 100, h: 10) with { EvalEvery = 25, EvalBatches = 2 };
+        using var run = TestCorpus.Run(options);
+        run.Run(stopAfter: 20);
+        long live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        run.Run(stopAfter: 100);
+        long after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        Assert.True(after <= live, $"live tensors grew from {live} to {after} over 80 steps");
+    }
+
+    private static float[][] Weights(LocalComparison run) =>
+        run.Replicas.Select(r => { using var w = r.Trainer.Flat.Snapshot(); return w.data<float>().ToArray(); }).ToArray();
+}
