@@ -9,6 +9,9 @@ public static class CliApp
     {
         var root = new RootCommand("decentralized: train one language model together over the ordinary internet (DiLoCo / NoLoCo).");
         root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(NodeCommand.Create());
+        root.Subcommands.Add(KeygenCommand.Create());
+        root.Subcommands.Add(StatusCommand.Create());
         return root;
     }
 
@@ -16,7 +19,15 @@ public static class CliApp
     {
         var root = Build();
         // Config files: merge their values into the arguments of the command they belong to before parsing.
-        var command = root.Subcommands.FirstOrDefault(c => args.Length > 0 && c.Name == args[0]);
+        Command? command = null;
+        IEnumerable<Command> level = root.Subcommands;
+        foreach (var word in args.TakeWhile(a => !a.StartsWith('-')))
+        {
+            var next = level.FirstOrDefault(c => c.Name == word);
+            if (next is null) break;
+            command = next;
+            level = next.Subcommands;
+        }
         try
         {
             if (command is not null)

@@ -51,13 +51,20 @@ public static class ConfigFile
                 var name = property.Name.Replace('_', '-');
                 if (!knownOptions.Contains(name))
                     throw new ArgumentException($"config file {path}: unknown key '{property.Name}' (valid keys: {string.Join(", ", knownOptions.Order())})");
+                if (property.Value.ValueKind == JsonValueKind.Array)
+                {
+                    // A list (e.g. bootstrap addresses) becomes the option repeated.
+                    foreach (var item in property.Value.EnumerateArray())
+                        result.Add((name, item.ValueKind == JsonValueKind.String ? item.GetString()! : item.GetRawText()));
+                    continue;
+                }
                 result.Add((name, property.Value.ValueKind switch
                 {
                     JsonValueKind.String => property.Value.GetString()!,
                     JsonValueKind.Number => property.Value.GetRawText(),
                     JsonValueKind.True => "true",
                     JsonValueKind.False => "false",
-                    _ => throw new ArgumentException($"config file {path}: key '{property.Name}' must be a string, number or boolean"),
+                    _ => throw new ArgumentException($"config file {path}: key '{property.Name}' must be a string, number, boolean or list"),
                 }));
             }
             return result;

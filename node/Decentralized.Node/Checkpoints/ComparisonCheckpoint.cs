@@ -65,54 +65,12 @@ public static class ComparisonCheckpoint
         Same("seed", seed, o.Seed);
     }
 
-    private static void WriteReplica(BinaryWriter w, LocalReplica r)
-    {
-        w.Write(r.Trainer.Step);
-        using (var weights = r.Trainer.Flat.Snapshot()) TensorIo.WriteFlat(w, weights);
-        using (var buffer = new MemoryStream())
-        {
-            using (var bw = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true)) r.Trainer.SaveOptimizerState(bw);
-            w.Write(buffer.Length);
-            buffer.Position = 0;
-            buffer.CopyTo(w.BaseStream);
-        }
-        w.Write(r.Slow is not null);
-        if (r.Slow is not null)
-        {
-            TensorIo.WriteFlat(w, r.Slow);
-            TensorIo.WriteFlat(w, r.OuterMomentum!);
-            w.Write(r.OuterRound);
-        }
-        var data = r.Data.SaveState();
-        w.Write(data.Length);
-        foreach (var v in data) w.Write(v);
-    }
+    private static void WriteReplica(BinaryWriter w, LocalReplica r) =>
+        ReplicaStateIo.Write(w, r.Trainer, r.Slow, r.OuterMomentum, r.OuterRound, r.Data);
 
     private static void ReadReplica(BinaryReader reader, LocalReplica r)
     {
-        r.Trainer.Step = reader.ReadInt64();
-        using (var weights = r.Trainer.Flat.Snapshot())
-        {
-            TensorIo.ReadFlatInto(reader, weights, "weights");
-            r.Trainer.Flat.Assign(weights);
-        }
-        long optimizerBytes = reader.ReadInt64();
-        if (optimizerBytes < 0 || optimizerBytes > CheckpointFile.MaxPayloadBytes) throw new CheckpointException("checkpoint optimizer state has an absurd size");
-        var optimizer = new byte[optimizerBytes];
-        reader.BaseStream.ReadExactly(optimizer);
-        using (var br = new BinaryReader(new MemoryStream(optimizer))) r.Trainer.LoadOptimizerState(br);
-        bool hasOuter = reader.ReadBoolean();
-        if (hasOuter != (r.Slow is not null)) throw new CheckpointException("checkpoint outer state does not match the algorithm");
-        if (hasOuter)
-        {
-            TensorIo.ReadFlatInto(reader, r.Slow!, "outer weights");
-            TensorIo.ReadFlatInto(reader, r.OuterMomentum!, "outer momentum");
-            r.OuterRound = reader.ReadInt64();
-        }
-        int n = reader.ReadInt32();
-        if (n is < 0 or > 64) throw new CheckpointException("checkpoint data position is malformed");
-        var state = new long[n];
-        for (int i = 0; i < n; i++) state[i] = reader.ReadInt64();
-        r.Data.RestoreState(state);
+        long round = ReplicaStateIo.Read(reader, r.Trainer, r.Slow, r.OuterMomentum, r.Data);
+        if (r.Slow is not null) r.OuterRound = round;
     }
 }

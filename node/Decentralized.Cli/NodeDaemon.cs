@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Decentralized.Node.Checkpoints;
+using Decentralized.Node.Model;
+using Decentralized.Node.Swarm;
+using Decentralized.Node.Training;
+using Decentralized.Protocol.Addressing;
+using Decentralized.Protocol.Tcp;
+using Microsoft.Extensions.Logging;
+
+namespace Decentralized.Cli;
+
+/// <summary>
+/// <c>decentralized node run</c>: the long-lived daemon. Wires the real network (libp2p over TCP with the swarm
+/// gate), the trainer, checkpoints, the status endpoint and the progress line around a <see cref="SwarmPeer"/>.
+/// Machine-readable events go to stdout as JSON lines; logs for people go to stderr.
+/// </summary>
+public sealed partial class NodeDaemon
+{
+    private readonly NodeSettings _settings;
+    private readonly ILoggerFactory _logs;
+    private readonly ILogger _log;
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly List<object> _curve = new();
+    private double _firstValidationLoss = double.NaN;
+
+    public NodeDaemon(NodeSettings settings, ILoggerFactory logs)
+    {
+        _settings = settings;
+        _logs = logs;
+        _log = logs.CreateLogger("node");
+    }
+
+    public async Task<int> RunAsync(CancellationToken stop)
+    {
+        var s = _settings;
+        s.Swarm.Validate(); s.Inner.Validate(); s.DiLoCo.Validate(); s.NoLoCo.Validate();
+        var bootstrap = s.Bootstrap.Select(Multiaddr.Parse).ToArray();
+        var listen = s.Listen.Select(Multiaddr.Parse).ToArray();
+        var device = DeviceSelector.Resolve(s.Device);
+        var key = KeyFile.LoadOrCreate(s.KeyFile);
+        var data = TrainingData.Open(s.Data, line => _log.LogInformation("{Line}", line));
+        var model = s.Model with { VocabSize = data.Tokenizer.VocabSize };
+        int shard = s.ShardIndex ?? (int)((uint)key.PeerId.GetHashCode() % (uint)s.ShardCount);
+        var source = data.ForReplica(s.Swarm.SwarmSeed, shard, s.ShardCount, s.Inner.MicroBatchSize, s.Inner.SequenceLength);
+        var validation = data.Validation(s.Inner.MicroBatchSize, s.Inner.SequenceLength, s.EvalBatches);
+
+        // Every member starts from the same weights (seeded by the swarm seed), as DiLoCo and NoLoCo require.
+        using var trainer = new InnerTrainer(new ModelStage(model, seed: s.Swarm.SwarmSeed), s.Inner, device);
+        string outer = s.Swarm.Algorithm == Algorithm.DiLoCo ? s.DiLoCo.ToString() : s.NoLoCo.ToString();
+        var identity = new SwarmIdentity(SwarmIdentity.SoftwareVersionOfThisBuild, s.Swarm.SwarmId, SwarmIdentity.HashConfig(model.Hash(), s.Swarm, outer));
+        var gate = new ConnectionHandshake(identity, s.Swarm.SwarmKey, key.PeerId, s.Swarm.ControlMessageBytesMax, _logs.CreateLogger("gate"));
+        await using var host = new Libp2pHost(new Libp2pHostOptions
+        {
+            Identity = key,
+            ListenAddresses = listen,
+            ConnectionGate = gate.RunAsync,
+            ConnectionGateProtocol = SwarmProtocols.Gate,
+            LoggerFactory = _logs,
+            AgentVersion = $"decentralized/{identity.SoftwareVersion}",
+        });
+        await host.StartAsync(stop);
+        IUpdateCodec codec = UpdateCodecs.Create(s.Compress);
+        if (s.Misbehave is not null) codec = new FaultyUpdateCodec(codec, s.Misbehave);
+        await using var peer = new SwarmPeer(s.Swarm, host, TimeProvider.System, new Random((int)(s.Swarm.SwarmSeed ^ shard)), trainer, source, codec,
+            s.DiLoCo, s.NoLoCo, _logs.CreateLogger("swarm")) { ConfigHash = identity.ConfigHash };
+
+        var checkpoint = Path.Combine(s.DataDir, "node.ckpt");
+        if (File.Exists(checkpoint))
+        {
+            SwarmCheckpoint.Load(checkpoint, peer);
+            _log.LogInformation("resumed from {Checkpoint} at round {Round}", checkpoint, peer.Round);
+        }
+        await using var http = s.Http is null ? null : new HttpStatusServer(s.Http, path => Route(path, peer, host));
+        Emit(new { @event = "listening", peer_id = key.PeerId.ToString(), addrs = host.ListenAddresses.Select(a => a.ToString()), http = http?.Endpoint.ToString(), config_hash = identity.ConfigHash });
+        _log.LogInformation("peer {Peer} listening on {Addresses}; swarm '{Swarm}' config {Config}", key.PeerId, string.Join(" ", host.ListenAddresses), s.Swarm.SwarmId, identity.ConfigHash);
+
+        await peer.JoinAsync(bootstrap, fetchState: true, stop);
+        var progress = new NodeProgress(peer, host, s.Inner.MicroBatchSize * s.Inner.SequenceLength * s.Inner.AccumulationSteps, _log);
+        peer.OnStep = (_, _) => progress.MaybePrint();
+        peer.OnRound = report => AfterRound(peer, trainer, validation, checkpoint, report);
+        try { await peer.RunAsync(stop); }
+        finally
+        {
+            // SIGINT/SIGTERM land here after the current step: keep what was trained.
+            SwarmCheckpoint.Save(checkpoint, peer);
+            WriteReport(peer, host);
+            Emit(new { @event = "exit", peer_id = key.PeerId.ToString(), round = peer.Round, val_loss = peer.Stats.LastValidationLoss });
+        }
+        return 0;
+    }
+
+    private void AfterRound(SwarmPeer peer, InnerTrainer trainer, IReadOnlyList<long[]> validation, string checkpoint, RoundReport report)
+    {
+        double val = trainer.Evaluate(validation);
+        peer.Stats.LastValidationLoss = val;
+        if (double.IsNaN(_firstValidationLoss)) _firstValidationLoss = val;
+        var point = new { round = peer.Round, step = trainer.Step, val_loss = val, train_loss = peer.Stats.LastLoss, seconds = _clock.Elapsed.TotalSeconds,
+            partners = report.Partners, received = report.Received, rejected = report.Rejected, wait_seconds = report.WaitSeconds, closed = report.ClosedBecause };
+        lock (_curve) _curve.Add(point);
+        Emit(new { @event = "round", peer_id = peer.LocalPeer.ToString(), point.round, point.step, point.val_loss, point.train_loss, point.partners, point.received, point.rejected, point.wait_seconds, point.closed });
+        if (_settings.CheckpointEveryRounds > 0 && peer.Round % _settings.CheckpointEveryRounds == 0) SwarmCheckpoint.Save(checkpoint, peer);
+    }
+
+    private static readonly object EmitLock = new();
+
+    private static void Emit(object value)
+    {
+        var line = JsonSerializer.Serialize(value, JsonOutput.Options);
+        lock (EmitLock) { Console.Out.WriteLine(line); Console.Out.Flush(); }
+    }
+}

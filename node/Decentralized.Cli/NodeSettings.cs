@@ -1,0 +1,32 @@
+using Decentralized.Node.Model;
+using Decentralized.Node.Outer;
+using Decentralized.Node.Swarm;
+using Decentralized.Node.Training;
+
+namespace Decentralized.Cli;
+
+/// <summary>Everything a daemon needs, validated once at start (an impossible value stops it before it touches the network).</summary>
+public sealed record NodeSettings
+{
+    public IReadOnlyList<string> Listen { get; init; } = ["/ip4/0.0.0.0/tcp/4001"];
+    public string KeyFile { get; init; } = NodeDefaults.KeyFile;
+    public string DataDir { get; init; } = NodeDefaults.DataDir;
+    public IReadOnlyList<string> Bootstrap { get; init; } = [];
+    public TrainingDataOptions Data { get; init; } = new();
+    public ModelConfig Model { get; init; } = ModelConfig.Small;
+    public InnerOptions Inner { get; init; } = new(TotalSteps: 100_000);
+    public SwarmOptions Swarm { get; init; } = new();
+    public DiLoCoOptions DiLoCo { get; init; } = new();
+    public NoLoCoOptions NoLoCo { get; init; } = new();
+    public string Compress { get; init; } = "fp32";
+    public string Device { get; init; } = "auto";
+    /// <summary>host:port of the status page, JSON status and Prometheus metrics; null: off.</summary>
+    public string? Http { get; init; }
+    public string? Report { get; init; }
+    public int EvalBatches { get; init; } = 4;
+    public int? ShardIndex { get; init; }
+    public int ShardCount { get; init; } = 64;
+    public int CheckpointEveryRounds { get; init; } = 1;
+    /// <summary>Fault injection for tests of the swarm's defences: send garbage or NaN updates.</summary>
+    public string? Misbehave { get; init; }
+}

@@ -1,0 +1,17 @@
+namespace Decentralized.Node.Swarm;
+
+/// <summary>How flat float32 vectors are put on the wire between peers (the kernels' codec chains).</summary>
+public interface IUpdateCodec
+{
+    /// <summary>Chain name, e.g. <c>fp32</c> or <c>q4+ef</c>.</summary>
+    string Spec { get; }
+
+    /// <summary>True when decoding returns the input exactly.</summary>
+    bool IsLossless { get; }
+
+    /// <summary>Encodes a vector; <paramref name="stream"/> names the error-feedback residual it updates.</summary>
+    byte[] Encode(ReadOnlySpan<float> values, string stream, int seed);
+
+    /// <summary>Decodes a blob from an untrusted peer into <paramref name="destination"/>; throws on any malformed, mis-shaped or non-finite input.</summary>
+    void DecodeInto(ReadOnlySpan<byte> blob, Span<float> destination);
+}

@@ -1,0 +1,58 @@
+using MessagePack;
+
+namespace Decentralized.Node.Swarm;
+
+// Control messages of the swarm protocols. Each travels as one uvarint-length-prefixed MessagePack
+// object (bounded by SwarmLimits.ControlMessageBytesMax, deserialised with UntrustedData security);
+// bulk tensors follow a header as raw bytes of a length the header states and the receiver bounds.
+
+/// <summary>First message of the connection gate: who we are and what we train.</summary>
+[MessagePackObject]
+public sealed record HelloMessage(
+    [property: Key(0)] string SoftwareVersion,
+    [property: Key(1)] int ProtocolVersion,
+    [property: Key(2)] string SwarmId,
+    [property: Key(3)] string ConfigHash,
+    [property: Key(4)] byte[] Nonce);
+
+/// <summary>Second gate message: HMAC-SHA256 under the swarm key over both peer ids and the other side's nonce.</summary>
+[MessagePackObject]
+public sealed record ProofMessage([property: Key(0)] byte[] Mac);
+
+/// <summary>A peer and where to reach it, as gossiped in heartbeats.</summary>
+[MessagePackObject]
+public sealed record PeerRecord([property: Key(0)] byte[] PeerId, [property: Key(1)] byte[][] Addresses);
+
+/// <summary>Liveness plus peer-list gossip, sent both ways on each heartbeat stream.</summary>
+[MessagePackObject]
+public sealed record HeartbeatMessage(
+    [property: Key(0)] long Round,
+    [property: Key(1)] long Step,
+    [property: Key(2)] PeerRecord[] Peers);
+
+/// <summary>Answer to a state request: the outer state that follows as raw float32 values.</summary>
+[MessagePackObject]
+public sealed record StateHeader(
+    [property: Key(0)] long Round,
+    [property: Key(1)] string ConfigHash,
+    [property: Key(2)] long Values,
+    [property: Key(3)] byte[] Sha256,
+    [property: Key(4)] string? Refusal);
+
+/// <summary>What kind of vector(s) an update blob carries.</summary>
+public enum UpdateKind
+{
+    /// <summary>NoLoCo with γ = β: the fast weights θ_j.</summary>
+    FastWeights = 0,
+    /// <summary>NoLoCo general form: Δ_j then φ_j, two tensor sets in one blob.</summary>
+    DeltaAndSlow = 1,
+    /// <summary>DiLoCo: the pseudo-gradient Δ_j = φ − θ_j.</summary>
+    PseudoGradient = 2,
+}
+
+/// <summary>Precedes an encoded update blob on an outer-round stream.</summary>
+[MessagePackObject]
+public sealed record UpdateHeader(
+    [property: Key(0)] long Round,
+    [property: Key(1)] UpdateKind Kind,
+    [property: Key(2)] long BlobBytes);

@@ -1,0 +1,56 @@
+using Decentralized.Node.Training;
+
+namespace Decentralized.Node.Swarm;
+
+/// <summary>How a peer takes part in a swarm. Every member must agree on the fields that enter <see cref="SwarmIdentity.ConfigHash"/>.</summary>
+public sealed record SwarmOptions
+{
+    /// <summary>Name of the swarm; peers of another swarm are refused. Change it to start a separate run.</summary>
+    public string SwarmId { get; init; } = "default";
+
+    /// <summary>Pre-shared secret a peer must prove right after Noise (like libp2p private networks). Empty: open swarm.</summary>
+    public byte[] SwarmKey { get; init; } = [];
+
+    public Algorithm Algorithm { get; init; } = Algorithm.NoLoCo;
+
+    /// <summary>H: inner steps between outer rounds.</summary>
+    public int InnerStepsPerRound { get; init; } = 50;
+
+    /// <summary>Seed every member shares: NoLoCo groups are a permutation of the live set derived from (seed, round).</summary>
+    public long SwarmSeed { get; init; } = 1;
+
+    /// <summary>Longest wait for partners' updates in a round; the round then completes with whoever answered.</summary>
+    public TimeSpan RoundTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Heartbeat period: liveness and peer-list gossip.</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>A peer silent for this long is considered dead and leaves the pairing set.</summary>
+    public TimeSpan PeerTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A received update is refused if its norm exceeds this multiple of our own (poisoning guard).</summary>
+    public double UpdateNormBound { get; init; } = 10.0;
+
+    /// <summary>Largest encoded update blob accepted (bytes); a model-sized fp32 vector plus headers must fit.</summary>
+    public long UpdateBytesMax { get; init; } = 1L << 30;
+
+    /// <summary>Control messages (hello, heartbeat, headers) larger than this are refused.</summary>
+    public int ControlMessageBytesMax { get; init; } = 64 * 1024;
+
+    /// <summary>Peers remembered at most (bounds gossip and memory).</summary>
+    public int PeersMax { get; init; } = 512;
+
+    /// <summary>Stop after this many outer rounds (0: run until stopped).</summary>
+    public long RoundsMax { get; init; }
+
+    public SwarmOptions Validate()
+    {
+        if (string.IsNullOrWhiteSpace(SwarmId) || SwarmId.Length > 128) throw new ArgumentException("swarm id must be 1 to 128 characters");
+        if (InnerStepsPerRound < 1) throw new ArgumentException("inner steps per round (H) must be at least 1");
+        if (RoundTimeout <= TimeSpan.Zero) throw new ArgumentException("round timeout must be positive");
+        if (HeartbeatInterval <= TimeSpan.Zero || PeerTimeout <= HeartbeatInterval) throw new ArgumentException("peer timeout must exceed the heartbeat interval");
+        if (!(UpdateNormBound > 1)) throw new ArgumentException("update norm bound must exceed 1");
+        if (RoundsMax < 0) throw new ArgumentException("rounds must be 0 (unbounded) or more");
+        return this;
+    }
+}

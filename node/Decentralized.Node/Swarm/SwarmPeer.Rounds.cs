@@ -1,0 +1,167 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+using Decentralized.Node.Outer;
+using Decentralized.Node.Training;
+using Decentralized.Protocol.Identity;
+using Microsoft.Extensions.Logging;
+using static TorchSharp.torch;
+
+namespace Decentralized.Node.Swarm;
+
+public sealed partial class SwarmPeer
+{
+    /// <summary>
+    /// One outer round. NoLoCo: the group is derived from (swarm seed, round) over the sorted live set plus
+    /// us, so members agree without messages; we send our update to our partners and step with whatever
+    /// valid updates arrived for this round by the deadline (a missing partner just shrinks the group).
+    /// DiLoCo: the same with every live peer (an all-gather), averaging the pseudo-gradients that arrived.
+    /// </summary>
+    private async Task OuterRoundAsync(CancellationToken ct)
+    {
+        long round = Round;
+        var clock = Stopwatch.StartNew();
+        var live = Membership.LivePeers();
+        var targets = ChooseTargets(live, round);
+        var (own, ownSlow, kind) = OwnUpdate();
+        var blob = EncodeUpdate(own, ownSlow, kind, round);
+
+        Stats.Awaited = targets.Select(p => p.ToString()).ToArray();
+        var sends = targets.Select(p => SendUpdateAsync(p, new UpdateHeader(round, kind, blob.Length), blob, ct)).ToArray();
+        var closed = await WaitForUpdatesAsync(round, targets, ct);
+        var sent = await Task.WhenAll(sends);
+        double waited = clock.Elapsed.TotalSeconds;
+
+        var received = _mailbox.TryGetValue(round, out var box) ? box.Values.ToArray() : [];
+        var (accepted, rejected) = Validate(received, own, ownSlow, kind);
+        ApplyOuterStep(own, ownSlow, kind, accepted);
+        Stats.Awaited = [];
+        Stats.WaitSeconds += waited;
+        Stats.AddRound();
+        foreach (var old in _mailbox.Keys.Where(r => r <= round)) _mailbox.TryRemove(old, out _);
+
+        var report = new RoundReport(round, targets.Select(Short).ToArray(), accepted.Select(u => Short(u.From)).ToArray(),
+            rejected, waited, closed, sent.Sum());
+        _log.LogInformation("round {Round}: waited {Wait:F1} s for [{Partners}], used [{Received}], closed: {Closed}",
+            round, waited, string.Join(", ", report.Partners), string.Join(", ", report.Received), closed);
+        OnRound?.Invoke(report);
+    }
+
+    private static string Short(PeerId peer) => peer.ToString()[^6..];
+
+    private IReadOnlyList<PeerId> ChooseTargets(IReadOnlyList<PeerId> live, long round)
+    {
+        if (DiLoCo is not null) return live;
+        var members = live.Append(LocalPeer).OrderBy(p => p.ToString(), StringComparer.Ordinal).ToArray();
+        int me = Array.IndexOf(members, LocalPeer);
+        var group = NoLoCoPairing.GroupOf(me, members.Length, _options.SwarmSeed, round, NoLoCo!.Options.GroupSize);
+        return group.Where(i => i != me).Select(i => members[i]).ToArray();
+    }
+
+    /// <summary>What we put on the wire this round, as CPU floats (see <see cref="UpdateKind"/>).</summary>
+    private (float[] Primary, float[]? Slow, UpdateKind Kind) OwnUpdate()
+    {
+        using var scope = NewDisposeScope();
+        using var fast = Trainer.Flat.Snapshot();
+        if (DiLoCo is not null) return (Cpu(DiLoCo.PseudoGradient(fast)), null, UpdateKind.PseudoGradient);
+        bool fastForm = _codec.IsLossless && NoLoCo!.Options.EffectiveGamma == NoLoCo.Options.Beta;
+        return fastForm ? (Cpu(fast), null, UpdateKind.FastWeights) : (Cpu(NoLoCo!.Delta(fast)), Cpu(NoLoCo.Slow), UpdateKind.DeltaAndSlow);
+    }
+
+    private static float[] Cpu(Tensor t)
+    {
+        using var c = t.detach().cpu();
+        return c.data<float>().ToArray();
+    }
+
+    /// <summary>One blob per round: [u32 primary length][primary][slow] for two vectors, else just the primary.</summary>
+    private byte[] EncodeUpdate(float[] primary, float[]? slow, UpdateKind kind, long round)
+    {
+        var first = _codec.Encode(primary, kind == UpdateKind.FastWeights ? "fast" : "delta", (int)round);
+        if (slow is null) return first;
+        var second = _codec.Encode(slow, "slow", (int)round);
+        var blob = new byte[4 + first.Length + second.Length];
+        BinaryPrimitives.WriteInt32LittleEndian(blob, first.Length);
+        first.CopyTo(blob, 4);
+        second.CopyTo(blob, 4 + first.Length);
+        return blob;
+    }
+
+    /// <summary>Waits until every target's update for this round arrived or the round deadline passed.</summary>
+    private async Task<string> WaitForUpdatesAsync(long round, IReadOnlyList<PeerId> targets, CancellationToken ct)
+    {
+        if (targets.Count == 0) return "no live partner";
+        var deadline = _time.GetUtcNow() + _options.RoundTimeout;
+        while (true)
+        {
+            var arrival = _arrival.Task;
+            var box = _mailbox.GetOrAdd(round, _ => new());
+            var missing = targets.Where(t => !box.ContainsKey(t)).ToArray();
+            Stats.Awaited = missing.Select(p => p.ToString()).ToArray();
+            if (missing.Length == 0) return "every partner answered";
+            var left = deadline - _time.GetUtcNow();
+            if (left <= TimeSpan.Zero) return $"deadline ({_options.RoundTimeout.TotalSeconds:F0} s) passed without [{string.Join(", ", missing.Select(Short))}]";
+            // A partner that died is dropped from the live set by the heartbeat; stop waiting for it early.
+            var live = Membership.LivePeers();
+            if (missing.All(m => !live.Contains(m))) return $"partners [{string.Join(", ", missing.Select(Short))}] left the swarm";
+            using var wake = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var delay = Task.Delay(left < _options.HeartbeatInterval ? left : _options.HeartbeatInterval, _time, wake.Token);
+            await Task.WhenAny(arrival, delay);
+            wake.Cancel();
+            ct.ThrowIfCancellationRequested();
+        }
+    }
+
+    /// <summary>Norm checks against our own update: a poisoned or runaway update is dropped, logged and counted.</summary>
+    private (List<ReceivedUpdate> Accepted, List<string> Rejected) Validate(IEnumerable<ReceivedUpdate> received, float[] own, float[]? ownSlow, UpdateKind kind)
+    {
+        var accepted = new List<ReceivedUpdate>();
+        var rejected = new List<string>();
+        float[]? slow = kind == UpdateKind.FastWeights ? SnapshotVector(Slow) : null;
+        double ownNorm = kind == UpdateKind.FastWeights ? Distance(own, slow!) : TensorPrimitives.Norm(own);
+        double bound = _options.UpdateNormBound * Math.Max(ownNorm, 1e-6);
+        foreach (var update in received)
+        {
+            string? reason = null;
+            if (update.Kind != kind) reason = $"kind {update.Kind}, this round uses {kind}";
+            else
+            {
+                double norm = kind == UpdateKind.FastWeights ? Distance(update.Primary, slow!) : TensorPrimitives.Norm(update.Primary);
+                if (norm > bound) reason = $"norm {norm:G3} exceeds {_options.UpdateNormBound}x ours ({ownNorm:G3})";
+                else if (update.Slow is not null && Distance(update.Slow, ownSlow!) > 0.5 * TensorPrimitives.Norm(ownSlow!))
+                    reason = "slow weights too far from ours";
+            }
+            if (reason is null) { accepted.Add(update); continue; }
+            Stats.AddRejected();
+            rejected.Add(Short(update.From));
+            _log.LogWarning("rejected update from {Peer} for round {Round}: {Reason}", update.From, update.Round, reason);
+        }
+        return (accepted, rejected);
+    }
+
+    private static double Distance(float[] a, float[] b) => TensorPrimitives.Distance(a, b);
+
+    private void ApplyOuterStep(float[] own, float[]? ownSlow, UpdateKind kind, List<ReceivedUpdate> accepted)
+    {
+        using var scope = NewDisposeScope();
+        var device = Slow.device;
+        Tensor T(float[] v) => tensor(v).to(device);
+        lock (_outerLock)
+        {
+            if (DiLoCo is not null)
+            {
+                var sum = T(own);
+                foreach (var u in accepted) sum.add_(T(u.Primary));
+                DiLoCo.Step(sum.div_(accepted.Count + 1));   // average over whoever answered (DiLoCo tolerates drop-outs)
+            }
+            else if (kind == UpdateKind.FastWeights)
+                NoLoCo!.StepFromFast(accepted.Select(u => T(u.Primary)).Prepend(T(own)).ToArray());
+            else
+                NoLoCo!.Step(accepted.Select(u => T(u.Primary)).Prepend(T(own)).ToArray(),
+                    accepted.Select(u => T(u.Slow!)).Prepend(T(ownSlow!)).ToArray());
+            Trainer.Flat.Assign(Slow);   // θ ← φ
+            Round++;
+            StepsInRound = 0;
+        }
+    }
+}

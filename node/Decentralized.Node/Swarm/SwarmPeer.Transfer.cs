@@ -1,0 +1,143 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using Decentralized.Protocol;
+using Decentralized.Protocol.Identity;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+
+namespace Decentralized.Node.Swarm;
+
+public sealed partial class SwarmPeer
+{
+    /// <summary>Tensor bytes are written and read in slices of this size, so a large update never needs a second copy in flight.</summary>
+    private const int ChunkBytes = 1 << 20;
+
+    private readonly ConcurrentDictionary<PeerId, ResiliencePipeline> _pipelines = new();
+
+    /// <summary>
+    /// Per peer: the whole send is bounded by the round timeout; inside it up to two retries with seeded jitter;
+    /// a peer whose sends keep failing trips a circuit breaker and is skipped for a while instead of costing
+    /// every round its timeout.
+    /// </summary>
+    private ResiliencePipeline PipelineFor(PeerId peer) => _pipelines.GetOrAdd(peer, _ => new ResiliencePipelineBuilder { TimeProvider = _time }
+        .AddTimeout(_options.RoundTimeout)
+        .AddRetry(new RetryStrategyOptions
+        {
+            MaxRetryAttempts = 2,
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException and not BrokenCircuitException),
+            DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(TimeSpan.FromMilliseconds(200 * (1 << args.AttemptNumber) * (0.5 + NextJitter()))),
+        })
+        .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+        {
+            FailureRatio = 1.0,
+            MinimumThroughput = 3,
+            SamplingDuration = TimeSpan.FromMinutes(2),
+            BreakDuration = TimeSpan.FromSeconds(30),
+        })
+        .Build());
+
+    private double NextJitter()
+    {
+        lock (_random) return _random.NextDouble();
+    }
+
+    /// <summary>Sends our update to one partner; returns the bytes sent (0 if the partner could not be reached).</summary>
+    private async Task<long> SendUpdateAsync(PeerId peer, UpdateHeader header, byte[] blob, CancellationToken ct)
+    {
+        try
+        {
+            return await PipelineFor(peer).ExecuteAsync(async token =>
+            {
+                await using var stream = await _network.OpenStreamAsync(peer, SwarmProtocols.Update, token);
+                await MessageIo.WriteAsync(stream, header, token);
+                for (int offset = 0; offset < blob.Length; offset += ChunkBytes)
+                    await stream.WriteAsync(blob.AsMemory(offset, Math.Min(ChunkBytes, blob.Length - offset)), token);
+                await stream.FlushAsync(token);
+                var ack = new byte[1];
+                await stream.ReadExactlyAsync(ack, token);
+                if (ack[0] != 1) _log.LogInformation("{Peer} declined our update for round {Round}", peer, header.Round);
+                Stats.AddSent(blob.Length);
+                return (long)blob.Length;
+            }, ct);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            _log.LogWarning("could not send round {Round} update to {Peer}: {Reason}", header.Round, peer, e.Message);
+            return 0;
+        }
+    }
+
+    /// <summary>
+    /// Receives a partner's update. Everything is checked before it is kept: the round window, the declared
+    /// size against the limit (before allocating), the codec's shape and finiteness checks. A bad update is
+    /// dropped with the reason logged and counted; the connection and our training go on.
+    /// </summary>
+    private async Task ServeUpdateAsync(PeerId peer, Stream stream, CancellationToken ct)
+    {
+        var header = await MessageIo.ReadAsync<UpdateHeader>(stream, _options.ControlMessageBytesMax, ct);
+        long now = Round;
+        if (header.Round < now || header.Round > now + 2)
+        {
+            // Late (we already closed that round) or far ahead: not an attack, just not usable.
+            _log.LogInformation("ignored {Peer}'s update for round {Round}: we are in round {Now}", peer, header.Round, now);
+            await stream.WriteAsync(new byte[] { 0 }, ct);
+            return;
+        }
+        string? refusal =
+            header.BlobBytes <= 0 || header.BlobBytes > _options.UpdateBytesMax ? $"declared size {header.BlobBytes} exceeds the limit {_options.UpdateBytesMax}"
+            : !Enum.IsDefined(header.Kind) ? $"unknown update kind {(int)header.Kind}"
+            : null;
+        if (refusal is null)
+        {
+            var blob = new byte[header.BlobBytes];
+            for (int offset = 0; offset < blob.Length;)
+            {
+                int read = await stream.ReadAsync(blob.AsMemory(offset, Math.Min(ChunkBytes, blob.Length - offset)), ct);
+                if (read == 0) throw new SwarmProtocolException($"update from {peer} ended after {offset} of {blob.Length} bytes");
+                offset += read;
+            }
+            Stats.AddReceived(blob.Length);
+            try
+            {
+                Store(DecodeUpdate(peer, header, blob));
+                await stream.WriteAsync(new byte[] { 1 }, ct);
+                return;
+            }
+            catch (Exception e) when (e is SwarmProtocolException or ProtocolException || e.GetType().Name == "CodecException")
+            {
+                refusal = e.Message;
+            }
+        }
+        Stats.AddRejected();
+        _log.LogWarning("rejected update from {Peer}: {Reason}", peer, refusal);
+        await stream.WriteAsync(new byte[] { 0 }, ct);
+    }
+
+    private ReceivedUpdate DecodeUpdate(PeerId peer, UpdateHeader header, byte[] blob)
+    {
+        int count = checked((int)Trainer.Flat.Count);
+        var primary = new float[count];
+        if (header.Kind != UpdateKind.DeltaAndSlow)
+        {
+            _codec.DecodeInto(blob, primary);
+            return new ReceivedUpdate(peer, header.Round, header.Kind, primary, null, blob.Length);
+        }
+        if (blob.Length < 4) throw new SwarmProtocolException("update too short");
+        int first = BinaryPrimitives.ReadInt32LittleEndian(blob);
+        if (first <= 0 || first > blob.Length - 4) throw new SwarmProtocolException($"update declares a first part of {first} bytes in a {blob.Length}-byte blob");
+        var slow = new float[count];
+        _codec.DecodeInto(blob.AsSpan(4, first), primary);
+        _codec.DecodeInto(blob.AsSpan(4 + first), slow);
+        return new ReceivedUpdate(peer, header.Round, header.Kind, primary, slow, blob.Length);
+    }
+
+    private void Store(ReceivedUpdate update)
+    {
+        var box = _mailbox.GetOrAdd(update.Round, _ => new());
+        if (box.Count >= _options.PeersMax) throw new SwarmProtocolException("too many updates for one round");
+        box[update.From] = update;   // a second update from the same peer for the same round replaces the first
+        Interlocked.Exchange(ref _arrival, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+}

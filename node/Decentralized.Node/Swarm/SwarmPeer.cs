@@ -1,0 +1,171 @@
+using System.Collections.Concurrent;
+using Decentralized.Node.Outer;
+using Decentralized.Node.Training;
+using Decentralized.Protocol.Addressing;
+using Decentralized.Protocol.Identity;
+using Decentralized.Protocol.Network;
+using Microsoft.Extensions.Logging;
+using static TorchSharp.torch;
+
+namespace Decentralized.Node.Swarm;
+
+/// <summary>
+/// One member of a training swarm: H local AdamW steps, then an outer round with its NoLoCo group (or,
+/// for DiLoCo, every live peer), then the outer step. It sees only an <see cref="IPeerNetwork"/>, a
+/// <see cref="TimeProvider"/> and a seeded <see cref="Random"/>, so the TCP daemon and the simulator run
+/// this same code. Nothing blocks forever: every wait has the round timeout or the peer timeout.
+/// </summary>
+public sealed partial class SwarmPeer : IAsyncDisposable
+{
+    private readonly SwarmOptions _options;
+    private readonly IPeerNetwork _network;
+    private readonly TimeProvider _time;
+    private readonly Random _random;
+    private readonly IUpdateCodec _codec;
+    private readonly ILogger _log;
+    private readonly object _outerLock = new();
+    private readonly long[] _buffer;
+    private readonly ConcurrentDictionary<long, ConcurrentDictionary<PeerId, ReceivedUpdate>> _mailbox = new();
+    private readonly CancellationTokenSource _lifetime = new();
+    private TaskCompletionSource _arrival = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _heartbeats;
+
+    public SwarmPeer(SwarmOptions options, IPeerNetwork network, TimeProvider time, Random random, InnerTrainer trainer,
+        IBatchSource data, IUpdateCodec codec, DiLoCoOptions diloco, NoLoCoOptions noloco, ILogger log)
+    {
+        _options = options.Validate();
+        if (options.Algorithm == Algorithm.Ddp) throw new ArgumentException("a swarm runs diloco or noloco; ddp is the in-process baseline only");
+        _network = network;
+        _time = time;
+        _random = random;
+        _codec = codec;
+        _log = log;
+        Trainer = trainer;
+        Data = data;
+        _buffer = new long[trainer.MicroBatchTokens];
+        using (var initial = trainer.Flat.Snapshot())
+        {
+            if (options.Algorithm == Algorithm.DiLoCo) DiLoCo = new DiLoCoOuterOptimizer(initial, diloco);
+            else NoLoCo = new NoLoCoOuterOptimizer(initial, noloco);
+        }
+        Membership = new Membership(network, time, options, log) { LocalProgress = () => (Round, Trainer.Step) };
+        network.SetStreamHandler(SwarmProtocols.Update, ServeUpdateAsync);
+        network.SetStreamHandler(SwarmProtocols.State, ServeStateAsync);
+    }
+
+    public InnerTrainer Trainer { get; }
+    public IBatchSource Data { get; }
+    public Membership Membership { get; }
+    public SwarmStats Stats { get; } = new();
+    public DiLoCoOuterOptimizer? DiLoCo { get; }
+    public NoLoCoOuterOptimizer? NoLoCo { get; }
+    public PeerId LocalPeer => _network.LocalPeer;
+    public SwarmOptions Options => _options;
+
+    /// <summary>The outer round this peer is in (rounds completed so far, or joined at).</summary>
+    public long Round { get; private set; }
+
+    /// <summary>Inner steps taken since the last outer step (saved so a restart finishes the round).</summary>
+    public int StepsInRound { get; private set; }
+
+    /// <summary>φ: the outer weights.</summary>
+    public Tensor Slow => DiLoCo?.Slow ?? NoLoCo!.Slow;
+    public Tensor OuterMomentum => DiLoCo?.Momentum ?? NoLoCo!.Momentum;
+
+    /// <summary>Simulator hook: awaited after every inner step (virtual compute time); null in the real daemon.</summary>
+    public Func<CancellationToken, ValueTask>? AfterInnerStep { get; set; }
+
+    public Action<long, double>? OnStep { get; set; }
+    public Action<RoundReport>? OnRound { get; set; }
+
+    /// <summary>Restores the position of a checkpointed peer (its tensors are restored by the checkpoint).</summary>
+    public void RestorePosition(long round, int stepsInRound)
+    {
+        Round = round;
+        StepsInRound = stepsInRound;
+        if (DiLoCo is not null) DiLoCo.Round = round;
+        if (NoLoCo is not null) NoLoCo.Round = round;
+    }
+
+    /// <summary>Dials the bootstrap addresses (a failed one is logged and skipped) and, if the swarm already trains, fetches its state.</summary>
+    public async Task JoinAsync(IReadOnlyList<Multiaddr> bootstrap, bool fetchState, CancellationToken ct)
+    {
+        var reached = new List<PeerId>();
+        foreach (var address in bootstrap)
+        {
+            try
+            {
+                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                timeout.CancelAfter(_options.PeerTimeout);
+                reached.Add(await _network.DialAsync(address, timeout.Token));
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                _log.LogWarning("bootstrap {Address} failed: {Reason}", address, e.Message);
+            }
+        }
+        if (bootstrap.Count > 0 && reached.Count == 0)
+            throw new SwarmProtocolException($"none of the {bootstrap.Count} bootstrap peers answered: check the address, that the peer runs, and that its port is reachable");
+        if (reached.Count > 0)
+        {
+            await Membership.BeatAsync(ct);   // learn the swarm's progress before deciding where to fetch from
+            if (fetchState) await FetchStateAsync(reached, ct);
+        }
+    }
+
+    /// <summary>Trains until cancelled or <see cref="SwarmOptions.RoundsMax"/> rounds; a cancellation finishes the current step first.</summary>
+    public async Task RunAsync(CancellationToken ct)
+    {
+        _heartbeats ??= HeartbeatLoopAsync(_lifetime.Token);
+        while (!ct.IsCancellationRequested && (_options.RoundsMax == 0 || Round < _options.RoundsMax))
+        {
+            while (StepsInRound < _options.InnerStepsPerRound && !ct.IsCancellationRequested)
+            {
+                double loss = Trainer.TrainStep(Data.Next, _buffer);
+                StepsInRound++;
+                Stats.LastLoss = loss;
+                OnStep?.Invoke(Trainer.Step, loss);
+                if (AfterInnerStep is not null) await AfterInnerStep(ct);
+            }
+            if (ct.IsCancellationRequested) break;
+            await OuterRoundAsync(ct);
+        }
+    }
+
+    private async Task HeartbeatLoopAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await Membership.BeatAsync(ct);
+                await Task.Delay(_options.HeartbeatInterval, _time, ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested) { return; }
+            catch (Exception e) { _log.LogWarning("heartbeat round failed: {Reason}", e.Message); }
+        }
+    }
+
+    /// <summary>A copy of φ as CPU floats, taken under the outer lock (for state serving and checkpoints).</summary>
+    internal float[] SnapshotVector(Tensor vector)
+    {
+        lock (_outerLock)
+        {
+            using var cpu = vector.detach().cpu();
+            return cpu.data<float>().ToArray();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _lifetime.Cancel();
+        if (_heartbeats is not null) { try { await _heartbeats; } catch (OperationCanceledException) { } }
+        DiLoCo?.Dispose();
+        NoLoCo?.Dispose();
+        _lifetime.Dispose();
+    }
+}
+
+/// <summary>One line's worth of what happened in an outer round ("why am I waiting?").</summary>
+public sealed record RoundReport(long Round, IReadOnlyList<string> Partners, IReadOnlyList<string> Received,
+    IReadOnlyList<string> Rejected, double WaitSeconds, string ClosedBecause, long BytesSent);

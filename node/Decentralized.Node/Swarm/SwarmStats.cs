@@ -1,0 +1,31 @@
+namespace Decentralized.Node.Swarm;
+
+/// <summary>Counters a peer reports in its progress line, status and metrics. Updated from several threads.</summary>
+public sealed class SwarmStats
+{
+    private long _updateBytesSent, _updateBytesReceived, _rejectedUpdates, _roundsCompleted, _stateBytesServed;
+
+    public long UpdateBytesSent => Interlocked.Read(ref _updateBytesSent);
+    public long UpdateBytesReceived => Interlocked.Read(ref _updateBytesReceived);
+    public long RejectedUpdates => Interlocked.Read(ref _rejectedUpdates);
+    public long RoundsCompleted => Interlocked.Read(ref _roundsCompleted);
+    public long StateBytesServed => Interlocked.Read(ref _stateBytesServed);
+
+    /// <summary>Training loss of the last inner step.</summary>
+    public double LastLoss { get; set; } = double.NaN;
+
+    /// <summary>Validation loss of the last evaluation (NaN until one ran).</summary>
+    public double LastValidationLoss { get; set; } = double.NaN;
+
+    /// <summary>Seconds spent waiting for partners in outer rounds (idle time).</summary>
+    public double WaitSeconds { get; set; }
+
+    /// <summary>The peers the current round still waits for (empty between rounds).</summary>
+    public IReadOnlyList<string> Awaited { get; set; } = [];
+
+    public void AddSent(long bytes) => Interlocked.Add(ref _updateBytesSent, bytes);
+    public void AddReceived(long bytes) => Interlocked.Add(ref _updateBytesReceived, bytes);
+    public void AddRejected() => Interlocked.Increment(ref _rejectedUpdates);
+    public void AddRound() => Interlocked.Increment(ref _roundsCompleted);
+    public void AddStateServed(long bytes) => Interlocked.Add(ref _stateBytesServed, bytes);
+}
