@@ -1,0 +1,18 @@
+using BenchmarkDotNet.Running;
+using Decentralized.Kernels.Benchmarks;
+
+// --quick: the seconds-long table (optionally --sizes 1,16 in Mi-elements, --chains q8,q4, --cpu).
+// --bdn (or any BenchmarkDotNet arguments such as --filter '*Decode*'): the full suite.
+if (args.Contains("--quick"))
+{
+    return QuickBench.Run(args);
+}
+
+if (args.Contains("--pieces"))
+{
+    int at = Array.IndexOf(args, "--pieces");
+    return PiecesBench.Run(at + 1 < args.Length && int.TryParse(args[at + 1], out int mi) ? mi << 20 : 1 << 24);
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(CodecBenchmarks).Assembly).Run(args.Where(a => a != "--bdn").ToArray());
+return 0;
