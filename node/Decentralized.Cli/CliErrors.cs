@@ -14,5 +14,5 @@ public static class CliErrors
     /// <summary>Errors that are the user's input, not our bug.</summary>
     public static bool IsUserError(Exception e) =>
         e is ArgumentException or FormatException or IOException or UnauthorizedAccessException or InvalidDataException
-        || e.GetType().Name is "DataException" or "CheckpointException" or "CodecException" or "ProtocolException";
+        || e.GetType().Name is "DataException" or "CheckpointException" or "CodecException" or "ProtocolException" or "SwarmProtocolException";
 }

@@ -38,6 +38,7 @@ public static class NodeCommand
         var roundTimeout = c.Add("round-timeout", "Seconds to wait for partners in a round.", 30.0);
         var heartbeat = c.Add("heartbeat", "Seconds between heartbeats.", 2.0);
         var peerTimeout = c.Add("peer-timeout", "Seconds of silence after which a peer counts as dead.", 10.0);
+        var minPeers = c.Add("min-peers", "Wait until the swarm has this many members (including this one) before training.", 1);
         var rounds = c.Add("rounds", "Stop after this many outer rounds (0: run until stopped).", 0L);
         var groupSize = c.Add("group-size", "NoLoCo group size.", 2);
         var outerLr = c.Add("outer-lr", "DiLoCo outer learning rate.", 1.0);
@@ -50,10 +51,12 @@ public static class NodeCommand
         var shardCount = c.Add("shard-count", "Shards the corpus is cut into.", 64);
         var checkpointEvery = c.Add("checkpoint-every", "Checkpoint every N rounds (0: only on exit).", 1);
         var misbehave = c.AddOptional<string>("misbehave", "Testing only: send garbage | nan | huge updates.");
+        var threads = c.Add("threads", "CPU threads for tensor math (0: torch's default, one per core).", 0);
         var logLevel = c.Add("log-level", "trace | debug | information | warning | error.", "information");
 
         c.SetAction(async (parse, ct) =>
         {
+            if (parse.GetValue(threads) is > 0 and var n) TorchSharp.torch.set_num_threads(n);
             var settings = new NodeSettings
             {
                 Listen = Or(parse.GetValue(listen), "/ip4/0.0.0.0/tcp/4001"),
@@ -75,6 +78,7 @@ public static class NodeCommand
                     HeartbeatInterval = Seconds(parse.GetValue(heartbeat), "heartbeat"),
                     PeerTimeout = Seconds(parse.GetValue(peerTimeout), "peer timeout"),
                     RoundsMax = parse.GetValue(rounds),
+                    PeersMin = parse.GetValue(minPeers),
                     UpdateNormBound = parse.GetValue(normBound),
                 },
                 DiLoCo = new DiLoCoOptions(parse.GetValue(outerLr), parse.GetValue(outerMomentum)),

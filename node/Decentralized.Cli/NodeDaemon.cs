@@ -41,7 +41,8 @@ public sealed partial class NodeDaemon
         var key = KeyFile.LoadOrCreate(s.KeyFile);
         var data = TrainingData.Open(s.Data, line => _log.LogInformation("{Line}", line));
         var model = s.Model with { VocabSize = data.Tokenizer.VocabSize };
-        int shard = s.ShardIndex ?? (int)((uint)key.PeerId.GetHashCode() % (uint)s.ShardCount);
+        // Stable across restarts (string.GetHashCode is randomised per process): the checkpointed data position must match.
+        int shard = s.ShardIndex ?? (int)(BitConverter.ToUInt32(System.Security.Cryptography.SHA256.HashData(key.PeerId.ToByteArray())) % (uint)s.ShardCount);
         var source = data.ForReplica(s.Swarm.SwarmSeed, shard, s.ShardCount, s.Inner.MicroBatchSize, s.Inner.SequenceLength);
         var validation = data.Validation(s.Inner.MicroBatchSize, s.Inner.SequenceLength, s.EvalBatches);
 
@@ -60,7 +61,7 @@ public sealed partial class NodeDaemon
             AgentVersion = $"decentralized/{identity.SoftwareVersion}",
         });
         await host.StartAsync(stop);
-        IUpdateCodec codec = UpdateCodecs.Create(s.Compress);
+        IUpdateCodec codec = UpdateCodecs.Create(s.Compress, trainer.Flat);
         if (s.Misbehave is not null) codec = new FaultyUpdateCodec(codec, s.Misbehave);
         await using var peer = new SwarmPeer(s.Swarm, host, TimeProvider.System, new Random((int)(s.Swarm.SwarmSeed ^ shard)), trainer, source, codec,
             s.DiLoCo, s.NoLoCo, _logs.CreateLogger("swarm")) { ConfigHash = identity.ConfigHash };

@@ -75,7 +75,7 @@ public static class TrainCommand
                 EvalBatches = parse.GetValue(evalBatches),
                 Seed = parse.GetValue(seed),
             }.Validate();
-            var codec = VectorCodecs.Create(chain);
+            var codec = new ChainVectorCodec(chain);
             var torchDevice = DeviceSelector.Resolve(parse.GetValue(device)!);
             var checkpointPath = parse.GetValue(checkpoint);
             if (parse.GetValue(resume) && checkpointPath is null) throw new ArgumentException("--resume needs --checkpoint PATH");

@@ -33,8 +33,9 @@ public sealed class LocalComparisonTests
         }
         long ddp = Bytes(Algorithm.Ddp), diloco = Bytes(Algorithm.DiLoCo), noloco = Bytes(Algorithm.NoLoCo);
         // Per replica: DDP all-reduces every step (20 × 1.5 vectors), DiLoCo every 10 steps (2 × 1.5), NoLoCo sends one vector to one partner per round (2 × 1).
-        Assert.Equal(10.0, (double)ddp / diloco, 3);
-        Assert.Equal(15.0, (double)ddp / noloco, 3);
+        // The outer methods' figures are real blobs (a header and checksums on top of the values): within 1% of the ideal ratios.
+        Assert.InRange((double)ddp / diloco, 9.9, 10.0);
+        Assert.InRange((double)ddp / noloco, 14.85, 15.0);
     }
 
     [Theory]
@@ -81,6 +82,20 @@ public sealed class LocalComparisonTests
             Assert.Equal(good, File.ReadAllBytes(path));
         }
         finally { File.Delete(path); }
+    }
+
+    [Theory]
+    [InlineData("q8", 1.05)] [InlineData("q4+ef", 1.1)]
+    [InlineData("topk:0.05+ef+q8", 1.35)]   // top-k needs many rounds for error feedback to catch up; 6 rounds measured ~1.26x
+    public void CompressedExchangesStillLearnAndSendFewerBytes(string chain, double lossRatioMax)
+    {
+        var options = TestCorpus.Options(Algorithm.DiLoCo, replicas: 2, steps: 60, h: 10);
+        using var fp32 = TestCorpus.Run(options);
+        using var compressed = TestCorpus.Run(options, new ChainVectorCodec(chain));
+        var full = fp32.Run();
+        var small = compressed.Run();
+        Assert.True(small.BytesSentPerReplica * 3 < full.BytesSentPerReplica, $"{chain}: {small.BytesSentPerReplica} vs fp32 {full.BytesSentPerReplica} bytes");
+        Assert.True(small.ValLoss < full.ValLoss * lossRatioMax, $"{chain}: val loss {small.ValLoss:F3} vs fp32 {full.ValLoss:F3}");
     }
 
     [Fact]

@@ -43,5 +43,5 @@ public static class TestCorpus
     public static LocalComparison Run(ComparisonOptions options, IVectorCodec? codec = null) =>
         new(options, i => Data.ForReplica(options.Seed, i, options.Replicas, options.Inner.MicroBatchSize, options.Inner.SequenceLength),
             Data.Validation(options.Inner.MicroBatchSize, options.Inner.SequenceLength, options.EvalBatches),
-            codec ?? new Fp32VectorCodec(), TorchSharp.torch.CPU);
+            codec ?? new ChainVectorCodec("fp32"), TorchSharp.torch.CPU);
 }

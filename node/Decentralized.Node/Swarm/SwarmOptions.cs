@@ -40,6 +40,9 @@ public sealed record SwarmOptions
     /// <summary>Peers remembered at most (bounds gossip and memory).</summary>
     public int PeersMax { get; init; } = 512;
 
+    /// <summary>Swarm size (including us) to wait for before training starts; 1 starts at once.</summary>
+    public int PeersMin { get; init; } = 1;
+
     /// <summary>Stop after this many outer rounds (0: run until stopped).</summary>
     public long RoundsMax { get; init; }
 
@@ -50,6 +53,7 @@ public sealed record SwarmOptions
         if (RoundTimeout <= TimeSpan.Zero) throw new ArgumentException("round timeout must be positive");
         if (HeartbeatInterval <= TimeSpan.Zero || PeerTimeout <= HeartbeatInterval) throw new ArgumentException("peer timeout must exceed the heartbeat interval");
         if (!(UpdateNormBound > 1)) throw new ArgumentException("update norm bound must exceed 1");
+        if (PeersMin < 1) throw new ArgumentException("minimum peers must be at least 1");
         if (RoundsMax < 0) throw new ArgumentException("rounds must be 0 (unbounded) or more");
         return this;
     }

@@ -91,19 +91,22 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     public async Task JoinAsync(IReadOnlyList<Multiaddr> bootstrap, bool fetchState, CancellationToken ct)
     {
         var reached = new List<PeerId>();
-        foreach (var address in bootstrap)
-        {
-            try
+        // A busy bootstrap peer (training on every core) may be slow to handshake: three tries, growing patience.
+        for (int attempt = 1; attempt <= 3 && reached.Count == 0; attempt++)
+            foreach (var address in bootstrap)
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                timeout.CancelAfter(_options.PeerTimeout);
-                reached.Add(await _network.DialAsync(address, timeout.Token));
+                try
+                {
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    timeout.CancelAfter(_options.PeerTimeout * attempt);
+                    reached.Add(await _network.DialAsync(address, timeout.Token));
+                }
+                catch (Exception e) when (!ct.IsCancellationRequested)
+                {
+                    _log.LogWarning("bootstrap {Address} failed (attempt {Attempt} of 3): {Reason}", address, attempt, e.Message);
+                    await Task.Delay(TimeSpan.FromSeconds(attempt), _time, ct);
+                }
             }
-            catch (Exception e) when (!ct.IsCancellationRequested)
-            {
-                _log.LogWarning("bootstrap {Address} failed: {Reason}", address, e.Message);
-            }
-        }
         if (bootstrap.Count > 0 && reached.Count == 0)
             throw new SwarmProtocolException($"none of the {bootstrap.Count} bootstrap peers answered: check the address, that the peer runs, and that its port is reachable");
         if (reached.Count > 0)
@@ -117,6 +120,7 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     public async Task RunAsync(CancellationToken ct)
     {
         _heartbeats ??= HeartbeatLoopAsync(_lifetime.Token);
+        await WaitForPeersAsync(ct);
         while (!ct.IsCancellationRequested && (_options.RoundsMax == 0 || Round < _options.RoundsMax))
         {
             while (StepsInRound < _options.InnerStepsPerRound && !ct.IsCancellationRequested)
@@ -129,6 +133,21 @@ public sealed partial class SwarmPeer : IAsyncDisposable
             }
             if (ct.IsCancellationRequested) break;
             await OuterRoundAsync(ct);
+        }
+    }
+
+    private async Task WaitForPeersAsync(CancellationToken ct)
+    {
+        var lastLog = _time.GetUtcNow();
+        while (Membership.LivePeers().Count + 1 < _options.PeersMin && !ct.IsCancellationRequested)
+        {
+            if (_time.GetUtcNow() - lastLog > TimeSpan.FromSeconds(10))
+            {
+                _log.LogInformation("waiting for peers: {Have} of {Want} in the swarm", Membership.LivePeers().Count + 1, _options.PeersMin);
+                lastLog = _time.GetUtcNow();
+            }
+            try { await Task.Delay(_options.HeartbeatInterval, _time, ct); }
+            catch (OperationCanceledException) { return; }
         }
     }
 

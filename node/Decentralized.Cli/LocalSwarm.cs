@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Decentralized.Cli;
+
+/// <summary>The processes of a local swarm: starting them, following their JSON events, stopping them with SIGTERM.</summary>
+public sealed partial class LocalSwarm(string root, IReadOnlyList<string> commonArgs, TextWriter progress) : IAsyncDisposable
+{
+    private readonly List<(Process Process, string Dir, Task Reader)> _peers = new();
+    private readonly object _print = new();
+
+    public async Task StartAsync(int count, CancellationToken ct)
+    {
+        string? bootstrap = null;
+        for (int i = 0; i < count; i++)
+        {
+            var dir = Path.Combine(root, $"peer{i}");
+            Directory.CreateDirectory(dir);
+            var args = new List<string>(commonArgs) { "--key-file", Path.Combine(dir, "identity.key"), "--data-dir", dir, "--report", Path.Combine(dir, "report.json") };
+            if (bootstrap is not null) args.AddRange(new[] { "--bootstrap", bootstrap });
+            var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var process = Start(args, Path.Combine(dir, "node.log"));
+            var reader = FollowAsync(i, process, listening);
+            _peers.Add((process, dir, reader));
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromMinutes(2));
+            var address = await listening.Task.WaitAsync(timeout.Token);
+            bootstrap ??= address;
+            Print($"peer{i} started: {address}");
+        }
+    }
+
+    /// <summary>Waits for every peer to exit (or for Ctrl-C, which stops them) and collects their reports.</summary>
+    public async Task<IReadOnlyList<JsonNode>> WaitAsync(bool finite, CancellationToken ct)
+    {
+        try { await Task.WhenAll(_peers.Select(p => p.Process.WaitForExitAsync(ct))); }
+        catch (OperationCanceledException) { await StopAsync(); }
+        var results = new List<JsonNode>();
+        foreach (var (_, dir, _) in _peers)
+        {
+            var report = Path.Combine(dir, "report.json");
+            if (File.Exists(report) && JsonNode.Parse(File.ReadAllText(report)) is JsonObject node)
+            {
+                node.Remove("curve");
+                results.Add(node);
+            }
+        }
+        return results;
+    }
+
+    private Process Start(IReadOnlyList<string> args, string logPath)
+    {
+        var dll = typeof(LocalSwarm).Assembly.Location;
+        var host = Environment.ProcessPath ?? "dotnet";
+        bool viaDotnet = Path.GetFileNameWithoutExtension(host) == "dotnet";
+        var info = new ProcessStartInfo(viaDotnet ? host : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(dll);
+        info.ArgumentList.Add("node");
+        info.ArgumentList.Add("run");
+        foreach (var a in args) info.ArgumentList.Add(a);
+        var process = Process.Start(info) ?? throw new IOException("could not start a node process");
+        var log = new StreamWriter(logPath) { AutoFlush = true };
+        _ = Task.Run(async () => { using (log) await process.StandardError.BaseStream.CopyToAsync(log.BaseStream); });
+        return process;
+    }
+
+    private Task FollowAsync(int index, Process process, TaskCompletionSource<string> listening) => Task.Run(async () =>
+    {
+        while (await process.StandardOutput.ReadLineAsync() is { } line)
+        {
+            JsonNode? e;
+            try { e = JsonNode.Parse(line); } catch (JsonException) { continue; }
+            switch (e?["event"]?.GetValue<string>())
+            {
+                case "listening":
+                    listening.TrySetResult(e["addrs"]![0]!.GetValue<string>());
+                    break;
+                case "round":
+                    Print($"peer{index} round {e["round"]}  val_loss {e["val_loss"]?.GetValue<double>():F4}  train_loss {e["train_loss"]?.GetValue<double>():F4}  partners {e["received"]?.AsArray().Count}/{e["partners"]?.AsArray().Count}  waited {e["wait_seconds"]?.GetValue<double>():F1}s");
+                    break;
+                case "exit":
+                    Print($"peer{index} stopped at round {e["round"]}");
+                    break;
+            }
+        }
+        listening.TrySetException(new IOException($"peer{index} exited before listening; see its node.log"));
+    });
+
+    private void Print(string line)
+    {
+        lock (_print) progress.WriteLine(line);
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
+    /// <summary>SIGTERM lets each daemon finish its step and save; stragglers are killed after 30 s.</summary>
+    public async Task StopAsync()
+    {
+        foreach (var (p, _, _) in _peers)
+            if (!p.HasExited) { if (OperatingSystem.IsWindows()) p.Kill(); else Kill(p.Id, 15); }
+        using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        foreach (var (p, _, _) in _peers)
+        {
+            try { await p.WaitForExitAsync(grace.Token); }
+            catch (OperationCanceledException) { p.Kill(entireProcessTree: true); }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        foreach (var (p, _, reader) in _peers) { await reader; p.Dispose(); }
+    }
+}

@@ -1,0 +1,53 @@
+using Decentralized.Kernels;
+using Decentralized.Node.Training;
+
+namespace Decentralized.Node.Swarm;
+
+/// <summary>
+/// Updates on the wire in the kernels' self-describing format, one tensor per model parameter (names and
+/// shapes are checked on decode, so a peer with another model layout is refused). The decoder is bounded by
+/// the model's own size before it allocates anything.
+/// </summary>
+public sealed class ChainUpdateCodec : IUpdateCodec
+{
+    private readonly CodecChain _chain;
+    private readonly PseudoGradientEncoder _encoder;
+    private readonly FlatParameters _layout;
+    private readonly DecoderLimits _limits;
+    private readonly Dictionary<string, ErrorFeedbackState> _feedback = new();
+
+    public ChainUpdateCodec(string spec, FlatParameters layout)
+    {
+        _chain = CodecChain.Parse(spec);
+        _encoder = new PseudoGradientEncoder(_chain);
+        _layout = layout;
+        _limits = new DecoderLimits { MaxTensorCount = layout.Names.Count, MaxTotalElements = layout.Count, MaxElementsPerTensor = layout.Count };
+    }
+
+    public string Spec => _chain.Spec;
+    public bool IsLossless => _chain.IsLossless;
+
+    public byte[] Encode(ReadOnlySpan<float> values, string stream, int seed)
+    {
+        var copy = values.ToArray();
+        var views = Enumerable.Range(0, _layout.Names.Count)
+            .Select(i => new TensorView(_layout.Names[i], _layout.Shapes[i], copy.AsMemory(checked((int)_layout.Offsets[i]), Size(i)))).ToArray();
+        ErrorFeedbackState? fb = null;
+        if (_chain.UsesErrorFeedback && !_feedback.TryGetValue(stream, out fb)) _feedback[stream] = fb = new ErrorFeedbackState();
+        using var output = new MemoryStream();
+        _encoder.Encode(views, output, fb, seed);
+        return output.ToArray();
+    }
+
+    public void DecodeInto(ReadOnlySpan<byte> blob, Span<float> destination)
+    {
+        var buffer = new float[destination.Length];
+        var targets = Enumerable.Range(0, _layout.Names.Count)
+            .Select(i => new TensorTarget(_layout.Names[i], _layout.Shapes[i], buffer.AsMemory(checked((int)_layout.Offsets[i]), Size(i)))).ToArray();
+        using var input = new MemoryStream(blob.ToArray(), writable: false);
+        PseudoGradientDecoder.DecodeInto(input, targets, _limits);
+        buffer.CopyTo(destination);
+    }
+
+    private int Size(int i) => _layout.Shapes[i].Aggregate(1, (a, d) => checked(a * d));
+}

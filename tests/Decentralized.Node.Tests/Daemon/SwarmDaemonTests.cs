@@ -1,0 +1,117 @@
+namespace Decentralized.Node.Tests.Daemon;
+
+/// <summary>
+/// Real daemons as separate processes on loopback, as a user would run them: joining through one address,
+/// surviving a kill -9, refusing a poisoning peer and a stranger, and a late joiner catching up.
+/// </summary>
+[Collection("daemons")]
+[Trait("Category", "Daemon")]
+public sealed class SwarmDaemonTests : IDisposable
+{
+    private static readonly TimeSpan Long = TimeSpan.FromMinutes(4);
+    private const string Key = "00112233445566778899aabbccddeeff";
+    private readonly string _root = Directory.CreateTempSubdirectory("daemons-").FullName;
+
+    private static string[] Tiny(long rounds, params string[] more) => new[]
+    {
+        "--model", "tiny", "--batch-size", "4", "--seq-len", "32", "--warmup", "5", "--lr", "3e-3", "--inner-steps", "5", "--rounds", rounds.ToString(),
+        "--device", "cpu", "--eval-batches", "2", "--round-timeout", "15", "--heartbeat", "0.5", "--peer-timeout", "4", "--swarm-key", Key,
+    }.Concat(more).ToArray();
+
+    private DaemonProcess Start(string name, long rounds, params string[] more) => new(Path.Combine(_root, name), Tiny(rounds, more));
+
+    [Fact]
+    public async Task ThreePeersJoinThroughOneAddressReachTheSameRoundAndLossFalls()
+    {
+        await using var a = Start("a", 4, "--min-peers", "3");
+        await using var b = Start("b", 4, "--bootstrap", a.Address);
+        await using var c = Start("c", 4, "--bootstrap", a.Address);
+        foreach (var p in new[] { a, b, c }) await p.ExpectCleanExitAsync(Long);
+        foreach (var p in new[] { a, b, c })
+        {
+            var r = p.Report();
+            Assert.Equal(4, r["round"]!.GetValue<long>());
+            Assert.True(r["final_val_loss"]!.GetValue<double>() < r["first_val_loss"]!.GetValue<double>() - 0.2, $"{p.Dir}: loss did not fall\n{r}");
+            Assert.True(r["update_bytes_received"]!.GetValue<long>() > 0, $"{p.Dir} never received an update\n{p.Log}");
+        }
+    }
+
+    [Fact]
+    public async Task KilledPeerDoesNotStallTheOthersAndResumesFromItsCheckpoint()
+    {
+        // Unbounded runs: the survivors must still be training when the killed peer comes back.
+        await using var a = Start("a", 0, "--min-peers", "3");
+        await using var b = Start("b", 0, "--bootstrap", a.Address);
+        var c = Start("c", 0, "--bootstrap", a.Address);
+        c.Round(2, Long);
+        c.KillHard();
+        await c.DisposeAsync();
+        // The survivors go on: their rounds close within the timeout without c.
+        long killedAt = a.Round(3, Long)["round"]!.GetValue<long>();
+        a.Round(killedAt + 3, Long);
+        b.Round(killedAt + 3, Long);
+        await using var again = new DaemonProcess(Path.Combine(_root, "c"), Tiny(0, "--bootstrap", a.Address));
+        var first = again.WaitFor(e => DaemonProcess.Is(e, "round"), Long, "first round after restart");
+        again.Round(first["round"]!.GetValue<long>() + 2, Long);
+        Assert.Contains("resumed from", again.Log);
+        Assert.Contains("joined at round", again.Log);   // it was behind, so it fetched the swarm's current state
+        foreach (var p in new[] { a, b, again }) p.Terminate();
+        foreach (var p in new[] { a, b, again }) await p.ExpectCleanExitAsync(Long);
+        Assert.True(File.Exists(Path.Combine(again.Dir, "node.ckpt")));
+    }
+
+    [Theory]
+    [InlineData("nan")]
+    [InlineData("garbage")]
+    [InlineData("huge")]
+    public async Task PoisoningPeerIsRefusedAndTheOthersKeepLearning(string mode)
+    {
+        await using var a = Start("a", 5, "--min-peers", "3");
+        await using var b = Start("b", 5, "--bootstrap", a.Address);
+        await using var bad = Start("bad", 5, "--bootstrap", a.Address, "--misbehave", mode);
+        foreach (var p in new[] { a, b, bad }) await p.WaitForExitAsync(Long);
+        long rejected = 0;
+        foreach (var p in new[] { a, b })
+        {
+            var r = p.Report();
+            rejected += r["rejected_updates"]!.GetValue<long>();
+            Assert.True(r["final_val_loss"]!.GetValue<double>() < r["first_val_loss"]!.GetValue<double>() - 0.2, $"{p.Dir}: loss did not fall\n{r}");
+            Assert.True(double.IsFinite(r["final_val_loss"]!.GetValue<double>()));
+        }
+        Assert.True(rejected > 0, $"nobody refused the {mode} updates\n{a.Log}\n{b.Log}");
+    }
+
+    [Fact]
+    public async Task LateJoinerStartsOnTheCurrentRoundAndCatchesUp()
+    {
+        await using var a = Start("a", 0, "--min-peers", "2");
+        await using var b = Start("b", 0, "--bootstrap", a.Address);
+        a.Round(4, Long);
+        await using var late = Start("late", 0, "--bootstrap", b.Address);
+        var first = late.WaitFor(e => DaemonProcess.Is(e, "round"), Long, "first round of the joiner");
+        Assert.True(first["round"]!.GetValue<long>() >= 5, $"joiner finished round {first["round"]} first; the swarm was past round 4\n{late.Log}");
+        Assert.Contains("joined at round", late.Log);
+        var later = late.Round(first["round"]!.GetValue<long>() + 2, Long);
+        Assert.NotEmpty(later["received"]!.AsArray());   // it trains with the others, not alone
+        foreach (var p in new[] { a, b, late }) p.Terminate();
+        foreach (var p in new[] { a, b, late }) await p.ExpectCleanExitAsync(Long);
+    }
+
+    [Fact]
+    public async Task PeerWithWrongSwarmKeyIsRefusedWithAClearReason()
+    {
+        await using var a = Start("a", 3, "--min-peers", "2");
+        var stranger = new DaemonProcess(Path.Combine(_root, "stranger"),
+            Tiny(3, "--bootstrap", a.Address).Select(x => x == Key ? "ffeeddccbbaa99887766554433221100" : x));
+        Assert.NotEqual(0, await stranger.WaitForExitAsync(Long));
+        Assert.Contains("swarm key mismatch", stranger.Log + a.Log);
+        Assert.Contains("bootstrap", stranger.Log);
+        await stranger.DisposeAsync();
+        Assert.False(a.HasExited);   // still waiting for a real member; never trained with the stranger
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+    }
+}
