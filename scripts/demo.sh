@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the node and runs the main job on the embedded default corpus (no download needed).
-# Extra arguments go to the command, e.g. scripts/demo.sh --steps 200
+# The main job: builds the node and starts a 4-peer swarm on this machine (separate processes on 127.0.0.1)
+# training on the embedded default corpus (no download). Stops by itself after 10 outer rounds per peer;
+# Ctrl-C stops it earlier (each peer saves its checkpoint). Extra arguments go to `swarm local`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dotnet build node/Decentralized.Cli/Decentralized.Cli.csproj -c Release -nologo -clp:ErrorsOnly
-exec dotnet node/Decentralized.Cli/bin/Release/net10.0/decentralized.dll train --replicas 4 --algorithm noloco --steps 400 --inner-steps 50 "$@"
+exec dotnet node/Decentralized.Cli/bin/Release/net10.0/decentralized.dll swarm local --peers 4 --rounds 10 "$@"

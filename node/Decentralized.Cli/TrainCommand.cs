@@ -51,11 +51,13 @@ public static class TrainCommand
         var checkpointEvery = c.Add("checkpoint-every", "Write the checkpoint every N steps (0: only at the end).", 0);
         var resume = c.Add("resume", "Continue from --checkpoint.", false);
         var stopAfter = c.AddOptional<long?>("stop-after", "Stop after this many steps (with --checkpoint, to resume later).");
+        var threads = c.Add("threads", "CPU threads for tensor math (0: torch's default, one per core).", 0);
         var json = c.Add("json", "Print one JSON object with the result at the end.", false);
 
         c.SetAction(parse =>
         {
             bool asJson = parse.GetValue(json);
+            if (parse.GetValue(threads) is > 0 and var n) TorchSharp.torch.set_num_threads(n);
             void Log(string line) => Console.Error.WriteLine(line);
             var chain = parse.GetValue(compress)!;
             var options = new ComparisonOptions
