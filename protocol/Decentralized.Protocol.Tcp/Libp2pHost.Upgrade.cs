@@ -1,0 +1,120 @@
+using System.Net.Sockets;
+using Decentralized.Protocol.Addressing;
+using Decentralized.Protocol.Identity;
+using Decentralized.Protocol.Multistream;
+using Decentralized.Protocol.Noise;
+using Decentralized.Protocol.Yamux;
+using Microsoft.Extensions.Logging;
+
+namespace Decentralized.Protocol.Tcp;
+
+public sealed partial class Libp2pHost
+{
+    private static readonly string[] Muxers = [YamuxSession.ProtocolId];
+
+    /// <summary>
+    /// Raw socket → multistream <c>/noise</c> → Noise XX → muxer (inline if both payloads listed muxers, else multistream
+    /// <c>/yamux/1.0.0</c>) → Yamux → connection gate. Everything must finish within the handshake timeout.
+    /// </summary>
+    private async Task<PeerConnection> UpgradeAsync(Socket socket, Multiaddr remoteAddress, bool isInitiator, PeerId? expectedPeer, CancellationToken ct)
+    {
+        var counter = new CountingStream(new NetworkStream(socket, ownsSocket: true));
+        using var deadline = new CancellationTokenSource(_options.HandshakeTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
+        // Socket reads do observe tokens, but disposing guarantees nothing stays blocked past the deadline.
+        await using var abort = linked.Token.Register(counter.Dispose).ConfigureAwait(false);
+        YamuxSession? session = null;
+        try
+        {
+            var token = linked.Token;
+            var max = _options.MaxMultistreamMessageBytes;
+            _ = isInitiator
+                ? await MultistreamSelect.SelectAsync(counter, [NoiseHandshake.ProtocolId], token, max).ConfigureAwait(false)
+                : await MultistreamSelect.ListenAsync(counter, [NoiseHandshake.ProtocolId], token, max).ConfigureAwait(false);
+            var noise = await NoiseHandshake.RunAsync(counter, _options.Identity, isInitiator, expectedPeer, Muxers, token).ConfigureAwait(false);
+            if (noise.RemotePeer == LocalPeer)
+            {
+                throw new ProtocolException(ProtocolErrorCode.HandshakeFailed, "connected to ourselves");
+            }
+            await NegotiateMuxerAsync(noise, isInitiator, token).ConfigureAwait(false);
+            session = new YamuxSession(noise.Stream, isClient: isInitiator, _options.Yamux, _time);
+            session.Start();
+            var connection = new PeerConnection(noise.RemotePeer, remoteAddress, isInitiator, session, counter);
+            await RunGateAsync(connection, token).ConfigureAwait(false);
+            return connection;
+        }
+        catch (Exception e)
+        {
+            session?.Abort(e);
+            counter.Dispose();
+            if (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+                throw new ProtocolException(ProtocolErrorCode.Timeout, $"handshake did not finish within {_options.HandshakeTimeout}", e);
+            }
+            throw;
+        }
+    }
+
+    private async Task NegotiateMuxerAsync(NoiseResult noise, bool isInitiator, CancellationToken ct)
+    {
+        // We always list our muxers, so the inline result counts iff the remote listed some too (js's rule agrees).
+        if (noise.RemoteMuxers.Count > 0)
+        {
+            if (!noise.RemoteMuxers.Contains(YamuxSession.ProtocolId))
+            {
+                throw new ProtocolException(ProtocolErrorCode.ProtocolNotSupported,
+                    $"no common muxer; remote offers {string.Join(", ", noise.RemoteMuxers)}");
+            }
+            return;
+        }
+        var max = _options.MaxMultistreamMessageBytes;
+        _ = isInitiator
+            ? await MultistreamSelect.SelectAsync(noise.Stream, Muxers, ct, max).ConfigureAwait(false)
+            : await MultistreamSelect.ListenAsync(noise.Stream, Muxers, ct, max).ConfigureAwait(false);
+    }
+
+    private async Task RunGateAsync(PeerConnection connection, CancellationToken ct)
+    {
+        var gate = _options.ConnectionGate;
+        if (gate is null)
+        {
+            return;
+        }
+        var protocol = _options.ConnectionGateProtocol;
+        YamuxStream stream;
+        if (connection.IsInitiator)
+        {
+            stream = connection.Session.OpenStream();
+            await MultistreamSelect.SelectAsync(stream, [protocol], ct, _options.MaxMultistreamMessageBytes).ConfigureAwait(false);
+        }
+        else
+        {
+            // The initiator opens the gate stream before anything else, so it is the first SYN we see.
+            stream = await connection.Session.AcceptStreamAsync(ct).ConfigureAwait(false);
+            await MultistreamSelect.ListenAsync(stream, [protocol], ct, _options.MaxMultistreamMessageBytes).ConfigureAwait(false);
+        }
+        await using (stream.ConfigureAwait(false))
+        {
+            try
+            {
+                await gate(connection.RemotePeer, stream, connection.IsInitiator, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw new ProtocolException(ProtocolErrorCode.GateRejected, $"connection gate refused {connection.RemotePeer}: {e.Message}", e);
+            }
+        }
+    }
+
+    private void LogHandshakeFailure(Multiaddr remote, Exception e)
+    {
+        if (e is ProtocolException p)
+        {
+            _log.LogWarning("Handshake with {Remote} failed ({Code}): {Reason}", remote, p.Code, p.Message);
+        }
+        else if (!_lifetime.IsCancellationRequested)
+        {
+            _log.LogInformation("Handshake with {Remote} failed: {Reason}", remote, e.Message);
+        }
+    }
+}

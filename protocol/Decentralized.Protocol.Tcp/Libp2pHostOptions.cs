@@ -1,0 +1,98 @@
+using Decentralized.Protocol.Addressing;
+using Decentralized.Protocol.Identity;
+using Decentralized.Protocol.Multistream;
+using Decentralized.Protocol.Network;
+using Decentralized.Protocol.Yamux;
+using Microsoft.Extensions.Logging;
+
+namespace Decentralized.Protocol.Tcp;
+
+/// <summary>Configuration of a <see cref="Libp2pHost"/>: identity, listen addresses, limits and timeouts.</summary>
+public sealed record Libp2pHostOptions
+{
+    /// <summary>The node's identity key (see <see cref="KeyFile.LoadOrCreate"/>). Required.</summary>
+    public required PrivateKey Identity { get; init; }
+
+    /// <summary>TCP addresses to listen on, e.g. <c>/ip4/0.0.0.0/tcp/4001</c>; port 0 picks a free port. Empty: dial only.</summary>
+    public IReadOnlyList<Multiaddr> ListenAddresses { get; init; } = [];
+
+    /// <summary>Sent in identify. Change it to identify your build.</summary>
+    public string AgentVersion { get; init; } = "decentralized/0.1.0";
+
+    /// <summary>
+    /// Time allowed from TCP connect to a usable connection (multistream, Noise, muxer, connection gate). Default 10 s;
+    /// raise it for very slow links.
+    /// </summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Time allowed to establish the TCP connection itself. Default 10 s.</summary>
+    public TimeSpan DialTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Time allowed for protocol negotiation on each new stream. Default 10 s.</summary>
+    public TimeSpan StreamNegotiationTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// A connection with no open stream for this long is closed. Default 5 minutes; <see cref="Timeout.InfiniteTimeSpan"/>
+    /// keeps idle connections forever (js peers keep theirs busy with a ping every 10 s anyway).
+    /// </summary>
+    public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Established connections in total. Default 256; inbound connections beyond it are closed at once.</summary>
+    public int MaxConnections { get; init; } = 256;
+
+    /// <summary>Connections to one peer (2 tolerates both sides dialing at once). Default 2.</summary>
+    public int MaxConnectionsPerPeer { get; init; } = 2;
+
+    /// <summary>Inbound connections still handshaking at once. Default 32; bounds the cost of a connection flood.</summary>
+    public int MaxPendingInboundHandshakes { get; init; } = 32;
+
+    /// <summary>Inbound streams of one protocol open at once on one connection (js default 32). Default 64.</summary>
+    public int MaxInboundStreamsPerProtocol { get; init; } = 64;
+
+    /// <summary>Longest multistream-select message. Default 1024 (js's limit).</summary>
+    public int MaxMultistreamMessageBytes { get; init; } = MultistreamCodec.DefaultMaxMessageBytes;
+
+    /// <summary>Addresses remembered per peer. Default 16.</summary>
+    public int MaxAddressesPerPeer { get; init; } = 16;
+
+    /// <summary>Muxer limits and keepalive.</summary>
+    public YamuxOptions Yamux { get; init; } = new();
+
+    /// <summary>Optional post-handshake check on a dedicated first stream (swarm key, version); null: none.</summary>
+    public ConnectionGate? ConnectionGate { get; init; }
+
+    /// <summary>Protocol ID negotiated for the gate stream.</summary>
+    public string ConnectionGateProtocol { get; init; } = "/decentralized/gate/1.0.0";
+
+    /// <summary>Logger factory; null logs nothing.</summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>Clock for timeouts and RTTs (tests may inject a fake one).</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Throws <see cref="ArgumentException"/> for unusable values.</summary>
+    public void Validate()
+    {
+        ArgumentNullException.ThrowIfNull(Identity);
+        foreach (var timeout in new[] { HandshakeTimeout, DialTimeout, StreamNegotiationTimeout })
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
+        }
+        if (IdleTimeout != Timeout.InfiniteTimeSpan)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(IdleTimeout, TimeSpan.Zero);
+        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnections, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnectionsPerPeer, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingInboundHandshakes, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxInboundStreamsPerProtocol, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxMultistreamMessageBytes, 64);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxAddressesPerPeer, 1);
+        ArgumentException.ThrowIfNullOrEmpty(ConnectionGateProtocol);
+        Yamux.Validate();
+        foreach (var address in ListenAddresses)
+        {
+            TcpAddress.Parse(address);
+        }
+    }
+}

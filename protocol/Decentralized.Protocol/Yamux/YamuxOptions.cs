@@ -1,0 +1,61 @@
+namespace Decentralized.Protocol.Yamux;
+
+/// <summary>Limits and tuning of one Yamux session. Defaults are safe for the public internet.</summary>
+public sealed record YamuxOptions
+{
+    /// <summary>The window every stream starts with (fixed by the Yamux spec: 256 KiB).</summary>
+    public const int InitialWindowBytes = 256 * 1024;
+
+    /// <summary>
+    /// Largest receive window a stream grows to while a fast reader drains it (default 16 MiB, js's maximum).
+    /// Lower it on memory-starved hosts; raise it only for very high bandwidth-delay links.
+    /// </summary>
+    public int MaxStreamWindowBytes { get; init; } = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// Budget for window growth summed over all streams of a session (default 64 MiB). Bounds what one peer can make us
+    /// buffer; streams stop growing when it is spent.
+    /// </summary>
+    public long MaxSessionWindowGrowthBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>Streams the peer may have open at once (default 256; js allows 1000). Extra SYNs are answered with RST.</summary>
+    public int MaxInboundStreams { get; init; } = 256;
+
+    /// <summary>Streams we may have open at once (default 1024).</summary>
+    public int MaxOutboundStreams { get; init; } = 1024;
+
+    /// <summary>Inbound streams waiting to be accepted (default 256, the spec's ACK backlog). Extra SYNs get RST.</summary>
+    public int AcceptBacklog { get; init; } = 256;
+
+    /// <summary>
+    /// Largest Data payload we send in one frame (default 65507 = one full Noise frame minus the 12-byte header, so each
+    /// Yamux frame fits exactly one encrypted frame).
+    /// </summary>
+    public int MaxFramePayloadBytes { get; init; } = 65519 - YamuxHeader.Size;
+
+    /// <summary>Interval of keepalive pings; an unanswered ping by the next tick closes the session. Null disables.</summary>
+    public TimeSpan? KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Control frames (window updates, ping answers, resets) queued unsent before the peer counts as flooding.</summary>
+    public int MaxPendingControlFrames { get; init; } = 4096;
+
+    /// <summary>Explicit pings awaiting an answer at once.</summary>
+    public int MaxOutstandingPings { get; init; } = 16;
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for an unusable combination.</summary>
+    public void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxStreamWindowBytes, InitialWindowBytes);
+        ArgumentOutOfRangeException.ThrowIfNegative(MaxSessionWindowGrowthBytes);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxInboundStreams, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxOutboundStreams, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(AcceptBacklog, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxFramePayloadBytes, 1024);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingControlFrames, 16);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxOutstandingPings, 1);
+        if (KeepAliveInterval is { } interval && interval <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(KeepAliveInterval));
+        }
+    }
+}
