@@ -38,6 +38,7 @@ public static class NodeCommand
         var roundTimeout = c.Add("round-timeout", "Seconds to wait for partners in a round.", 30.0);
         var heartbeat = c.Add("heartbeat", "Seconds between heartbeats.", 2.0);
         var peerTimeout = c.Add("peer-timeout", "Seconds of silence after which a peer counts as dead.", 10.0);
+        var overlap = c.Add("overlap", "Run each exchange during the next H steps (one-step-delayed outer update).", false);
         var minPeers = c.Add("min-peers", "Wait until the swarm has this many members (including this one) before training.", 1);
         var rounds = c.Add("rounds", "Stop after this many outer rounds (0: run until stopped).", 0L);
         var groupSize = c.Add("group-size", "NoLoCo group size.", 2);
@@ -79,6 +80,7 @@ public static class NodeCommand
                     PeerTimeout = Seconds(parse.GetValue(peerTimeout), "peer timeout"),
                     RoundsMax = parse.GetValue(rounds),
                     PeersMin = parse.GetValue(minPeers),
+                    Overlap = parse.GetValue(overlap),
                     UpdateNormBound = parse.GetValue(normBound),
                 },
                 DiLoCo = new DiLoCoOptions(parse.GetValue(outerLr), parse.GetValue(outerMomentum)),

@@ -40,6 +40,12 @@ public sealed record SwarmOptions
     /// <summary>Peers remembered at most (bounds gossip and memory).</summary>
     public int PeersMax { get; init; } = 512;
 
+    /// <summary>
+    /// One-step-delayed outer update (DiLoCoX, async DiLoCo): the exchange runs while the next H inner steps
+    /// compute, hiding communication at the cost of one round of staleness. Turn it on when rounds wait on the network.
+    /// </summary>
+    public bool Overlap { get; init; }
+
     /// <summary>Swarm size (including us) to wait for before training starts; 1 starts at once.</summary>
     public int PeersMin { get; init; } = 1;
 

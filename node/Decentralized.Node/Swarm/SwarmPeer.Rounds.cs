@@ -16,34 +16,80 @@ public sealed partial class SwarmPeer
     /// us, so members agree without messages; we send our update to our partners and step with whatever
     /// valid updates arrived for this round by the deadline (a missing partner just shrinks the group).
     /// DiLoCo: the same with every live peer (an all-gather), averaging the pseudo-gradients that arrived.
+    /// With <see cref="SwarmOptions.Overlap"/> the exchange of round r runs while round r+1's inner steps
+    /// compute, and its outer step lands one round late (DiLoCoX / async DiLoCo): the fast weights are
+    /// rebased onto the new φ, keeping only the local progress made since the exchange started.
     /// </summary>
     private async Task OuterRoundAsync(CancellationToken ct)
     {
         long round = Round;
-        var clock = Stopwatch.StartNew();
-        var live = Membership.LivePeers();
-        var targets = ChooseTargets(live, round);
-        var (own, ownSlow, kind) = OwnUpdate();
-        var blob = EncodeUpdate(own, ownSlow, kind, round);
+        if (!_options.Overlap)
+        {
+            var (own, ownSlow, kind) = OwnUpdate(Slow, allowFastForm: true);
+            await FinishExchangeAsync(StartExchange(round, own, ownSlow, kind, ct));
+            lock (_outerLock) { Trainer.Flat.Assign(Slow); AdvanceRound(); }   // θ ← φ
+            return;
+        }
+        _base ??= Trainer.Flat.Snapshot().DetachFromDisposeScope();
+        var update = OwnUpdate(_base, allowFastForm: false);
+        var next = StartExchange(round, update.Primary, update.Slow, update.Kind, ct);
+        if (_pending is not null) await FinishExchangeAsync(_pending);
+        lock (_outerLock)
+        {
+            using var scope = NewDisposeScope();
+            using var fast = Trainer.Flat.Snapshot();
+            var progress = fast - _base;                      // this round's local steps, in flight to the partners
+            Trainer.Flat.Assign(Slow + progress);             // θ ← φ (with every finished round) + progress
+            _base.copy_(Slow + progress);
+            AdvanceRound();
+        }
+        _pending = next;
+    }
 
+    private void AdvanceRound()
+    {
+        Round++;
+        StepsInRound = 0;
+        if (DiLoCo is not null) DiLoCo.Round = Round;
+        if (NoLoCo is not null) NoLoCo.Round = Round;
+    }
+
+    /// <summary>An exchange in flight: what we sent and the task that sends it and waits for the partners.</summary>
+    private sealed record Exchange(long Round, float[] Own, float[]? OwnSlow, UpdateKind Kind, IReadOnlyList<PeerId> Targets, Task<(string Closed, long Sent)> Transfer);
+
+    private Exchange StartExchange(long round, float[] own, float[]? ownSlow, UpdateKind kind, CancellationToken ct)
+    {
+        var targets = ChooseTargets(Membership.LivePeers(), round);
+        var blob = EncodeUpdate(own, ownSlow, kind, round);
         Stats.Awaited = targets.Select(p => p.ToString()).ToArray();
         var sends = targets.Select(p => SendUpdateAsync(p, new UpdateHeader(round, kind, blob.Length), blob, ct)).ToArray();
-        var closed = await WaitForUpdatesAsync(round, targets, ct);
-        var sent = await Task.WhenAll(sends);
-        double waited = clock.Elapsed.TotalSeconds;
+        async Task<(string, long)> Transfer()
+        {
+            var closed = await WaitForUpdatesAsync(round, targets, ct);
+            var sent = await Task.WhenAll(sends);
+            return (closed, sent.Sum());
+        }
+        return new Exchange(round, own, ownSlow, kind, targets, Transfer());
+    }
 
-        var received = _mailbox.TryGetValue(round, out var box) ? box.Values.ToArray() : [];
-        var (accepted, rejected) = Validate(received, own, ownSlow, kind);
-        ApplyOuterStep(own, ownSlow, kind, accepted);
+    /// <summary>Waits for an exchange (the only time this peer idles), validates what arrived and takes the outer step on φ.</summary>
+    private async Task FinishExchangeAsync(Exchange exchange)
+    {
+        var clock = Stopwatch.StartNew();
+        var (closed, sent) = await exchange.Transfer;
+        double waited = clock.Elapsed.TotalSeconds;
+        var received = _mailbox.TryGetValue(exchange.Round, out var box) ? box.Values.ToArray() : [];
+        var (accepted, rejected) = Validate(received, exchange.Own, exchange.OwnSlow, exchange.Kind);
+        ApplyOuterStep(exchange.Own, exchange.OwnSlow, exchange.Kind, accepted);
         Stats.Awaited = [];
         Stats.WaitSeconds += waited;
         Stats.AddRound();
-        foreach (var old in _mailbox.Keys.Where(r => r <= round)) _mailbox.TryRemove(old, out _);
+        foreach (var old in _mailbox.Keys.Where(r => r <= exchange.Round)) _mailbox.TryRemove(old, out _);
 
-        var report = new RoundReport(round, targets.Select(Short).ToArray(), accepted.Select(u => Short(u.From)).ToArray(),
-            rejected, waited, closed, sent.Sum());
+        var report = new RoundReport(exchange.Round, exchange.Targets.Select(Short).ToArray(), accepted.Select(u => Short(u.From)).ToArray(),
+            rejected, waited, closed, sent);
         _log.LogInformation("round {Round}: waited {Wait:F1} s for [{Partners}], used [{Received}], closed: {Closed}",
-            round, waited, string.Join(", ", report.Partners), string.Join(", ", report.Received), closed);
+            exchange.Round, waited, string.Join(", ", report.Partners), string.Join(", ", report.Received), closed);
         OnRound?.Invoke(report);
     }
 
@@ -58,14 +104,14 @@ public sealed partial class SwarmPeer
         return group.Where(i => i != me).Select(i => members[i]).ToArray();
     }
 
-    /// <summary>What we put on the wire this round, as CPU floats (see <see cref="UpdateKind"/>).</summary>
-    private (float[] Primary, float[]? Slow, UpdateKind Kind) OwnUpdate()
+    /// <summary>What we put on the wire this round, as CPU floats (see <see cref="UpdateKind"/>); progress is measured from <paramref name="reference"/>.</summary>
+    private (float[] Primary, float[]? Slow, UpdateKind Kind) OwnUpdate(Tensor reference, bool allowFastForm)
     {
         using var scope = NewDisposeScope();
         using var fast = Trainer.Flat.Snapshot();
-        if (DiLoCo is not null) return (Cpu(DiLoCo.PseudoGradient(fast)), null, UpdateKind.PseudoGradient);
-        bool fastForm = _codec.IsLossless && NoLoCo!.Options.EffectiveGamma == NoLoCo.Options.Beta;
-        return fastForm ? (Cpu(fast), null, UpdateKind.FastWeights) : (Cpu(NoLoCo!.Delta(fast)), Cpu(NoLoCo.Slow), UpdateKind.DeltaAndSlow);
+        if (DiLoCo is not null) return (Cpu(reference - fast), null, UpdateKind.PseudoGradient);   // Δ = φ − θ
+        bool fastForm = allowFastForm && _codec.IsLossless && NoLoCo!.Options.EffectiveGamma == NoLoCo.Options.Beta;
+        return fastForm ? (Cpu(fast), null, UpdateKind.FastWeights) : (Cpu(fast - reference), Cpu(NoLoCo!.Slow), UpdateKind.DeltaAndSlow);
     }
 
     private static float[] Cpu(Tensor t)
@@ -159,9 +205,6 @@ public sealed partial class SwarmPeer
             else
                 NoLoCo!.Step(accepted.Select(u => T(u.Primary)).Prepend(T(own)).ToArray(),
                     accepted.Select(u => T(u.Slow!)).Prepend(T(ownSlow!)).ToArray());
-            Trainer.Flat.Assign(Slow);   // θ ← φ
-            Round++;
-            StepsInRound = 0;
         }
     }
 }

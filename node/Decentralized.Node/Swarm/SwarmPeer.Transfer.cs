@@ -78,7 +78,9 @@ public sealed partial class SwarmPeer
     {
         var header = await MessageIo.ReadAsync<UpdateHeader>(stream, _options.ControlMessageBytesMax, ct);
         long now = Round;
-        if (header.Round < now || header.Round > now + 2)
+        // With overlap our exchange of round r is still open while we already count round r + 1.
+        long oldest = _options.Overlap ? now - 1 : now;
+        if (header.Round < oldest || header.Round > now + 2)
         {
             // Late (we already closed that round) or far ahead: not an attack, just not usable.
             _log.LogInformation("ignored {Peer}'s update for round {Round}: we are in round {Now}", peer, header.Round, now);

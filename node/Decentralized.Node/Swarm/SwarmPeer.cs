@@ -29,6 +29,8 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     private readonly CancellationTokenSource _lifetime = new();
     private TaskCompletionSource _arrival = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _heartbeats;
+    private Exchange? _pending;   // overlap: the previous round's exchange, applied at the end of this round
+    private Tensor? _base;        // overlap: θ when the current round's inner steps began
 
     public SwarmPeer(SwarmOptions options, IPeerNetwork network, TimeProvider time, Random random, InnerTrainer trainer,
         IBatchSource data, IUpdateCodec codec, DiLoCoOptions diloco, NoLoCoOptions noloco, ILogger log)
@@ -134,6 +136,21 @@ public sealed partial class SwarmPeer : IAsyncDisposable
             if (ct.IsCancellationRequested) break;
             await OuterRoundAsync(ct);
         }
+        if (_pending is not null && !ct.IsCancellationRequested) await DrainOverlapAsync();
+    }
+
+    /// <summary>Overlap at the end of a bounded run: apply the last exchange so the final weights include it.</summary>
+    private async Task DrainOverlapAsync()
+    {
+        var last = _pending!;
+        _pending = null;
+        await FinishExchangeAsync(last);
+        lock (_outerLock)
+        {
+            using var scope = NewDisposeScope();
+            using var fast = Trainer.Flat.Snapshot();
+            Trainer.Flat.Assign(Slow + (fast - _base!));
+        }
     }
 
     private async Task WaitForPeersAsync(CancellationToken ct)
@@ -179,8 +196,10 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     {
         _lifetime.Cancel();
         if (_heartbeats is not null) { try { await _heartbeats; } catch (OperationCanceledException) { } }
+        if (_pending is not null) { try { await _pending.Transfer; } catch (Exception) { } }
         DiLoCo?.Dispose();
         NoLoCo?.Dispose();
+        _base?.Dispose();
         _lifetime.Dispose();
     }
 }

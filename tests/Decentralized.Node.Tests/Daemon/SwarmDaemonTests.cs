@@ -36,6 +36,23 @@ public sealed class SwarmDaemonTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("noloco")]
+    [InlineData("diloco")]
+    public async Task OverlappedRoundsStillTrainTogether(string algorithm)
+    {
+        await using var a = Start("a", 4, "--min-peers", "2", "--overlap", "--algorithm", algorithm);
+        await using var b = Start("b", 4, "--bootstrap", a.Address, "--overlap", "--algorithm", algorithm);
+        foreach (var p in new[] { a, b }) await p.ExpectCleanExitAsync(Long);
+        foreach (var p in new[] { a, b })
+        {
+            var r = p.Report();
+            Assert.Equal(4, r["rounds"]!.GetValue<long>());
+            Assert.True(r["update_bytes_received"]!.GetValue<long>() > 0, $"{p.Dir} never received an update\n{p.Log}");
+            Assert.True(r["final_val_loss"]!.GetValue<double>() < r["first_val_loss"]!.GetValue<double>() - 0.2, $"{p.Dir}: loss did not fall\n{r}");
+        }
+    }
+
     [Fact]
     public async Task KilledPeerDoesNotStallTheOthersAndResumesFromItsCheckpoint()
     {
