@@ -129,12 +129,14 @@ public sealed class TcpHostTests
         };
         await using var a = await HostFixture.StartAsync(1, o => Gate(o, "alpha"), log);
         await using var b = await HostFixture.StartAsync(2, o => Gate(o, "alpha"));
-        await using var c = await HostFixture.StartAsync(3, o => Gate(o, "beta"));
+        await using var c = await HostFixture.StartAsync(3, o => Gate(o, "beta"), log);
         Assert.Equal(b.LocalPeer, await a.DialAsync(b.ListenAddresses[0], CancellationToken.None));
+        // Whichever side notices first hangs up; the other may see its gate fail or the connection drop under it.
         var error = await Assert.ThrowsAsync<ProtocolException>(() => a.DialAsync(c.ListenAddresses[0], CancellationToken.None));
-        Assert.Equal(ProtocolErrorCode.GateRejected, error.Code);
+        Assert.Contains(error.Code, new[] { ProtocolErrorCode.GateRejected, ProtocolErrorCode.ConnectionClosed, ProtocolErrorCode.UnexpectedEndOfStream });
         Assert.DoesNotContain(c.LocalPeer, a.ConnectedPeers);
-        Assert.Contains(log.Lines, l => l.Contains("swarm key mismatch"));
+        Assert.DoesNotContain(a.LocalPeer, c.ConnectedPeers);
+        Assert.Contains("GateRejected", await log.WaitForAsync(l => l.Contains("swarm key mismatch")).WaitAsync(TimeSpan.FromSeconds(30)));
     }
 
     [Fact]

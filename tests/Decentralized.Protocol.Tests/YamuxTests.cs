@@ -177,6 +177,32 @@ public sealed class YamuxTests
     }
 
     [Fact]
+    public async Task KeepAlivePingsAndClosesAPeerThatNeverAnswers()
+    {
+        var clock = new ManualTimeProvider();
+        var (a, b) = DuplexPipe.Create();
+        var session = new YamuxSession(b, isClient: false, new YamuxOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) }, clock);
+        session.Start();
+        // Like js: one ping at once, then one per interval.
+        var first = await ReadFrame(a);
+        Assert.Equal((YamuxFrameType.Ping, YamuxFlags.Syn), (first.Type, first.Flags));
+        await WriteFrame(a, new YamuxHeader(YamuxFrameType.Ping, YamuxFlags.Ack, 0, first.Length));
+        // The answer is processed on the session's read loop; the fake clock must not tick before that.
+        for (var i = 0; i < 5000 && session.RoundTripTime is null; i++)
+        {
+            await Task.Delay(1);
+        }
+        clock.Advance(TimeSpan.FromSeconds(30));
+        var second = await ReadFrame(a);
+        Assert.Equal(YamuxFrameType.Ping, second.Type);
+        Assert.NotNull(session.RoundTripTime);
+        Assert.False(session.IsClosed);
+        clock.Advance(TimeSpan.FromSeconds(30)); // second ping never answered
+        await session.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(ProtocolErrorCode.Timeout, Assert.IsType<ProtocolException>(session.CloseReason).Code);
+    }
+
+    [Fact]
     public void HeaderRoundTripsAndRejectsBadFields()
     {
         var bytes = new byte[12];

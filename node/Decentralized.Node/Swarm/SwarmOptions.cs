@@ -19,7 +19,10 @@ public sealed record SwarmOptions
     /// <summary>Seed every member shares: NoLoCo groups are a permutation of the live set derived from (seed, round).</summary>
     public long SwarmSeed { get; init; } = 1;
 
-    /// <summary>Longest wait for partners' updates in a round; the round then completes with whoever answered.</summary>
+    /// <summary>
+    /// Upper bound of the wait for partners' updates in a round; the actual deadline adapts to each partner's
+    /// measured lag (<see cref="RoundDeadlines"/>), and the round completes with whoever answered.
+    /// </summary>
     public TimeSpan RoundTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Heartbeat period: liveness and peer-list gossip.</summary>

@@ -97,6 +97,7 @@ public sealed partial class SwarmPeer
 
     private IReadOnlyList<PeerId> ChooseTargets(IReadOnlyList<PeerId> live, long round)
     {
+        live = live.Where(p => !_deadlines.IsSuspended(p)).ToArray();
         if (DiLoCo is not null) return live;
         var members = live.Append(LocalPeer).OrderBy(p => p.ToString(), StringComparer.Ordinal).ToArray();
         int me = Array.IndexOf(members, LocalPeer);
@@ -133,20 +134,31 @@ public sealed partial class SwarmPeer
         return blob;
     }
 
-    /// <summary>Waits until every target's update for this round arrived or the round deadline passed.</summary>
+    /// <summary>Waits until every target's update for this round arrived or the adaptive deadline passed.</summary>
     private async Task<string> WaitForUpdatesAsync(long round, IReadOnlyList<PeerId> targets, CancellationToken ct)
     {
         if (targets.Count == 0) return "no live partner";
-        var deadline = _time.GetUtcNow() + _options.RoundTimeout;
+        var start = _time.GetUtcNow();
+        var (wait, basis) = _deadlines.For(targets);
+        var deadline = start + wait;
+        var seen = new HashSet<PeerId>();
         while (true)
         {
             var arrival = _arrival.Task;
             var box = _mailbox.GetOrAdd(round, _ => new());
+            foreach (var t in targets.Where(t => box.ContainsKey(t) && seen.Add(t)))
+                if (_deadlines.Arrived(t, (_time.GetUtcNow() - start).TotalSeconds))
+                    _log.LogInformation("peer {Peer} answers again: back in our pairing", t);
             var missing = targets.Where(t => !box.ContainsKey(t)).ToArray();
             Stats.Awaited = missing.Select(p => p.ToString()).ToArray();
             if (missing.Length == 0) return "every partner answered";
             var left = deadline - _time.GetUtcNow();
-            if (left <= TimeSpan.Zero) return $"deadline ({_options.RoundTimeout.TotalSeconds:F0} s) passed without [{string.Join(", ", missing.Select(Short))}]";
+            if (left <= TimeSpan.Zero)
+            {
+                foreach (var m in missing.Where(_deadlines.Missed))
+                    _log.LogWarning("peer {Peer} missed {Misses} rounds in a row: dropped from our pairing until it answers again", m, RoundDeadlines.MissesToSuspend);
+                return $"deadline {wait.TotalSeconds:F1} s ({basis}) passed without [{string.Join(", ", missing.Select(Short))}]";
+            }
             // A partner that died is dropped from the live set by the heartbeat; stop waiting for it early.
             var live = Membership.LivePeers();
             if (missing.All(m => !live.Contains(m))) return $"partners [{string.Join(", ", missing.Select(Short))}] left the swarm";

@@ -140,6 +140,7 @@ public sealed partial class SwarmPeer
         var box = _mailbox.GetOrAdd(update.Round, _ => new());
         if (box.Count >= _options.PeersMax) throw new SwarmProtocolException("too many updates for one round");
         box[update.From] = update;   // a second update from the same peer for the same round replaces the first
+        if (_deadlines.Answered(update.From)) _log.LogInformation("peer {Peer} answers again: back in our pairing", update.From);
         Interlocked.Exchange(ref _arrival, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
     }
 }

@@ -29,6 +29,7 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     private readonly CancellationTokenSource _lifetime = new();
     private TaskCompletionSource _arrival = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _heartbeats;
+    private readonly RoundDeadlines _deadlines;
     private Exchange? _pending;   // overlap: the previous round's exchange, applied at the end of this round
     private Tensor? _base;        // overlap: θ when the current round's inner steps began
 
@@ -45,6 +46,7 @@ public sealed partial class SwarmPeer : IAsyncDisposable
         Trainer = trainer;
         Data = data;
         _buffer = new long[trainer.MicroBatchTokens];
+        _deadlines = new RoundDeadlines(options.RoundTimeout);
         using (var initial = trainer.Flat.Snapshot())
         {
             if (options.Algorithm == Algorithm.DiLoCo) DiLoCo = new DiLoCoOuterOptimizer(initial, diloco);

@@ -28,10 +28,12 @@ public sealed record YamuxOptions
     public int AcceptBacklog { get; init; } = 256;
 
     /// <summary>
-    /// Largest Data payload we send in one frame (default 65507 = one full Noise frame minus the 12-byte header, so each
-    /// Yamux frame fits exactly one encrypted frame).
+    /// Largest Data payload we send in one frame (default 256 KiB). A whole application write up to this size goes out
+    /// as one frame, so the peer's reader sees it in one piece (splitting 64 KiB writes at the 65519-byte Noise frame
+    /// size left a 29-byte runt frame per write, which an echoing peer then sent back as its own write). Frames may span
+    /// several Noise frames; peers accept any frame that fits the window.
     /// </summary>
-    public int MaxFramePayloadBytes { get; init; } = 65519 - YamuxHeader.Size;
+    public int MaxFramePayloadBytes { get; init; } = 256 * 1024;
 
     /// <summary>Interval of keepalive pings; an unanswered ping by the next tick closes the session. Null disables.</summary>
     public TimeSpan? KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(30);

@@ -113,9 +113,9 @@ public sealed class YamuxStream : Stream, IHalfCloseable
                 }
                 else
                 {
-                    // At most a few frames per turn at the session's write lock, so pings, window updates and other
+                    // At most one frame per turn at the session's write lock, so pings, window updates and other
                     // streams interleave with a bulk transfer instead of waiting behind megabytes of it.
-                    chunk = (int)Math.Min(Math.Min(buffer.Length, _sendWindow), 4L * _session.Options.MaxFramePayloadBytes);
+                    chunk = (int)Math.Min(Math.Min(buffer.Length, _sendWindow), _session.Options.MaxFramePayloadBytes);
                     _sendWindow -= chunk;
                 }
             }

@@ -85,6 +85,10 @@ public sealed partial class DaemonProcess : IAsyncDisposable
     /// <summary>SIGTERM: finish the step, save, exit.</summary>
     public void Terminate() => Signal(_process.Id, 15);
 
+    /// <summary>SIGSTOP / SIGCONT: the process stops answering without closing its connections (a hung peer).</summary>
+    public void Freeze() => Signal(_process.Id, 19);
+    public void Thaw() => Signal(_process.Id, 18);
+
     private static JsonNode? TryParse(string line)
     {
         try { return JsonNode.Parse(line); } catch (Exception) { return null; }

@@ -12,11 +12,20 @@ public sealed class SwarmDaemonTests : IDisposable
     private const string Key = "00112233445566778899aabbccddeeff";
     private readonly string _root = Directory.CreateTempSubdirectory("daemons-").FullName;
 
-    private static string[] Tiny(long rounds, params string[] more) => new[]
+    /// <summary>A tiny, fast daemon; options in <paramref name="more"/> replace the defaults of the same name.</summary>
+    private static string[] Tiny(long rounds, params string[] more)
     {
-        "--model", "tiny", "--batch-size", "4", "--seq-len", "32", "--warmup", "5", "--lr", "3e-3", "--inner-steps", "5", "--rounds", rounds.ToString(),
-        "--device", "cpu", "--eval-batches", "2", "--round-timeout", "15", "--heartbeat", "0.5", "--peer-timeout", "4", "--swarm-key", Key,
-    }.Concat(more).ToArray();
+        var defaults = new[]
+        {
+            "--model", "tiny", "--batch-size", "4", "--seq-len", "32", "--warmup", "5", "--lr", "3e-3", "--inner-steps", "5", "--rounds", rounds.ToString(),
+            "--device", "cpu", "--eval-batches", "2", "--round-timeout", "15", "--heartbeat", "0.5", "--peer-timeout", "4", "--swarm-key", Key,
+        };
+        var overridden = more.Where(m => m.StartsWith("--")).ToHashSet();
+        var kept = new List<string>();
+        for (int i = 0; i < defaults.Length; i += 2)
+            if (!overridden.Contains(defaults[i])) kept.AddRange(new[] { defaults[i], defaults[i + 1] });
+        return kept.Concat(more).ToArray();
+    }
 
     private DaemonProcess Start(string name, long rounds, params string[] more) => new(Path.Combine(_root, name), Tiny(rounds, more));
 
@@ -51,6 +60,26 @@ public sealed class SwarmDaemonTests : IDisposable
             Assert.True(r["update_bytes_received"]!.GetValue<long>() > 0, $"{p.Dir} never received an update\n{p.Log}");
             Assert.True(r["final_val_loss"]!.GetValue<double>() < r["first_val_loss"]!.GetValue<double>() - 0.2, $"{p.Dir}: loss did not fall\n{r}");
         }
+    }
+
+    [Fact]
+    public async Task HungPeerIsSkippedLongBeforeTheRoundTimeout()
+    {
+        // A 120 s ceiling: the rounds must close on measured lags and liveness, not on the hand-set bound.
+        string[] slowCeiling = { "--round-timeout", "120" };
+        await using var a = Start("a", 0, [.. slowCeiling, "--min-peers", "3"]);
+        await using var b = Start("b", 0, [.. slowCeiling, "--bootstrap", a.Address]);
+        await using var hung = Start("hung", 0, [.. slowCeiling, "--bootstrap", a.Address]);
+        hung.Round(3, Long);
+        long frozenAt = a.Round(3, Long)["round"]!.GetValue<long>();
+        hung.Freeze();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        a.Round(frozenAt + 3, Long);
+        b.Round(frozenAt + 3, Long);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(100), $"three rounds took {clock.Elapsed.TotalSeconds:F0} s with a hung partner\n{a.Log}");
+        hung.Thaw();
+        foreach (var p in new[] { a, b, hung }) p.Terminate();
+        foreach (var p in new[] { a, b }) await p.ExpectCleanExitAsync(Long);
     }
 
     [Fact]
