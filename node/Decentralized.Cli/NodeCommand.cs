@@ -103,7 +103,8 @@ public static class NodeCommand
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
             using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Cancel(); });
-            return await new NodeDaemon(settings, logs).RunAsync(stop.Token);
+            try { return await new NodeDaemon(settings, logs).RunAsync(stop.Token); }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested) { return 0; }   // stopped before training began
         });
         return node;
     }

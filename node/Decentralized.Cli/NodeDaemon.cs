@@ -81,6 +81,10 @@ public sealed partial class NodeDaemon
         peer.OnStep = (_, _) => progress.MaybePrint();
         peer.OnRound = report => AfterRound(peer, trainer, validation, checkpoint, report);
         try { await peer.RunAsync(stop); }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // Stopped mid-round: the round's exchange is abandoned; what was trained is saved below.
+        }
         finally
         {
             // SIGINT/SIGTERM land here after the current step: keep what was trained.
