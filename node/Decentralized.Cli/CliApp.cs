@@ -40,7 +40,7 @@ public static class CliApp
             var parsed = root.Parse(args);
             // Parse errors get the same one-line shape as every other user error.
             if (parsed.Errors.Count > 0 && command is not null) return CliErrors.Report(new ArgumentException(parsed.Errors[0].Message));
-            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromSeconds(60) });
         }
         catch (Exception e) when (CliErrors.IsUserError(e))
         {
