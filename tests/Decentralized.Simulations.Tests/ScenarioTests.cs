@@ -1,0 +1,118 @@
+using System.Text.Json;
+using Decentralized.Simulations.Scenarios;
+using Xunit.Abstractions;
+
+namespace Decentralized.Simulations.Tests;
+
+/// <summary>Short seeded versions of every scenario, through the same entry point as <c>decentralized sim</c>.</summary>
+[Collection("torch")]
+public sealed class ScenarioTests(ITestOutputHelper output) : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("sim-tests-").FullName;
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+    }
+
+    private (string Dir, JsonElement Summary, string Log) Run(string scenario, long seed, string tag = "", SimulationRunOptions? options = null)
+    {
+        string dir = Path.Combine(_root, scenario + tag);
+        var log = new StringWriter();
+        int code = SimulationCommands.Run(scenario, (options ?? new SimulationRunOptions()) with { Seed = seed, Quick = true, OutputDirectory = dir }, log, SimCorpus.Data);
+        output.WriteLine(log.ToString());
+        Assert.True(code == 0, $"seed {seed}: {scenario} exited {code}: {log}");
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "summary.json")));
+        return (dir, json.RootElement.Clone(), log.ToString());
+    }
+
+    [Theory]
+    [InlineData(7)]
+    public void Sync_scaling_pair_exchange_beats_both_all_reduces_and_files_replay_byte_for_byte(long seed)
+    {
+        var (first, summary, log) = Run(SyncScalingScenario.Name, seed, "-a");
+        var (second, _, _) = Run(SyncScalingScenario.Name, seed, "-b");
+        Assert.StartsWith($"decentralized sim sync-scaling: seed {seed}", log);
+        foreach (var file in new[] { "sync_times.csv", "sync_ratios.csv", "summary.json", "report.md" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(first, file)), File.ReadAllBytes(Path.Combine(second, file)));
+        var rows = summary.GetProperty("by_peer_count").EnumerateArray().ToArray();
+        Assert.Equal(3, rows.Length);
+        foreach (var r in rows)
+        {
+            Assert.True(r.GetProperty("ring_over_pair").GetDouble() > 1.5, $"seed {seed}: {r}");
+            Assert.True(r.GetProperty("tree_over_pair").GetDouble() > 1.5, $"seed {seed}: {r}");
+        }
+        // The all-reduces get relatively worse as the swarm grows; the pair exchange does not.
+        Assert.True(rows[^1].GetProperty("ring_over_pair").GetDouble() > rows[0].GetProperty("ring_over_pair").GetDouble());
+        Assert.True(rows[^1].GetProperty("tree_over_pair").GetDouble() > rows[0].GetProperty("tree_over_pair").GetDouble());
+        Assert.True(File.Exists(Path.Combine(first, "sync_time_vs_peers.png")));
+    }
+
+    [Theory]
+    [InlineData(3)]
+    public void Convergence_loss_falls_for_every_method_ddp_is_slowest_on_the_wan_and_files_replay(long seed)
+    {
+        var (dir, s, _) = Run(ConvergenceScenario.Name, seed, "-a");
+        var (again, _, _) = Run(ConvergenceScenario.Name, seed, "-b");
+        foreach (var file in new[] { "curves.csv", "runs.csv", "peers.csv", "summary.json", "report.md" })
+            Assert.True(File.ReadAllBytes(Path.Combine(dir, file)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(again, file))), $"seed {seed}: {file} differs between two runs");
+        foreach (var run in s.GetProperty("runs").EnumerateArray())
+            Assert.True(run.GetProperty("final_val_loss").GetDouble() < run.GetProperty("initial_val_loss").GetDouble() - 0.5, $"seed {seed}: {run}");
+        Assert.True(s.GetProperty("ddp_over_noloco_time").GetDouble() > 2, $"seed {seed}");
+        Assert.True(s.GetProperty("ddp_over_diloco_bytes").GetDouble() > 5, $"seed {seed}");
+        Assert.True(s.GetProperty("noloco_replica_spread").GetDouble() < 0.05, $"seed {seed}");
+        foreach (var file in new[] { "curves.csv", "runs.csv", "peers.csv", "report.md", "loss_vs_tokens.png", "loss_vs_time.png" })
+            Assert.True(File.Exists(Path.Combine(dir, file)), file);
+    }
+
+    [Theory]
+    [InlineData(4)]
+    public void Compression_shrinks_the_bytes_and_training_still_converges(long seed)
+    {
+        var (_, s, _) = Run(CompressionScenario.Name, seed);
+        var byCodec = s.GetProperty("relative_to_fp32").EnumerateArray().ToDictionary(e => e.GetProperty("codec").GetString()!);
+        Assert.InRange(byCodec["q8"].GetProperty("bytes_ratio").GetDouble(), 3.0, 4.1);
+        Assert.InRange(byCodec["q4+ef"].GetProperty("bytes_ratio").GetDouble(), 5.5, 8.1);
+        Assert.True(byCodec["topk:0.05+ef"].GetProperty("bytes_ratio").GetDouble() > 4);
+        foreach (var run in s.GetProperty("runs").EnumerateArray())
+            Assert.True(run.GetProperty("final_val_loss").GetDouble() < run.GetProperty("initial_val_loss").GetDouble() - 0.5, $"seed {seed}: {run}");
+        Assert.InRange(byCodec["q8"].GetProperty("loss_change").GetDouble(), -0.05, 0.05);
+    }
+
+    [Theory]
+    [InlineData(6)]
+    public void Heterogeneous_overlap_cuts_noloco_idle_time(long seed)
+    {
+        var (_, s, _) = Run(HeterogeneousScenario.Name, seed);
+        double plain = s.GetProperty("noloco_idle_fraction").GetDouble(), overlapped = s.GetProperty("noloco_overlap_idle_fraction").GetDouble();
+        Assert.True(overlapped < plain, $"seed {seed}: idle {plain} without overlap, {overlapped} with");
+        foreach (var run in s.GetProperty("runs").EnumerateArray())
+            Assert.True(run.GetProperty("final_val_loss").GetDouble() < run.GetProperty("initial_val_loss").GetDouble() - 0.5, $"seed {seed}: {run}");
+    }
+
+    [Theory]
+    [InlineData(9)]
+    public void Churn_peers_come_and_go_and_the_swarm_keeps_learning(long seed)
+    {
+        var (dir, s, _) = Run(ChurnScenario.Name, seed, options: new SimulationRunOptions { ChurnRates = [60, 240] });
+        var churn = s.GetProperty("churn").EnumerateArray().ToArray();
+        Assert.Equal(2, churn.Length);
+        var high = churn[1];
+        Assert.True(high.GetProperty("joins").GetInt32() > 0, $"seed {seed}: {high}");
+        Assert.True(high.GetProperty("leaves").GetInt32() + high.GetProperty("crashes").GetInt32() > 0, $"seed {seed}: {high}");
+        foreach (var run in s.GetProperty("runs").EnumerateArray())
+            Assert.True(run.GetProperty("final_val_loss").GetDouble() < run.GetProperty("initial_val_loss").GetDouble() - 0.5, $"seed {seed}: {run}");
+        Assert.True(File.ReadAllLines(Path.Combine(dir, "churn_events.csv")).Length > 2);
+    }
+
+    [Fact]
+    public void Bad_input_is_refused_with_a_message_not_a_crash()
+    {
+        var log = new StringWriter();
+        Assert.Equal(2, SimulationCommands.Run("nope", new SimulationRunOptions(), log));
+        Assert.Contains("sync-scaling", log.ToString());
+        Assert.Equal(2, SimulationCommands.Run("sync-scaling", new SimulationRunOptions { BytesPerParameter = 3, OutputDirectory = _root }, log));
+        Assert.Equal(2, SimulationCommands.Run("convergence", new SimulationRunOptions { Codec = "zip", OutputDirectory = _root }, log));
+        Assert.Contains("error:", log.ToString());
+    }
+}
