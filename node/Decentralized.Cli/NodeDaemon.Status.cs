@@ -38,6 +38,15 @@ public sealed partial class NodeDaemon
         }).ToArray(),
     };
 
+    /// <summary>Bytes in and out over all open connections.</summary>
+    public static (long In, long Out) Traffic(Libp2pHost host)
+    {
+        long bytesIn = 0, bytesOut = 0;
+        foreach (var p in host.ConnectedPeers)
+            if (host.GetStats(p) is { } s) { bytesIn += s.BytesReceived; bytesOut += s.BytesSent; }
+        return (bytesIn, bytesOut);
+    }
+
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;
 
     private (string, string)? Route(string path, SwarmPeer peer, Libp2pHost host) => path switch
@@ -77,6 +86,7 @@ public sealed partial class NodeDaemon
         if (_settings.Report is null) return;
         object[] curve;
         lock (_curve) curve = _curve.ToArray();
+        var (bytesIn, bytesOut) = Traffic(host);
         var report = new
         {
             peer_id = peer.LocalPeer.ToString(),
@@ -84,8 +94,8 @@ public sealed partial class NodeDaemon
             round = peer.Round,
             first_val_loss = Finite(_firstValidationLoss),
             final_val_loss = Finite(peer.Stats.LastValidationLoss),
-            bytes_in = host.ConnectedPeers.Sum(p => host.GetStats(p)?.BytesReceived ?? 0),
-            bytes_out = host.ConnectedPeers.Sum(p => host.GetStats(p)?.BytesSent ?? 0),
+            bytes_in = bytesIn,
+            bytes_out = bytesOut,
             update_bytes_sent = peer.Stats.UpdateBytesSent,
             update_bytes_received = peer.Stats.UpdateBytesReceived,
             rejected_updates = peer.Stats.RejectedUpdates,

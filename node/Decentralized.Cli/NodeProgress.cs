@@ -21,9 +21,7 @@ public sealed class NodeProgress(SwarmPeer peer, Libp2pHost host, long tokensPer
         _last = now;
         _lastStep = peer.Trainer.Step;
         double perStep = steps > 0 ? seconds / steps : double.NaN;
-        long bytesIn = 0, bytesOut = 0;
-        foreach (var p in host.ConnectedPeers)
-            if (host.GetStats(p) is { } s) { bytesIn += s.BytesReceived; bytesOut += s.BytesSent; }
+        var (bytesIn, bytesOut) = NodeDaemon.Traffic(host);
         int left = peer.Options.InnerStepsPerRound - peer.StepsInRound;
         log.LogInformation("step {Step} round {Round}  loss {Loss:F4}  {Rate:N0} tok/s  peers {Peers}  in {In} out {Out}  next sync in {Next}",
             peer.Trainer.Step, peer.Round, peer.Stats.LastLoss, tokensPerStep / perStep, peer.Membership.LivePeers().Count,

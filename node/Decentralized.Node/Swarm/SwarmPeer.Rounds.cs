@@ -115,7 +115,8 @@ public sealed partial class SwarmPeer
         return fastForm ? (Cpu(fast), null, UpdateKind.FastWeights) : (Cpu(fast - reference), Cpu(NoLoCo!.Slow), UpdateKind.DeltaAndSlow);
     }
 
-    private static float[] Cpu(Tensor t)
+    /// <summary>A tensor's values as a new CPU float array.</summary>
+    internal static float[] Cpu(Tensor t)
     {
         using var c = t.detach().cpu();
         return c.data<float>().ToArray();

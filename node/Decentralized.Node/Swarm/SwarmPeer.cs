@@ -187,11 +187,7 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     /// <summary>A copy of φ as CPU floats, taken under the outer lock (for state serving and checkpoints).</summary>
     internal float[] SnapshotVector(Tensor vector)
     {
-        lock (_outerLock)
-        {
-            using var cpu = vector.detach().cpu();
-            return cpu.data<float>().ToArray();
-        }
+        lock (_outerLock) return Cpu(vector);
     }
 
     public async ValueTask DisposeAsync()
