@@ -100,7 +100,9 @@ public static class NodeCommand
                 .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)   // stdout is for JSON events only
                 .AddFilter("Microsoft", LogLevel.Warning));
             // SIGINT and SIGTERM both mean: finish the current step, save, exit.
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            // Not disposed: a signal handler can still be running on its own thread as the command returns, and
+            // cancelling a disposed source would crash the process (seen as exit 134 on a late SIGTERM).
+            var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
             using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Cancel(); });
             try { return await new NodeDaemon(settings, logs).RunAsync(stop.Token); }
