@@ -105,7 +105,7 @@ public sealed class SimulatedStreamTests
             await a.DialAsync(b.ListenAddresses[0], CancellationToken.None);
             var stream = await a.OpenStreamAsync(b.LocalPeer, "/hold/1", CancellationToken.None);
             world.Scheduler.Schedule(TimeSpan.FromSeconds(1), null, () => world.Network.Crash(b));
-            try { await stream.ReadAsync(new byte[1]); return null; }
+            try { await stream.ReadExactlyAsync(new byte[1]); return null; }
             catch (ProtocolException e) { return e; }
         });
         Assert.Equal(ProtocolErrorCode.ConnectionClosed, error!.Code);

@@ -23,7 +23,7 @@ public static class SimulationCommands
         (HeterogeneousScenario.Name, "mixed GPU speeds: idle time with and without the one-step-delay overlap", HeterogeneousScenario.Run),
     ];
 
-    /// <summary>The scenario names <see cref="Run"/> accepts.</summary>
+    /// <summary>The scenario names <see cref="Run(string, SimulationRunOptions, TextWriter)"/> accepts.</summary>
     public static IReadOnlyList<string> ScenarioNames { get; } = Scenarios.Select(s => s.Name).ToArray();
 
     /// <summary>One line per scenario, for help text.</summary>

@@ -47,17 +47,17 @@ internal sealed class SimReplica : IDisposable
     }
 
     /// <summary>θ as a plain array (safe to keep across awaits, unlike a tensor in a dispose scope).</summary>
-    public float[] FastWeights()
+    public float[] FastWeights() => TorchGuard.Run(() =>
     {
         using var scope = NewDisposeScope();
         return Replica.Trainer.Flat.Snapshot().data<float>().ToArray();
-    }
+    });
 
-    public static float[] ToArray(Tensor t)
+    public static float[] ToArray(Tensor t) => TorchGuard.Run(() =>
     {
         using var scope = NewDisposeScope();
         return t.detach().cpu().contiguous().data<float>().ToArray();
-    }
+    });
 
     public void Dispose() => Replica.Dispose();
 }

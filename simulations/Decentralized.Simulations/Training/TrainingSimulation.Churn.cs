@@ -113,7 +113,7 @@ public sealed partial class TrainingSimulation
         int k = _options.Replicas;
         int index = _peers.Count;
         var data = _data.ForReplica(_options.Seed + 1_000_003L * (index / k + 1), index % k, k, _options.Inner.MicroBatchSize, _options.Inner.SequenceLength);
-        var p = AddPeer(new LocalReplica(index, _comparison, data, CPU));
+        var p = AddPeer(TorchGuard.Run(() => new LocalReplica(index, _comparison, data, CPU)));
         var live = _live.Select(i => _peers[i]).ToArray();
         foreach (var q in live)
         {
@@ -123,24 +123,30 @@ public sealed partial class TrainingSimulation
         var donors = live.OrderBy(_ => donorPick.NextUInt64()).ToArray();
         p.Host.Start(async () =>
         {
-            bool synced = false;
-            foreach (var donor in donors)
-            {
-                if (await TryFetchStateAsync(p, donor)) { synced = true; break; }
-            }
-            if (synced)
-            {
-                _live.Add(p.Index);
-                _churnLog.Add((Scheduler.Now.TotalSeconds, "join", p.Index, _live.Count));
-                Log($"peer{p.Index} joined at round={p.Rounds} step={p.Step} live={_live.Count}");
-                StartLoop(p);
-            }
-            else
-            {
-                Log($"peer{p.Index} could not fetch the state from any of {donors.Length} peers");
-            }
-            ChurnEventDone();
+            try { await JoinAsync(p, donors); }
+            catch (Exception e) { _allDone.TrySetException(new SimulationException($"joiner peer{p.Index} failed: {e.Message}", e)); }
         });
+    }
+
+    private async Task JoinAsync(SimReplica p, SimReplica[] donors)
+    {
+        bool synced = false;
+        foreach (var donor in donors)
+        {
+            if (await TryFetchStateAsync(p, donor)) { synced = true; break; }
+        }
+        if (synced)
+        {
+            _live.Add(p.Index);
+            _churnLog.Add((Scheduler.Now.TotalSeconds, "join", p.Index, _live.Count));
+            Log($"peer{p.Index} joined at round={p.Rounds} step={p.Step} live={_live.Count}");
+            StartLoop(p);
+        }
+        else
+        {
+            Log($"peer{p.Index} could not fetch the state from any of {donors.Length} peers");
+        }
+        ChurnEventDone();
     }
 
     /// <summary>
@@ -180,7 +186,8 @@ public sealed partial class TrainingSimulation
                 int blobMax = checked((int)Math.Min(int.MaxValue, Parameters * sizeof(float) + (1 << 20)));
                 var slow = await stream.ReadLengthPrefixedAsync(blobMax, timeout.Token) ?? throw new EndOfStreamException();
                 var momentum = await stream.ReadLengthPrefixedAsync(blobMax, timeout.Token) ?? throw new EndOfStreamException();
-                ApplyState(joiner, round, step, WireCodec.Decode(slow, "slow", (int)Parameters), WireCodec.Decode(momentum, "momentum", (int)Parameters));
+                var (phi, m) = (WireCodec.Decode(slow, "slow", (int)Parameters), WireCodec.Decode(momentum, "momentum", (int)Parameters));
+                TorchGuard.Run(() => ApplyState(joiner, round, step, phi, m));
                 return true;
             }
         }

@@ -56,6 +56,13 @@ public sealed partial class TrainingSimulation
     /// <summary>The outer step on what the exchange brought, then θ restarts from φ (or is corrected when late).</summary>
     private void ApplyOuter(SimReplica p, OuterExchange exchange, float[] theta, bool correct)
     {
+        TorchGuard.Run(() => ApplyOuterStep(p, exchange, theta, correct));
+        p.Rounds++;
+        if (p.Index == _live.Min) _spread.Add((p.Rounds, Scheduler.Now.TotalSeconds, Spread(_peers.Where(q => _live.Contains(q.Index)).Select(q => SlowWeights(q.Index)).ToArray())));
+    }
+
+    private void ApplyOuterStep(SimReplica p, OuterExchange exchange, float[] theta, bool correct)
+    {
         using (var scope = NewDisposeScope())
         {
             var own = tensor(theta);
@@ -88,8 +95,6 @@ public sealed partial class TrainingSimulation
                 p.Replica.Trainer.Flat.Assign(now + p.Replica.Slow! - own);
             }
         }
-        p.Rounds++;
-        if (p.Index == _live.Min) _spread.Add((p.Rounds, Scheduler.Now.TotalSeconds, Spread(_peers.Where(q => _live.Contains(q.Index)).Select(q => SlowWeights(q.Index)).ToArray())));
     }
 
     /// <summary>γ = β and a lossless chain: the fast weights alone carry the NoLoCo update (one vector per partner).</summary>
@@ -122,16 +127,21 @@ public sealed partial class TrainingSimulation
         {
             await InnerStepAsync(p, gradientsOnly: true);
             float[] grads;
-            using (var scope = NewDisposeScope()) grads = p.Replica.Trainer.Flat.GradientSnapshot().data<float>().ToArray();
+            grads = TorchGuard.Run(() =>
+            {
+                using var scope = NewDisposeScope();
+                return p.Replica.Trainer.Flat.GradientSnapshot().data<float>().ToArray();
+            });
             var barrier = JoinBarrier(p.Step, bytes);
             barrier.Contribute(p.Index, grads);
             if (barrier.IsComplete) _barriers.Remove(p.Step);
             await WaitIdleAsync(p, barrier.Finished[p.Index]);
-            using (var scope = NewDisposeScope())
+            TorchGuard.Run(() =>
             {
+                using var scope = NewDisposeScope();
                 p.Replica.Trainer.Flat.AssignGradients(tensor(barrier.Mean!));
                 p.Replica.Trainer.ApplyUpdate();
-            }
+            });
             p.Step++;
             MaybeEvaluate(p);
         }

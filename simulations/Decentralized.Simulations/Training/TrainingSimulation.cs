@@ -47,8 +47,8 @@ public sealed partial class TrainingSimulation : IDisposable
         if (torch.get_num_threads() > 1) torch.set_num_threads(1);
         var random = new DeterministicRandom(options.Seed);
         Scheduler = new SimulationScheduler();
-        var replicas = Enumerable.Range(0, options.Replicas).Select(i => new LocalReplica(i, _comparison,
-            data.ForReplica(options.Seed, i, options.Replicas, options.Inner.MicroBatchSize, options.Inner.SequenceLength), CPU)).ToArray();
+        var replicas = Enumerable.Range(0, options.Replicas).Select(i => TorchGuard.Run(() => new LocalReplica(i, _comparison,
+            data.ForReplica(options.Seed, i, options.Replicas, options.Inner.MicroBatchSize, options.Inner.SequenceLength), CPU))).ToArray();
         Parameters = replicas[0].Trainer.Flat.Count;
         BandwidthScale = options.RepresentedParameters > 0 ? (double)Parameters / options.RepresentedParameters : 1.0;
         var net = options.Network with
@@ -120,7 +120,7 @@ public sealed partial class TrainingSimulation : IDisposable
     /// <summary>Trains every replica to the end and returns the result.</summary>
     public SimTrainingResult Run()
     {
-        double initial = _peers[0].Replica.Trainer.Evaluate(_validation);
+        double initial = TorchGuard.Run(() => _peers[0].Replica.Trainer.Evaluate(_validation));
         Log($"start replicas={_peers.Count} params={Parameters} algorithm={_options.Algorithm.Name()} codec={_codec.Spec} initial_val={F(initial)}");
         foreach (var p in _peers.ToArray()) StartLoop(p);
         ScheduleChurn();
@@ -146,8 +146,17 @@ public sealed partial class TrainingSimulation : IDisposable
         p.LoopRunning = true;
         p.Host.Start(async () =>
         {
-            if (_options.Algorithm == Algorithm.Ddp) await DdpLoopAsync(p);
-            else await OuterLoopAsync(p);
+            try
+            {
+                if (_options.Algorithm == Algorithm.Ddp) await DdpLoopAsync(p);
+                else await OuterLoopAsync(p);
+            }
+            catch (Exception e)
+            {
+                // A peer's loop must never die silently: the run would wait for it forever.
+                _allDone.TrySetException(new SimulationException($"peer{p.Index} failed at step {p.Step}: {e.Message}", e));
+                return;
+            }
             if (!p.LoopRunning) return;   // departed meanwhile: already counted
             p.LoopRunning = false;
             p.FinishedAt = Scheduler.Now;
@@ -166,7 +175,7 @@ public sealed partial class TrainingSimulation : IDisposable
     /// <summary>Runs one real inner step, then lets the step's virtual duration pass.</summary>
     private async Task InnerStepAsync(SimReplica p, bool gradientsOnly = false)
     {
-        p.LastTrainLoss = gradientsOnly ? p.Replica.ComputeGradients() : p.Replica.TrainStep();
+        p.LastTrainLoss = TorchGuard.Run(() => gradientsOnly ? p.Replica.ComputeGradients() : p.Replica.TrainStep());
         var duration = p.Compute.NextStepTime();
         p.ComputeSeconds += duration.TotalSeconds;
         await Task.Delay(duration, p.Host.Time);
@@ -180,7 +189,7 @@ public sealed partial class TrainingSimulation : IDisposable
 
     private void Evaluate(SimReplica p)
     {
-        double val = p.Replica.Trainer.Evaluate(_validation);
+        double val = TorchGuard.Run(() => p.Replica.Trainer.Evaluate(_validation));
         long tokens = _options.EvalInterval is null ? p.Step * TokensPerReplicaStep * _options.Replicas : _peers.Sum(q => q.Step) * TokensPerReplicaStep;
         var point = new SimLossPoint(p.Step, tokens, Scheduler.Now.TotalSeconds, val, p.LastTrainLoss);
         _curve.Add(point);
@@ -195,7 +204,7 @@ public sealed partial class TrainingSimulation : IDisposable
     {
         var live = _peers.Where(p => _live.Contains(p.Index)).ToArray();
         if (live.Length == 0) live = _peers.ToArray();
-        var final = live.Average(p => p.Replica.Trainer.Evaluate(_validation));
+        var final = live.Average(p => TorchGuard.Run(() => p.Replica.Trainer.Evaluate(_validation)));
         var last = live[0];
         double end = _peers.Max(p => p.FinishedAt.TotalSeconds);
         long tokensEnd = _options.EvalInterval is null ? last.Step * TokensPerReplicaStep * _options.Replicas : _peers.Sum(p => p.Step) * TokensPerReplicaStep;
