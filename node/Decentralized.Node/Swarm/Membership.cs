@@ -62,8 +62,7 @@ public sealed class Membership
     {
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(_options.PeerTimeout);
+            using var timeout = new Deadline(_time, _options.PeerTimeout, ct);
             await using var stream = await _network.OpenStreamAsync(peer, SwarmProtocols.Heartbeat, timeout.Token);
             await MessageIo.WriteAsync(stream, LocalHeartbeat(), timeout.Token);
             var answer = await MessageIo.ReadAsync<HeartbeatMessage>(stream, _options.ControlMessageBytesMax, timeout.Token);
@@ -121,7 +120,7 @@ public sealed class Membership
         {
             try
             {
-                using var timeout = new CancellationTokenSource(_options.PeerTimeout);
+                using var timeout = new Deadline(_time, _options.PeerTimeout, CancellationToken.None);
                 await _network.DialAsync(address.GetPeerId() is null ? address.WithPeerId(peer) : address, timeout.Token);
                 return;
             }

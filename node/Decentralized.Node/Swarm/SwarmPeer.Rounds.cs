@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using Decentralized.Node.Outer;
 using Decentralized.Node.Training;
@@ -75,10 +74,12 @@ public sealed partial class SwarmPeer
     /// <summary>Waits for an exchange (the only time this peer idles), validates what arrived and takes the outer step on φ.</summary>
     private async Task FinishExchangeAsync(Exchange exchange)
     {
-        var clock = Stopwatch.StartNew();
+        long started = _time.GetTimestamp();
         var (closed, sent) = await exchange.Transfer;
-        double waited = clock.Elapsed.TotalSeconds;
-        var received = _mailbox.TryGetValue(exchange.Round, out var box) ? box.Values.ToArray() : [];
+        double waited = _time.GetElapsedTime(started).TotalSeconds;
+        // Sorted by sender: the average is summed in the same order on every run (the simulator replays runs bit for bit).
+        var received = _mailbox.TryGetValue(exchange.Round, out var box)
+            ? box.Values.OrderBy(u => u.From.ToString(), StringComparer.Ordinal).ToArray() : [];
         var (accepted, rejected) = Validate(received, exchange.Own, exchange.OwnSlow, exchange.Kind);
         ApplyOuterStep(exchange.Own, exchange.OwnSlow, exchange.Kind, accepted);
         Stats.Awaited = [];

@@ -46,8 +46,7 @@ public sealed partial class SwarmPeer
         {
             try
             {
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                timeout.CancelAfter(_options.RoundTimeout);
+                using var timeout = new Deadline(_time, _options.RoundTimeout, ct);
                 await using var stream = await _network.OpenStreamAsync(donor, SwarmProtocols.State, timeout.Token);
                 var header = await MessageIo.ReadAsync<StateHeader>(stream, _options.ControlMessageBytesMax, timeout.Token);
                 long expected = 2 * Trainer.Flat.Count;

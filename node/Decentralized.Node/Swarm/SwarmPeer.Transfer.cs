@@ -141,6 +141,23 @@ public sealed partial class SwarmPeer
         if (box.Count >= _options.PeersMax) throw new SwarmProtocolException("too many updates for one round");
         box[update.From] = update;   // a second update from the same peer for the same round replaces the first
         if (_deadlines.Answered(update.From)) _log.LogInformation("peer {Peer} answers again: back in our pairing", update.From);
-        Interlocked.Exchange(ref _arrival, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        var arrived = Interlocked.Exchange(ref _arrival, new TaskCompletionSource());
+        Post(() => arrived.TrySetResult());
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> soon on the time provider's timer: the round waiter woken by it then continues
+    /// there instead of on the thread that received the update (which still has to acknowledge it). On the daemon that
+    /// is a thread-pool thread; in the simulator it is an event on the virtual clock, so the run stays single-threaded.
+    /// </summary>
+    private void Post(Action action)
+    {
+        // Rooted by the provider while scheduled; disposed once it fired.
+        ITimer? timer = null;
+        timer = _time.CreateTimer(_ =>
+        {
+            action();
+            timer?.Dispose();
+        }, null, TimeSpan.Zero, Timeout.InfiniteTimeSpan);
     }
 }

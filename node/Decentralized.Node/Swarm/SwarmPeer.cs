@@ -27,7 +27,7 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     private readonly long[] _buffer;
     private readonly ConcurrentDictionary<long, ConcurrentDictionary<PeerId, ReceivedUpdate>> _mailbox = new();
     private readonly CancellationTokenSource _lifetime = new();
-    private TaskCompletionSource _arrival = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _arrival = new();   // completed through Post, never inline on a stream handler
     private Task? _heartbeats;
     private readonly RoundDeadlines _deadlines;
     private Exchange? _pending;   // overlap: the previous round's exchange, applied at the end of this round
@@ -101,8 +101,7 @@ public sealed partial class SwarmPeer : IAsyncDisposable
             {
                 try
                 {
-                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    timeout.CancelAfter(_options.PeerTimeout * attempt);
+                    using var timeout = new Deadline(_time, _options.PeerTimeout * attempt, ct);
                     reached.Add(await _network.DialAsync(address, timeout.Token));
                 }
                 catch (Exception e) when (!ct.IsCancellationRequested)
