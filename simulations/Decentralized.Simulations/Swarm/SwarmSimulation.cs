@@ -101,6 +101,8 @@ public sealed class SwarmSimulation : IAsyncDisposable
             Overlap = _options.Overlap,
             RoundsMax = _options.Rounds,
             PeersMin = joiner ? 1 : _options.Peers,
+            StateDonorsMax = _options.StateDonorsMax,
+            StateChunkBytes = _options.StateChunkBytes,
         };
         // As the daemon builds it: the same initial weights everywhere (the swarm seed), a disjoint data shard per peer.
         var trainer = new InnerTrainer(new ModelStage(_options.Model, seed: _options.Seed), _options.Inner, CPU);

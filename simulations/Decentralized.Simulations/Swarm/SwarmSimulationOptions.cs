@@ -26,6 +26,12 @@ public sealed record SwarmSimulationOptions
     public TimeSpan RoundTimeout { get; init; } = TimeSpan.FromSeconds(30);
     public int EvalBatches { get; init; } = 4;
 
+    /// <summary>Donors a joiner downloads the state from at once.</summary>
+    public int StateDonorsMax { get; init; } = 4;
+
+    /// <summary>Chunk size of state transfers (small, for the small models the simulator trains).</summary>
+    public int StateChunkBytes { get; init; } = 16 << 10;
+
     /// <summary>Model size the links are timed for (0: the trained model's own): capacities scale by trained ÷ represented.</summary>
     public long RepresentedParameters { get; init; }
 
