@@ -12,6 +12,7 @@ public sealed class PipelineDirectory(TimeProvider time, PipelineOptions options
 {
     private readonly ConcurrentDictionary<PeerId, PipelineMember> _members = new();
     private readonly ConcurrentDictionary<PeerId, Multiaddr[]> _addresses = new();
+    private readonly ConcurrentDictionary<int, DateTimeOffset> _stageLastSeen = new();
 
     /// <summary>Records a hello from <paramref name="peer"/>.</summary>
     public void Absorb(PeerId peer, PipelineHello hello)
@@ -19,7 +20,22 @@ public sealed class PipelineDirectory(TimeProvider time, PipelineOptions options
         int stage = hello.Stage >= 0 && hello.Stage < options.StageCount ? hello.Stage : -1;
         double omega = double.IsFinite(hello.GradNormWeight) && hello.GradNormWeight > 0 ? hello.GradNormWeight : CheckFreeRecovery.NormEpsilon;
         if (_members.Count >= options.PeersMax && !_members.ContainsKey(peer)) return;
-        _members[peer] = new PipelineMember(peer, time.GetUtcNow(), stage, Math.Max(0, hello.Steps), Math.Max(0, hello.Round), omega, Suspect: false);
+        var now = time.GetUtcNow();
+        _members[peer] = new PipelineMember(peer, now, stage, Math.Max(0, hello.Steps), Math.Max(0, hello.Round), omega, Suspect: false);
+        if (stage >= 0) _stageLastSeen[stage] = now;
+    }
+
+    /// <summary>
+    /// True when some replica of <paramref name="stage"/> was heard from before but none within the peer timeout: the
+    /// stage was lost (not merely unheard of yet while the swarm starts).
+    /// </summary>
+    public bool WasLost(int stage) =>
+        _stageLastSeen.TryGetValue(stage, out var last) && time.GetUtcNow() - last > options.PeerTimeout;
+
+    /// <summary>Notes that this peer itself serves <paramref name="stage"/> now.</summary>
+    public void NoteOwnStage(int stage)
+    {
+        if (stage >= 0) _stageLastSeen[stage] = time.GetUtcNow();
     }
 
     /// <summary>A hop or request to <paramref name="peer"/> failed: route around it until it is heard from again.</summary>

@@ -27,8 +27,9 @@ public sealed partial class PipelinePeer
         if (worker is null || Interlocked.CompareExchange(ref _recovering, 1, 0) != 0) return;
         try
         {
+            _directory.NoteOwnStage(worker.Stage);
             if (worker.BackupDuty(_options.StageCount) is { } duty && !worker.Holds(duty)) await RefreshBackupAsync(worker, duty, ct);
-            if (StageAssignment.MoveFor(LocalPeer.ToString(), StageView(), _options.StageCount) is int empty)
+            if (StageAssignment.MoveFor(LocalPeer.ToString(), StageView(), _options.StageCount, _directory.WasLost) is int empty)
             {
                 _log.LogWarning("stage {Stage} has no live replica: moving there from stage {From}", empty, worker.Stage);
                 await TakeStageAsync(empty, worker.Stage, ct);

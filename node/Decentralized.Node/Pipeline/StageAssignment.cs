@@ -21,11 +21,12 @@ public static class StageAssignment
     /// The empty stage <paramref name="self"/> should move to, or null. <paramref name="stageOf"/> maps every live
     /// peer (ourselves included) to its stage; peer ids compare as strings.
     /// </summary>
-    public static int? MoveFor(string self, IReadOnlyDictionary<string, int> stageOf, int stageCount)
+    /// <param name="lost">Whether a stage with no live replica had replicas before (a stage never seen is the joiners' to fill, and at start-up it may just not be heard from yet).</param>
+    public static int? MoveFor(string self, IReadOnlyDictionary<string, int> stageOf, int stageCount, Func<int, bool> lost)
     {
         var replicas = new int[stageCount];
         foreach (int stage in stageOf.Values) if (stage >= 0 && stage < stageCount) replicas[stage]++;
-        int empty = Array.IndexOf(replicas, 0);
+        int empty = Enumerable.Range(0, stageCount).FirstOrDefault(s => replicas[s] == 0 && lost(s), -1);
         if (empty < 0) return null;
         int donor = 0;
         for (int s = 1; s < stageCount; s++) if (replicas[s] > replicas[donor]) donor = s;
