@@ -90,10 +90,13 @@ public sealed partial class PipelinePeer
         catch (PipelineProtocolException e) { _log.LogWarning("refused outer weights from {Peer}: {Reason}", peer, e.Message); }
     }
 
-    /// <summary>CheckFree+: stage 1 keeps an exact copy of the embedding, stage S−2 of the final norm and head.</summary>
+    /// <summary>
+    /// Stage 1 keeps an exact copy of the embedding, stage S−2 of the final norm and head, refreshed every outer round
+    /// (CheckFree+ section 4.3; the paper does not say how often, its code never does it; we always do, so a lost first
+    /// or last stage gets its embedding or head back exactly with or without the swapped microbatches).
+    /// </summary>
     private async Task RefreshBackupAsync(StageWorker worker, WeightPart duty, CancellationToken ct)
     {
-        if (!_options.CheckFreePlus) return;
         int owner = duty == WeightPart.EmbeddingBackup ? 0 : _options.StageCount - 1;
         var part = duty == WeightPart.EmbeddingBackup ? WeightPart.Embedding : WeightPart.Head;
         var fetched = await FetchAsync(owner, part, worker.PartValues(part), ct);

@@ -87,7 +87,7 @@ public sealed partial class PipelinePeer
             new StageRecovery(stage, StageRecoveryMethod.CheckFreeAverage, previous, before.GradNormWeight, after.GradNormWeight, round));
     }
 
-    /// <summary>First or last stage: copy the neighbour's blocks and (CheckFree+) its exact copy of the embedding or head.</summary>
+    /// <summary>First or last stage: copy the neighbour's blocks (trained to stand in under CheckFree+) and its exact copy of the embedding or head.</summary>
     private async Task<(StageWorker, StageRecovery)> CopyNeighbourAsync(int stage, int? previous, CancellationToken ct)
     {
         bool first = stage == 0;
@@ -95,9 +95,10 @@ public sealed partial class PipelinePeer
         var backupPart = first ? WeightPart.EmbeddingBackup : WeightPart.HeadBackup;
         var blocks = await FetchAsync(neighbour, WeightPart.Blocks, null, ct)
             ?? throw new InvalidOperationException($"no live replica of stage {neighbour} to rebuild stage {stage} from");
-        var backup = _options.CheckFreePlus ? await FetchAsync(neighbour, backupPart, null, ct) : null;
+        var backup = await FetchAsync(neighbour, backupPart, null, ct);
         var ownPart = first ? WeightPart.Embedding : WeightPart.Head;
-        var method = backup is null ? StageRecoveryMethod.NeighbourCopyDegraded : StageRecoveryMethod.CheckFreePlusCopy;
+        var method = backup is null ? StageRecoveryMethod.NeighbourCopyDegraded
+            : _options.CheckFreePlus ? StageRecoveryMethod.CheckFreePlusCopy : StageRecoveryMethod.NeighbourCopy;
         _log.LogWarning("{Method}: rebuilt stage {Stage} from stage {Neighbour}", method, stage, neighbour);
         var worker = backup is { } copy
             ? Build(stage, _options.RecoveryLrScale, blocks.Round, (WeightPart.Blocks, blocks.Values), (ownPart, copy.Values))
@@ -109,6 +110,8 @@ public sealed partial class PipelinePeer
     {
         var worker = new StageWorker(_options, stage, lrScale, w => { foreach (var (part, values) in parts) w.Import(part, values); });
         worker.Round = round;
+        var live = _directory.Live();
+        worker.SetSteps(live.Count == 0 ? round * _options.InnerStepsPerRound : live.Max(m => m.Steps));
         return worker;
     }
 

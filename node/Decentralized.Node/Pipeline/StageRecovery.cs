@@ -11,7 +11,9 @@ public enum StageRecoveryMethod
     CheckFreeAverage,
     /// <summary>CheckFree+: the neighbour's blocks plus its exact copy of the embedding or head.</summary>
     CheckFreePlusCopy,
-    /// <summary>First or last stage without CheckFree+: the neighbour's blocks, embedding or head from the seed (lossy).</summary>
+    /// <summary>First or last stage without CheckFree+: the neighbour's blocks (never trained to stand in) and its copy of the embedding or head.</summary>
+    NeighbourCopy,
+    /// <summary>First or last stage whose embedding or head copy was not yet replicated: the neighbour's blocks, the rest from the seed.</summary>
     NeighbourCopyDegraded,
 }
 

@@ -59,6 +59,12 @@ public sealed partial class StageWorker : IDisposable
     /// <summary>AdamW steps taken by this worker.</summary>
     public long Steps { get; private set; }
 
+    /// <summary>Continues the learning-rate schedule at <paramref name="steps"/> (a rebuilt stage joins the swarm's schedule, not a new warm-up).</summary>
+    public void SetSteps(long steps)
+    {
+        lock (_gate) Steps = Math.Max(0, steps);
+    }
+
     /// <summary>ω of this stage: the clipped gradient norm of its last step plus 1e-4 (CheckFree's weight).</summary>
     public double GradNormWeight { get; private set; } = CheckFreeRecovery.NormEpsilon;
 
@@ -136,6 +142,74 @@ public sealed partial class StageWorker : IDisposable
             }
             CountBackward();
             return (loss, inputGrad);
+        }
+    }
+
+    /// <summary>Loss of the turning hop without gradients or steps (evaluation on fixed validation batches).</summary>
+    public double Loss(HopParts parts, long[]? tokens, float[]? input, long[] targets, int batch, int time)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var logits = Run(parts, Input(parts, tokens, input, batch, time, grad: false));   // (B, T, V)
+            var target = torch.tensor(targets, new long[] { (long)batch * time });
+            return nn.functional.cross_entropy(logits.reshape((long)batch * time, -1), target).item<float>();
+        }
+    }
+
+    /// <summary>Weights, AdamW moments, outer state and counters, for a checkpoint (restart-from-checkpoint baseline).</summary>
+    public byte[] SaveState()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            using var memory = new MemoryStream();
+            using (var writer = new BinaryWriter(memory, System.Text.Encoding.UTF8, leaveOpen: true))
+            {
+                writer.Write(Steps);
+                writer.Write(_outer.Round);
+                writer.Write(GradNormWeight);
+                using var scope = NewDisposeScope();
+                foreach (var t in new[] { _flat.Snapshot(), _outer.Slow, _outer.Momentum })
+                {
+                    var values = t.contiguous().data<float>().ToArray();
+                    writer.Write(values.Length);
+                    foreach (float v in values) writer.Write(v);
+                }
+                _optimizer.save_state_dict(writer);
+            }
+            return memory.ToArray();
+        }
+    }
+
+    /// <summary>Restores what <see cref="SaveState"/> wrote (same stage and model).</summary>
+    public void LoadState(byte[] state)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            using var reader = new BinaryReader(new MemoryStream(state));
+            Steps = reader.ReadInt64();
+            _outer.Round = reader.ReadInt64();
+            GradNormWeight = reader.ReadDouble();
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            var vectors = new float[3][];
+            for (int i = 0; i < 3; i++)
+            {
+                int n = reader.ReadInt32();
+                if (n != _flat.Count) throw new InvalidDataException("checkpoint does not match this stage");
+                vectors[i] = new float[n];
+                for (int j = 0; j < n; j++) vectors[i][j] = reader.ReadSingle();
+            }
+            _flat.Assign(torch.tensor(vectors[0]));
+            _outer.Slow.copy_(torch.tensor(vectors[1]));
+            _outer.Momentum.copy_(torch.tensor(vectors[2]));
+            _optimizer.load_state_dict(reader);
+            _pendingBackwards = 0;
+            _roundStart = null;
         }
     }
 
