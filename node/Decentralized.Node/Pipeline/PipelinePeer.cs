@@ -25,6 +25,7 @@ public sealed partial class PipelinePeer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly object _lossGate = new();
     private readonly List<PipelineLossPoint> _losses = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<PeerId, byte> _greeting = new();
     private volatile StageWorker? _worker;
     private int _recovering;
     private long _microbatches;
@@ -99,7 +100,10 @@ public sealed partial class PipelinePeer : IAsyncDisposable
         {
             try
             {
-                await Task.WhenAll(_directory.Known().Where(p => p != LocalPeer).Select(p => GreetAsync(p, ct)));
+                // Greetings are not awaited as a batch: a peer whose dial hangs must not stretch the heartbeat period of
+                // the others (their hellos would age past the timeout and their stage would look lost).
+                foreach (var peer in _directory.Known())
+                    if (peer != LocalPeer && _greeting.TryAdd(peer, 0)) _ = GreetAsync(peer, ct);
                 _directory.Expire();
                 if (_worker is not null) _ = MaintainAsync(ct);
                 await Task.Delay(_options.HeartbeatInterval, _time, ct);
@@ -123,6 +127,7 @@ public sealed partial class PipelinePeer : IAsyncDisposable
         {
             _log.LogDebug("hello to {Peer} failed: {Reason}", peer, e.Message);
         }
+        finally { _greeting.TryRemove(peer, out _); }
     }
 
     private async Task ServeHelloAsync(PeerId peer, Stream stream, CancellationToken ct)

@@ -66,6 +66,32 @@ public sealed class PipelinePartsTests
         finally { foreach (var w in workers) w.Dispose(); }
     }
 
+    [Fact]
+    public void RoutesAndOuterRoundsDoNotLeakTensors()
+    {
+        var options = Options();
+        var workers = Enumerable.Range(0, 3).Select(s => new StageWorker(options, s)).ToArray();
+        try
+        {
+            var (tokens, targets) = Batch(options, seed: 3);
+            void Run(int from, int to)
+            {
+                for (int step = from; step < to; step++)
+                {
+                    RunRoute(workers, MicrobatchRoute.Hops(3, step % 2 == 0, step), tokens, targets);
+                    if (step % 5 == 4) foreach (var w in workers) { var fast = w.BeginRound(); w.ApplyOuter([fast]); }
+                }
+            }
+            Run(0, 10);
+            long live = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+            Run(10, 40);
+            long after = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+            Assert.True(after <= live, $"live tensors grew from {live} to {after} over 30 microbatches");
+            Assert.All(workers, w => Assert.Equal(8, w.Round));
+        }
+        finally { foreach (var w in workers) w.Dispose(); }
+    }
+
     /// <summary>Runs one microbatch along a route in this process, the way peers chain hops, and returns its loss.</summary>
     private static double RunRoute(StageWorker[] workers, PipelineHop[] hops, long[] tokens, long[] targets)
     {
