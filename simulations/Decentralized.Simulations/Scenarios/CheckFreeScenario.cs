@@ -41,8 +41,9 @@ internal static class CheckFreeScenario
     private static PipelineRecoveryOptions Shape(SimulationRunOptions o)
     {
         int iterations = o.Steps ?? (o.Quick ? 60 : 600);
-        var model = o.Quick ? new ModelConfig(VocabSize: 256, Dim: 32, Layers: 4, Heads: 2, ContextLength: 32)
-                            : new ModelConfig(VocabSize: 256, Dim: 64, Layers: 4, Heads: 4, ContextLength: 64);
+        int layers = 4 * o.LayersPerStage;
+        var model = o.Quick ? new ModelConfig(VocabSize: 256, Dim: 32, Layers: layers, Heads: 2, ContextLength: 32)
+                            : new ModelConfig(VocabSize: 256, Dim: 64, Layers: layers, Heads: 4, ContextLength: 64);
         return new PipelineRecoveryOptions
         {
             Pipeline = new PipelineOptions
@@ -64,7 +65,7 @@ internal static class CheckFreeScenario
 
     private static IEnumerable<(string, string)> Knobs(PipelineRecoveryOptions s) =>
     [
-        ("model", FormattableString.Invariant($"dim {s.Pipeline.Model.Dim}, {s.Pipeline.Model.Layers} layers, context {s.Pipeline.Model.ContextLength}")),
+        ("model", FormattableString.Invariant($"dim {s.Pipeline.Model.Dim}, {s.Pipeline.Model.Layers} layers ({s.Pipeline.Model.Layers / s.Pipeline.StageCount} per stage), context {s.Pipeline.Model.ContextLength}")),
         ("stages", s.Pipeline.StageCount.ToString(CultureInfo.InvariantCulture)),
         ("iterations", s.Iterations.ToString(CultureInfo.InvariantCulture)),
         ("microbatch", FormattableString.Invariant($"{s.Pipeline.Inner.MicroBatchSize} x {s.Pipeline.Inner.SequenceLength}")),
