@@ -79,7 +79,7 @@ public sealed class CheckFreeSimulationTests(ITestOutputHelper output) : IDispos
         var clock = Stopwatch.StartNew();
         string dir = Path.Combine(_root, "a");
         var log = new StringWriter();
-        var options = new SimulationRunOptions { Seed = seed, Quick = true, OutputDirectory = dir };
+        var options = new SimulationRunOptions { Seed = seed, Quick = true, Steps = 40, OutputDirectory = dir };
         Assert.Equal(0, SimulationCommands.Run(CheckFreeScenario.Name, options, log, SimCorpus.Data));
         output.WriteLine(log.ToString());
         output.WriteLine($"scenario took {clock.Elapsed.TotalSeconds:F1} s");
