@@ -63,8 +63,11 @@ public sealed partial class PipelinePeer
             var own = stage == 0 ? WeightPart.Embedding : stage == last ? WeightPart.Head : (WeightPart?)null;
             var extra = own is { } part ? await FetchAsync(stage, part, null, ct) : null;
             if (blocks is { } b && (own is null || extra is not null))
-                return (Build(stage, 1.0, b.Round, (WeightPart.Blocks, b.Values), (own ?? WeightPart.Blocks, extra?.Values ?? b.Values)),
-                    new StageRecovery(stage, StageRecoveryMethod.CopiedReplica, previous, 0, 0, b.Round));
+            {
+                var parts = new List<(WeightPart, float[])> { (WeightPart.Blocks, b.Values) };
+                if (own is { } ownPart && extra is { } e) parts.Add((ownPart, e.Values));
+                return (Build(stage, 1.0, b.Round, [.. parts]), new StageRecovery(stage, StageRecoveryMethod.CopiedReplica, previous, 0, 0, b.Round));
+            }
         }
         bool trained = live.Any(m => m.Steps > 0);
         if (!trained) return (new StageWorker(_options, stage), new StageRecovery(stage, StageRecoveryMethod.Initial, previous, 0, 0, 0));
