@@ -1,4 +1,3 @@
-using System.Globalization;
 using Decentralized.Soak;
 
 // decentralized-soak --node path/to/decentralized.dll [--minutes 60] [--out dir] ...: see SoakOptions and scripts/soak.sh.
@@ -13,6 +12,7 @@ Console.WriteLine($"soak: {options.Peers} peers for {options.Minutes:F1} min, ki
 using var run = new SoakRun(options, Console.Out);
 try { await run.RunAsync(stop.Token); }
 catch (OperationCanceledException) { Console.WriteLine("soak: interrupted; judging what was sampled"); }
+catch (Exception e) { run.Fail($"the harness failed: {e.GetType().Name}: {e.Message}"); }
 
 var samples = run.Samples;
 var chart = SoakChart.Draw(Path.Combine(options.Output, "soak.png"), samples);

@@ -20,6 +20,9 @@ public sealed class SoakRun(SoakOptions options, TextWriter progress) : IDisposa
 
     public List<Sample> Samples { get; } = new();
     public IReadOnlyList<string> Failures => _failures;
+
+    /// <summary>Records a failure found outside the run loop (e.g. the harness itself broke).</summary>
+    public void Fail(string reason) => _failures.Add(reason);
     public int Restarts => _restarts;
     public int Joins => _joins;
 
@@ -79,7 +82,8 @@ public sealed class SoakRun(SoakOptions options, TextWriter progress) : IDisposa
 
     private double Now => _clock.Elapsed.TotalSeconds;
 
-    private IEnumerable<NodeProcess> Running() { lock (_all) return _all.Where(p => !p.HasExited).ToArray(); }
+    /// <summary>Processes to sample: alive and already listening (a restart in progress has no status endpoint yet).</summary>
+    private IEnumerable<NodeProcess> Running() { lock (_all) return _all.Where(p => !p.HasExited && p.Http.Length > 0).ToArray(); }
 
     private (NodeProcess Process, double Leaves)[] Joiners() { lock (_all) return _joiners.ToArray(); }
 
@@ -129,7 +133,9 @@ public sealed class SoakRun(SoakOptions options, TextWriter progress) : IDisposa
 
     private async Task StopAllAsync()
     {
-        foreach (var p in Running()) p.Terminate();
+        NodeProcess[] all;
+        lock (_all) all = _all.ToArray();
+        foreach (var p in all.Where(p => !p.HasExited)) p.Terminate();
         foreach (var p in _all) await p.WaitForExitAsync(TimeSpan.FromSeconds(60));
         foreach (var p in _all.Where(p => p.HasExited && p.ExitCode != 0 && p.Role == "peer" && p == _peers[int.Parse(p.Name[4..], CultureInfo.InvariantCulture)]))
             _failures.Add($"{p.Name} (pid {p.Pid}) exited with {p.ExitCode} on SIGTERM");
