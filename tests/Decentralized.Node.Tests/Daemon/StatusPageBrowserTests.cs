@@ -59,6 +59,9 @@ public sealed partial class StatusPageBrowserTests : IDisposable
         Assert.Equal("no", link[1]);
         Assert.EndsWith("/s", link[4]);
 
+        // The same numbers for scripts and people at a terminal: /status, /metrics and `decentralized status`.
+        await ExpectScriptViewsAsync(a, idA, idB);
+
         // The last round names its partner (b's short id) and why it closed.
         Until("the last round naming b", () => Text("last-round") is var t && t.Contains(idB[^6..]) && t.Contains("closed:") ? t : null);
 
@@ -87,6 +90,43 @@ public sealed partial class StatusPageBrowserTests : IDisposable
 
         foreach (var p in new[] { a, b, c }) p.Terminate();
         foreach (var p in new[] { a, b, c }) await p.ExpectCleanExitAsync(Long);
+    }
+
+    private static async Task ExpectScriptViewsAsync(DaemonProcess node, string self, string other)
+    {
+        string endpoint = Listening(node)["http"]!.GetValue<string>();
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var json = JsonNode.Parse(RunCli("status", endpoint, "--json"))!;
+        Assert.Equal(self, json["peer_id"]!.GetValue<string>());
+        Assert.True(json["round"]!.GetValue<long>() >= 1);
+        var link = json["connections"]!.AsArray().Single(c => c!["peer_id"]!.GetValue<string>() == other)!;
+        Assert.False(link["relayed"]!.GetValue<bool>());
+        Assert.True(link["bytes_in"]!.GetValue<long>() > 0 && link["bytes_out"]!.GetValue<long>() > 0, link.ToJsonString());
+
+        var metrics = await http.GetStringAsync($"http://{endpoint}/metrics");
+        Assert.Matches($"(?m)^decentralized_peer_bytes_in_total\\{{peer=\"{other}\"\\}} [1-9]", metrics);
+        Assert.Matches($"(?m)^decentralized_peer_in_bytes_per_second\\{{peer=\"{other}\"\\}} [0-9]", metrics);
+        Assert.Matches("(?m)^decentralized_live_tensors [1-9]", metrics);
+        Assert.Matches("(?m)^decentralized_open_files [1-9]", metrics);
+
+        var text = RunCli("status", endpoint);
+        Assert.Contains("waiting for:", text);
+        Assert.Contains(other, text);
+        Assert.Contains("/s", text);
+    }
+
+    /// <summary>Runs the `decentralized` CLI to completion; fails with its output unless it exits 0.</summary>
+    private static string RunCli(params string[] args)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "decentralized.dll"));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEnd();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(1))) { process.Kill(entireProcessTree: true); Assert.Fail($"decentralized {string.Join(' ', args)} hung"); }
+        Assert.True(process.ExitCode == 0, $"decentralized {string.Join(' ', args)} exited {process.ExitCode}\n{stdout}\n{stderr.Result}");
+        return stdout;
     }
 
     private static ChromeDriver OpenBrowser()

@@ -6,10 +6,10 @@ namespace Decentralized.Node.Tests.Status;
 public sealed class GrowthCheckTests
 {
     /// <summary>30 minutes at one sample per 5 s; every series flat at its level unless <paramref name="shape"/> says otherwise.</summary>
-    private static Sample[] Run(int seed, Func<double, Random, (double Rss, double Heap, double Tensors, double Connections, double Files)> shape)
+    private static Sample[] Run(int seed, Func<double, Random, (double Rss, double Heap, double Tensors, double Connections, double Files)> shape, int samples = 360)
     {
         var random = new Random(seed);
-        return Enumerable.Range(0, 360).Select(i =>
+        return Enumerable.Range(0, samples).Select(i =>
         {
             double t = i * 5;
             var v = shape(t, random);
@@ -53,6 +53,21 @@ public sealed class GrowthCheckTests
         var findings = GrowthCheck.Judge("peer0", samples).ToArray();
         Assert.True(findings.Single(f => f.Series == leaking).Grows, $"seed {seed}: {string.Join("\n", findings)}");
         Assert.All(findings.Where(f => f.Series != leaking), f => Assert.False(f.Grows, $"seed {seed}: {f}"));
+    }
+
+    [Theory]
+    [InlineData(1, 60.0)]
+    [InlineData(2, 110.0)]
+    [InlineData(3, 140.0)]
+    public void ShortRunWithASlowGcSawtoothPasses(int seed, double periodSeconds)
+    {
+        // 6 minutes: the judged half holds one to three teeth of the heap's sawtooth (periods seen in a real run); only its floor counts.
+        var samples = Run(seed, (t, r) =>
+        {
+            var (rss, _, tensors, connections, files) = Healthy(t, r);
+            return (rss, 40 + 60 * ((t % periodSeconds) / periodSeconds), tensors, connections, files);
+        }, samples: 72);
+        Assert.All(GrowthCheck.Judge("peer0", samples), f => Assert.False(f.Grows, $"seed {seed}, period {periodSeconds} s: {f}"));
     }
 
     [Fact]
