@@ -25,25 +25,33 @@ public static class GrowthCheck
     {
         public bool Grows => Growth > Allowed;
 
-        public override string ToString() =>
+        /// <summary>Too few points in the judged half (a short life; the heap needs two 150 s floor buckets there).</summary>
+        public bool Judged => !double.IsNaN(Growth);
+
+        public override string ToString() => !Judged ? $"{Process,-16} {Series,-19} not judged: too few points in the second half of this life (run longer)" :
             $"{Process,-16} {Series,-19} median {FirstHalfMedian,9:F1} -> {SecondHalfMedian,9:F1} {Unit,-11} max {Max,9:F1}  slope {SlopePerTenMinutes,8:F2}/10min  " +
             $"growth over 2nd half {Growth,8:F1} (allowed {Allowed:F1})  {(Grows ? "GROWS" : "ok")}";
     }
+
+    private static Finding NotJudged(string process, string name, string unit) =>
+        new(process, name, unit, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN);
 
     /// <summary>Judges every series of one process's samples (in time order).</summary>
     public static IEnumerable<Finding> Judge(string process, IReadOnlyList<Sample> samples)
     {
         double start = samples[0].Seconds, end = samples[^1].Seconds, middle = (start + end) / 2;
-        foreach (var (name, unit, value) in Sample.Series)
+        foreach (var (series, unit, value) in Sample.Series)
         {
             var points = samples.Select(s => (T: s.Seconds, V: value(s))).Where(p => double.IsFinite(p.V)).ToArray();
-            if (name == "managed_heap_bytes") points = Troughs(points, TroughSeconds);
+            bool floor = series == "managed_heap_bytes";
+            if (floor) points = Troughs(points, TroughSeconds);
+            string name = floor ? "managed_heap_floor" : series;
             var first = points.Where(p => p.T < middle).Select(p => p.V).ToArray();
             var second = points.Where(p => p.T >= middle).ToArray();
-            if (first.Length < 2 || second.Length < 2) continue;
+            if (first.Length < 1 || second.Length < 2) { yield return NotJudged(process, name, unit); continue; }
             double slope = TheilSen(second);
             double growth = slope * (end - middle);
-            var (absolute, relative) = Allowance[name];
+            var (absolute, relative) = Allowance[series];
             double level = Median(second.Select(p => p.V).ToArray());
             yield return new Finding(process, name, unit, Median(first), level, points.Max(p => p.V), slope * 600, growth, Math.Max(absolute, relative * level));
         }
@@ -52,8 +60,8 @@ public static class GrowthCheck
     /// <summary>
     /// The managed heap is a sawtooth (allocations climb until a collection drops them; ~1-2 min per tooth in a 6-minute
     /// run here), and a window holding few teeth gives no fair slope. What a leak raises is the floor after each
-    /// collection, so the heap is judged by its minimum per bucket of this many seconds, one point per bucket. Buckets
-    /// are aligned to the last sample, so only the earliest bucket (warm-up) can be partial.
+    /// collection, so the heap is judged by its minimum per bucket of this many seconds, one point per bucket, stamped at the bucket's end.
+    /// Buckets are aligned to the last sample, so only the earliest bucket (warm-up) can be partial.
     /// </summary>
     public const double TroughSeconds = 150;
 
@@ -62,7 +70,7 @@ public static class GrowthCheck
         if (points.Length == 0) return points;
         double last = points[^1].T;
         return points.GroupBy(p => Math.Floor((last - p.T) / bucketSeconds))
-            .Select(g => (g.Min(p => p.T), g.Min(p => p.V))).OrderBy(p => p.Item1).ToArray();
+            .Select(g => (g.Max(p => p.T), g.Min(p => p.V))).OrderBy(p => p.Item1).ToArray();
     }
 
     /// <summary>Median of the pairwise slopes (at most ~150 evenly spaced points, ~11k pairs).</summary>

@@ -19,5 +19,14 @@ public sealed record Sample(
 
     public string ToCsv() => string.Join(',', [F(Seconds), Process, Role, Pid.ToString(), F(ResidentBytes), F(ManagedHeapBytes), F(LiveTensors), F(Connections), F(OpenFiles), F(Round)]);
 
+    /// <summary>One CSV row back (empty fields are NaN); for --judge.</summary>
+    public static Sample Parse(string line)
+    {
+        var f = line.Split(',');
+        if (f.Length != 10) throw new FormatException($"expected 10 fields in a soak.csv row: '{line}'");
+        double D(string text) => text.Length == 0 ? double.NaN : double.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+        return new Sample(D(f[0]), f[1], f[2], int.Parse(f[3], System.Globalization.CultureInfo.InvariantCulture), D(f[4]), D(f[5]), D(f[6]), D(f[7]), D(f[8]), D(f[9]));
+    }
+
     private static string F(double v) => double.IsFinite(v) ? v.ToString("R", System.Globalization.CultureInfo.InvariantCulture) : "";
 }
