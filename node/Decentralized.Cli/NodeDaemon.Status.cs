@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using Decentralized.Node.Swarm;
 using Decentralized.Protocol.Tcp;
@@ -8,35 +6,98 @@ namespace Decentralized.Cli;
 
 public sealed partial class NodeDaemon
 {
-    /// <summary>What <c>decentralized status</c>, the page and scripts read: the round, who is awaited, per-peer traffic.</summary>
-    public static object Status(SwarmPeer peer, Libp2pHost host) => new
+    private readonly TrafficMeter _traffic = new();
+    private readonly LossHistory _losses = new();
+    private readonly LossHistory _validationLosses = new();
+    private volatile RoundReport? _lastRound;
+    private StateServingMonitor? _serving;
+
+    /// <summary>
+    /// What <c>decentralized status</c>, the page and scripts read: the round, its members and who is awaited, per-peer
+    /// traffic and measured throughput, joiners being served, the process's resources and the loss curve.
+    /// </summary>
+    public object Status(SwarmPeer peer, Libp2pHost host)
     {
-        peer_id = peer.LocalPeer.ToString(),
-        round = peer.Round,
-        step = peer.Trainer.Step,
-        steps_in_round = peer.StepsInRound,
-        inner_steps = peer.Options.InnerStepsPerRound,
-        algorithm = peer.Options.Algorithm.ToString().ToLowerInvariant(),
-        loss = Finite(peer.Stats.LastLoss),
-        val_loss = Finite(peer.Stats.LastValidationLoss),
-        awaited = peer.Stats.Awaited,
-        members = peer.Membership.LivePeers().Select(p => p.ToString()).ToArray(),
-        update_bytes_sent = peer.Stats.UpdateBytesSent,
-        update_bytes_received = peer.Stats.UpdateBytesReceived,
-        rejected_updates = peer.Stats.RejectedUpdates,
-        rounds_completed = peer.Stats.RoundsCompleted,
-        wait_seconds = peer.Stats.WaitSeconds,
-        listen_addrs = host.ListenAddresses.Select(a => a.ToString()).ToArray(),
-        connections = host.ConnectedPeers.Select(p => (Peer: p, Stats: host.GetStats(p))).Where(c => c.Stats is not null).Select(c => new
+        var now = TimeProvider.System.GetUtcNow();
+        var awaited = peer.Stats.Awaited;
+        var last = _lastRound;
+        return new
         {
-            peer_id = c.Peer.ToString(),
-            relayed = c.Stats!.IsRelayed,
-            bytes_in = c.Stats.BytesReceived,
-            bytes_out = c.Stats.BytesSent,
-            rtt_ms = c.Stats.RoundTripTime?.TotalMilliseconds,
-            round = peer.Membership.Get(c.Peer)?.Round,
-        }).ToArray(),
+            peer_id = peer.LocalPeer.ToString(),
+            round = peer.Round,
+            step = peer.Trainer.Step,
+            steps_in_round = peer.StepsInRound,
+            inner_steps = peer.Options.InnerStepsPerRound,
+            algorithm = peer.Options.Algorithm.ToString().ToLowerInvariant(),
+            loss = Finite(peer.Stats.LastLoss),
+            val_loss = Finite(peer.Stats.LastValidationLoss),
+            awaited,
+            members = peer.Membership.LivePeers().Select(p => p.ToString()).ToArray(),
+            membership = peer.Membership.Members.OrderBy(m => m.Peer.ToString(), StringComparer.Ordinal).Select(m => new
+            {
+                peer_id = m.Peer.ToString(),
+                round = m.Round,
+                step = m.Step,
+                seen_seconds_ago = Math.Max(0, (now - m.LastSeen).TotalSeconds),
+                awaited = awaited.Contains(m.Peer.ToString()),
+            }).ToArray(),
+            last_round = last is null ? null : new
+            {
+                round = last.Round,
+                partners = last.Partners,
+                received = last.Received,
+                rejected = last.Rejected,
+                wait_seconds = last.WaitSeconds,
+                closed = last.ClosedBecause,
+            },
+            update_bytes_sent = peer.Stats.UpdateBytesSent,
+            update_bytes_received = peer.Stats.UpdateBytesReceived,
+            rejected_updates = peer.Stats.RejectedUpdates,
+            rounds_completed = peer.Stats.RoundsCompleted,
+            wait_seconds = peer.Stats.WaitSeconds,
+            listen_addrs = host.ListenAddresses.Select(a => a.ToString()).ToArray(),
+            connections = host.ConnectedPeers.Select(p => (Peer: p, Stats: host.GetStats(p))).Where(c => c.Stats is not null).Select(c =>
+            {
+                var (inRate, outRate) = _traffic.Rate(c.Peer.ToString());
+                return new
+                {
+                    peer_id = c.Peer.ToString(),
+                    relayed = c.Stats!.IsRelayed,
+                    bytes_in = c.Stats.BytesReceived,
+                    bytes_out = c.Stats.BytesSent,
+                    in_bytes_per_second = inRate,
+                    out_bytes_per_second = outRate,
+                    rtt_ms = c.Stats.RoundTripTime?.TotalMilliseconds,
+                    round = peer.Membership.Get(c.Peer)?.Round,
+                };
+            }).ToArray(),
+            joiners = new
+            {
+                serving = (_serving?.Active ?? []).Select(t => Joiner(t, now)).ToArray(),
+                served = (_serving?.Finished ?? []).Select(t => Joiner(t, now)).ToArray(),
+                state_bytes_served = peer.Stats.StateBytesServed,
+            },
+            process = Resources(),
+            loss_curve = _losses.Points().Select(p => new[] { p.Step, p.Loss }).ToArray(),
+            val_curve = _validationLosses.Points().Select(p => new[] { p.Step, p.Loss }).ToArray(),
+        };
+    }
+
+    private static object Joiner(StateServingMonitor.Transfer t, DateTimeOffset now) => new
+    {
+        peer_id = t.Peer,
+        protocol = t.Protocol,
+        bytes = t.Bytes,
+        seconds = ((t.Finished ?? now) - t.Started).TotalSeconds,
+        finished_seconds_ago = t.Finished is { } f ? (now - f).TotalSeconds : (double?)null,
+        failed = t.Failed,
     };
+
+    private static object Resources()
+    {
+        var p = ProcessSample.Read();
+        return new { resident_bytes = p.ResidentBytes, managed_heap_bytes = p.ManagedHeapBytes, live_tensors = p.LiveTensors, open_files = p.OpenFiles, threads = p.Threads };
+    }
 
     /// <summary>Bytes in and out over all open connections.</summary>
     public static (long In, long Out) Traffic(Libp2pHost host)
@@ -45,6 +106,23 @@ public sealed partial class NodeDaemon
         foreach (var p in host.ConnectedPeers)
             if (host.GetStats(p) is { } s) { bytesIn += s.BytesReceived; bytesOut += s.BytesSent; }
         return (bytesIn, bytesOut);
+    }
+
+    /// <summary>Samples every connection's counters once a second for <see cref="TrafficMeter"/> until the daemon stops.</summary>
+    private async Task MeterTrafficAsync(Libp2pHost host, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            do
+            {
+                var counters = host.ConnectedPeers.Select(p => (Peer: p, Stats: host.GetStats(p))).Where(c => c.Stats is not null)
+                    .Select(c => (c.Peer.ToString(), c.Stats!.BytesReceived, c.Stats.BytesSent)).ToArray();
+                _traffic.Sample(_clock.Elapsed, counters);
+            }
+            while (await timer.WaitForNextTickAsync(stop));
+        }
+        catch (OperationCanceledException) { }
     }
 
     private static double? Finite(double v) => double.IsFinite(v) ? v : null;
@@ -56,30 +134,6 @@ public sealed partial class NodeDaemon
         "/" => ("text/html", StatusPage.Html),
         _ => null,
     };
-
-    /// <summary>Prometheus text exposition of the node's counters.</summary>
-    private static string Metrics(SwarmPeer peer, Libp2pHost host)
-    {
-        var m = new StringBuilder();
-        void Line(string name, string type, string help, double value)
-        {
-            m.Append("# HELP decentralized_").Append(name).Append(' ').Append(help).Append('\n');
-            m.Append("# TYPE decentralized_").Append(name).Append(' ').Append(type).Append('\n');
-            m.Append("decentralized_").Append(name).Append(' ').Append(value.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
-        }
-        Line("round", "gauge", "Current outer round.", peer.Round);
-        Line("inner_steps_total", "counter", "Inner steps taken.", peer.Trainer.Step);
-        Line("loss", "gauge", "Training loss of the last inner step.", double.IsFinite(peer.Stats.LastLoss) ? peer.Stats.LastLoss : 0);
-        Line("validation_loss", "gauge", "Validation loss after the last round.", double.IsFinite(peer.Stats.LastValidationLoss) ? peer.Stats.LastValidationLoss : 0);
-        Line("peers", "gauge", "Live peers.", peer.Membership.LivePeers().Count);
-        Line("update_bytes_sent_total", "counter", "Bytes of outer updates sent.", peer.Stats.UpdateBytesSent);
-        Line("update_bytes_received_total", "counter", "Bytes of outer updates received.", peer.Stats.UpdateBytesReceived);
-        Line("rounds_total", "counter", "Outer rounds completed.", peer.Stats.RoundsCompleted);
-        Line("rejected_updates_total", "counter", "Updates refused (malformed, non-finite, out of bounds).", peer.Stats.RejectedUpdates);
-        Line("round_wait_seconds_total", "counter", "Time spent waiting for partners.", peer.Stats.WaitSeconds);
-        Line("connections", "gauge", "Open peer connections.", host.ConnectedPeers.Count);
-        return m.ToString();
-    }
 
     private void WriteReport(SwarmPeer peer, Libp2pHost host)
     {

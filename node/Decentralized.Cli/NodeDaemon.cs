@@ -63,7 +63,9 @@ public sealed partial class NodeDaemon
         await host.StartAsync(stop);
         IUpdateCodec codec = UpdateCodecs.Create(s.Compress, trainer.Flat);
         if (s.Misbehave is not null) codec = new FaultyUpdateCodec(codec, s.Misbehave);
-        await using var peer = new SwarmPeer(s.Swarm, host, TimeProvider.System, new Random((int)(s.Swarm.SwarmSeed ^ shard)), trainer, source, codec,
+        // The swarm sees the host through a monitor that times the state transfers it serves (for status and metrics).
+        _serving = new StateServingMonitor(host, TimeProvider.System);
+        await using var peer = new SwarmPeer(s.Swarm, _serving, TimeProvider.System, new Random((int)(s.Swarm.SwarmSeed ^ shard)), trainer, source, codec,
             s.DiLoCo, s.NoLoCo, _logs.CreateLogger("swarm")) { ConfigHash = identity.ConfigHash };
 
         var checkpoint = Path.Combine(s.DataDir, "node.ckpt");
@@ -78,7 +80,9 @@ public sealed partial class NodeDaemon
 
         await peer.JoinAsync(bootstrap, fetchState: true, stop);
         var progress = new NodeProgress(peer, host, s.Inner.MicroBatchSize * s.Inner.SequenceLength * s.Inner.AccumulationSteps, _log);
-        peer.OnStep = (_, _) => progress.MaybePrint();
+        peer.OnStep = (step, loss) => { _losses.Add(step, loss); progress.MaybePrint(); };
+        using var stopMeter = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        var meter = MeterTrafficAsync(host, stopMeter.Token);
         peer.OnRound = report => AfterRound(peer, trainer, validation, checkpoint, report);
         try { await peer.RunAsync(stop); }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -87,6 +91,8 @@ public sealed partial class NodeDaemon
         }
         finally
         {
+            stopMeter.Cancel();
+            await meter;
             // SIGINT/SIGTERM land here after the current step: keep what was trained.
             SwarmCheckpoint.Save(checkpoint, peer);
             WriteReport(peer, host);
@@ -103,6 +109,8 @@ public sealed partial class NodeDaemon
         var point = new { round = peer.Round, step = trainer.Step, val_loss = val, train_loss = peer.Stats.LastLoss, seconds = _clock.Elapsed.TotalSeconds,
             partners = report.Partners, received = report.Received, rejected = report.Rejected, wait_seconds = report.WaitSeconds, closed = report.ClosedBecause };
         lock (_curve) _curve.Add(point);
+        _lastRound = report;
+        _validationLosses.Add(peer.Round, val);
         Emit(new { @event = "round", peer_id = peer.LocalPeer.ToString(), point.round, point.step, point.val_loss, point.train_loss, point.partners, point.received, point.rejected, point.wait_seconds, point.closed });
         if (_settings.CheckpointEveryRounds > 0 && peer.Round % _settings.CheckpointEveryRounds == 0) SwarmCheckpoint.Save(checkpoint, peer);
     }

@@ -23,17 +23,44 @@ public static class StatusCommand
             catch (HttpRequestException e) { throw new IOException($"cannot reach {url}: {e.Message} (is the node running with --http?)"); }
             if (parse.GetValue(json)) { Console.WriteLine(body); return 0; }
             using var doc = JsonDocument.Parse(body);
-            var s = doc.RootElement;
-            Console.WriteLine($"peer {s.GetProperty("peer_id")}  round {s.GetProperty("round")}  step {s.GetProperty("step")}  loss {s.GetProperty("loss")}  val_loss {s.GetProperty("val_loss")}");
-            var awaited = s.GetProperty("awaited").EnumerateArray().Select(e => e.GetString()).ToArray();
-            Console.WriteLine(awaited.Length == 0 ? "waiting for: nobody" : $"waiting for: {string.Join(", ", awaited)}");
-            Console.WriteLine($"{"peer",-54}{"relayed",-9}{"in",12}{"out",12}{"round",7}");
-            foreach (var conn in s.GetProperty("connections").EnumerateArray())
-                Console.WriteLine($"{conn.GetProperty("peer_id").GetString(),-54}{conn.GetProperty("relayed").GetBoolean(),-9}{Units.Bytes(conn.GetProperty("bytes_in").GetInt64()),12}{Units.Bytes(conn.GetProperty("bytes_out").GetInt64()),12}{conn.GetProperty("round"),7}");
+            Print(doc.RootElement);
             return 0;
         });
         return c;
     }
+
+    /// <summary>The human view: round and who it waits for, the last round, members, per-peer traffic, joiners, resources.</summary>
+    private static void Print(JsonElement s)
+    {
+        Console.WriteLine($"peer {s.GetProperty("peer_id")}  round {s.GetProperty("round")}  step {s.GetProperty("step")}  loss {s.GetProperty("loss")}  val_loss {s.GetProperty("val_loss")}");
+        var awaited = s.GetProperty("awaited").EnumerateArray().Select(e => e.GetString()).ToArray();
+        Console.WriteLine(awaited.Length == 0 ? "waiting for: nobody" : $"waiting for: {string.Join(", ", awaited)}");
+        if (s.TryGetProperty("last_round", out var last) && last.ValueKind == JsonValueKind.Object)
+            Console.WriteLine($"last round {last.GetProperty("round")}: waited {last.GetProperty("wait_seconds").GetDouble():F1} s for [{Join(last.GetProperty("partners"))}], used [{Join(last.GetProperty("received"))}], closed: {last.GetProperty("closed")}");
+        if (s.TryGetProperty("membership", out var members))
+        {
+            Console.WriteLine($"{"member",-54}{"round",7}{"step",9}{"seen",9}");
+            foreach (var m in members.EnumerateArray())
+                Console.WriteLine($"{m.GetProperty("peer_id").GetString(),-54}{m.GetProperty("round"),7}{m.GetProperty("step"),9}{m.GetProperty("seen_seconds_ago").GetDouble(),8:F1}s{(m.GetProperty("awaited").GetBoolean() ? "  awaited" : "")}");
+        }
+        Console.WriteLine($"{"peer",-54}{"relayed",-9}{"in",12}{"out",12}{"in/s",12}{"out/s",12}{"round",7}");
+        foreach (var conn in s.GetProperty("connections").EnumerateArray())
+            Console.WriteLine($"{conn.GetProperty("peer_id").GetString(),-54}{conn.GetProperty("relayed").GetBoolean(),-9}{Units.Bytes(conn.GetProperty("bytes_in").GetInt64()),12}{Units.Bytes(conn.GetProperty("bytes_out").GetInt64()),12}{Rate(conn, "in_bytes_per_second"),12}{Rate(conn, "out_bytes_per_second"),12}{conn.GetProperty("round"),7}");
+        if (s.TryGetProperty("joiners", out var joiners))
+        {
+            var serving = joiners.GetProperty("serving").EnumerateArray().Select(j => $"{j.GetProperty("peer_id").GetString()} ({Units.Bytes(j.GetProperty("bytes").GetInt64())})").ToArray();
+            Console.WriteLine(serving.Length == 0 ? "joiners being served: none" : $"joiners being served: {string.Join(", ", serving)}");
+            foreach (var j in joiners.GetProperty("served").EnumerateArray())
+                Console.WriteLine($"  served {j.GetProperty("peer_id").GetString()}: {Units.Bytes(j.GetProperty("bytes").GetInt64())} in {j.GetProperty("seconds").GetDouble():F1} s{(j.GetProperty("failed").GetBoolean() ? " (failed)" : "")}");
+        }
+        if (s.TryGetProperty("process", out var p))
+            Console.WriteLine($"process: resident {Units.Bytes(p.GetProperty("resident_bytes").GetInt64())}, managed heap {Units.Bytes(p.GetProperty("managed_heap_bytes").GetInt64())}, live tensors {p.GetProperty("live_tensors")}, open files {p.GetProperty("open_files")}");
+    }
+
+    private static string Join(JsonElement array) => string.Join(", ", array.EnumerateArray().Select(e => e.GetString()));
+
+    private static string Rate(JsonElement conn, string name) =>
+        conn.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? Units.Bytes(v.GetDouble()) + "/s" : "?";
 
     public static string ToUrl(string address)
     {

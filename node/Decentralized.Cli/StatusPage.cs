@@ -1,36 +1,66 @@
 namespace Decentralized.Cli;
 
-/// <summary>The daemon's status page: polls /status and draws the round, members, awaited peers, traffic and a loss curve.</summary>
+/// <summary>
+/// The daemon's status page. It polls /status every second and shows what "why am I waiting?" needs: the round and
+/// who it waits for, the last round's outcome, the members and their rounds, per-peer traffic and measured
+/// throughput, joiners being served, the process's resources and the loss curve (SVG, drawn from the daemon's
+/// bounded loss history, so a freshly opened page shows the whole run). No external assets: it works offline.
+/// </summary>
 public static class StatusPage
 {
     public const string Html = """
 <!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>decentralized node</title>
-<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:60em}td,th{padding:.2em .8em;text-align:left}
-.awaited{color:#b45309}#curve{border:1px solid #ccc}</style></head>
-<body><h1>decentralized node <span id="peer"></span></h1>
-<p>Round <b id="round">?</b>, step <b id="step">?</b>, loss <b id="loss">?</b>, validation loss <b id="val">?</b></p>
+<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:72em}td,th{padding:.2em .8em;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums}.awaited{color:#b45309;font-weight:bold}.muted{color:#666}
+svg{border:1px solid #ccc;background:#fff}#train-line{stroke:#2563eb}#val-line{stroke:#dc2626}polyline{fill:none;stroke-width:1.5}
+#error{color:#b91c1c}</style></head>
+<body><h1>decentralized node <code id="peer">…</code></h1>
+<p id="error"></p>
+<p>Round <b id="round">?</b> (<span id="in-round">?</span> inner steps done), step <b id="step">?</b>, <span id="algorithm"></span>,
+ loss <b id="loss">?</b>, validation loss <b id="val">?</b></p>
 <p>Waiting for: <span id="awaited" class="awaited">nobody</span></p>
-<h2>Connections</h2><table id="connections"><thead><tr><th>peer</th><th>relayed</th><th>bytes in</th><th>bytes out</th><th>round</th></tr></thead><tbody></tbody></table>
-<h2>Loss</h2><canvas id="curve" width="600" height="200"></canvas>
+<p>Last round: <span id="last-round" class="muted">none yet</span></p>
+<h2>Members</h2><table id="members"><thead><tr><th>peer</th><th>round</th><th>step</th><th>last seen</th><th>awaited</th></tr></thead><tbody></tbody></table>
+<h2>Connections</h2><table id="connections"><thead><tr><th>peer</th><th>relayed</th><th>bytes in</th><th>bytes out</th><th>in/s</th><th>out/s</th><th>rtt</th><th>round</th></tr></thead><tbody></tbody></table>
+<h2>Joiners</h2><p>Serving now: <span id="joiners-serving">none</span></p>
+<table id="joiners-served"><thead><tr><th>served to</th><th>bytes</th><th>took</th><th>finished</th><th>result</th></tr></thead><tbody></tbody></table>
+<h2>Loss</h2><p><span style="color:#2563eb">training (per step)</span> · <span style="color:#dc2626">validation (per round, x = round)</span> · <span id="curve-range" class="muted"></span></p>
+<svg id="loss-curve" width="640" height="220" viewBox="0 0 640 220"><polyline id="train-line" points=""/><polyline id="val-line" points=""/></svg>
+<h2>Process</h2><p id="process">?</p>
 <script>
-const points=[];
+const $=id=>document.getElementById(id);
+function bytes(b){const u=['B','KiB','MiB','GiB','TiB'];let i=0;while(b>=1024&&i<u.length-1){b/=1024;i++;}return (i?b.toFixed(1):b.toFixed(0))+' '+u[i];}
+function short(id){return id.length>12?'…'+id.slice(-6):id;}
+function secs(s){return s==null?'':s<60?s.toFixed(1)+' s':(s/60).toFixed(1)+' min';}
+function fill(table,rows){const body=document.querySelector('#'+table+' tbody');body.innerHTML='';
+ for(const r of rows){const tr=body.insertRow();tr.dataset.peer=r.peer;for(const [v,num] of r.cells){const td=tr.insertCell();td.textContent=v;if(num)td.className='n';}}}
+function line(el,pts,w,h){if(pts.length<2){el.setAttribute('points','');return;}
+ const xs=pts.map(p=>p[0]),ys=pts.map(p=>p[1]);const x0=Math.min(...xs),x1=Math.max(...xs),y0=Math.min(...ys),y1=Math.max(...ys);
+ el.setAttribute('points',pts.map(p=>((p[0]-x0)/Math.max(1e-9,x1-x0)*(w-20)+10).toFixed(1)+','+(h-10-(p[1]-y0)/Math.max(1e-9,y1-y0)*(h-20)).toFixed(1)).join(' '));
+ return [y0,y1];}
 async function refresh(){
- const s=await (await fetch('/status')).json();
- document.getElementById('peer').textContent=s.peer_id;
- document.getElementById('round').textContent=s.round;
- document.getElementById('step').textContent=s.step;
- document.getElementById('loss').textContent=s.loss==null?'?':s.loss.toFixed(4);
- document.getElementById('val').textContent=s.val_loss==null?'?':s.val_loss.toFixed(4);
- document.getElementById('awaited').textContent=s.awaited.length?s.awaited.join(', '):'nobody';
- const body=document.querySelector('#connections tbody');body.innerHTML='';
- for(const c of s.connections){const r=body.insertRow();for(const v of [c.peer_id,c.relayed,c.bytes_in,c.bytes_out,c.round??''])r.insertCell().textContent=v;}
- if(s.loss!=null){points.push(s.loss);draw();}
+ let s;
+ try{s=await (await fetch('/status',{cache:'no-store'})).json();$('error').textContent='';}
+ catch(e){$('error').textContent='node not answering: '+e;return;}
+ $('peer').textContent=s.peer_id;$('round').textContent=s.round;$('step').textContent=s.step;
+ $('in-round').textContent=s.steps_in_round+'/'+s.inner_steps;$('algorithm').textContent=s.algorithm;
+ $('loss').textContent=s.loss==null?'?':s.loss.toFixed(4);$('val').textContent=s.val_loss==null?'?':s.val_loss.toFixed(4);
+ $('awaited').textContent=s.awaited.length?s.awaited.join(', '):'nobody';
+ const l=s.last_round;
+ $('last-round').textContent=l?`round ${l.round}: waited ${l.wait_seconds.toFixed(1)} s for [${l.partners.join(', ')}], used [${l.received.join(', ')}], closed: ${l.closed}`:'none yet';
+ fill('members',s.membership.map(m=>({peer:m.peer_id,cells:[[m.peer_id],[m.round,1],[m.step,1],[secs(m.seen_seconds_ago)+' ago'],[m.awaited?'yes':'']]})));
+ fill('connections',s.connections.map(c=>({peer:c.peer_id,cells:[[c.peer_id],[c.relayed?'yes':'no'],[bytes(c.bytes_in),1],[bytes(c.bytes_out),1],
+  [bytes(c.in_bytes_per_second)+'/s',1],[bytes(c.out_bytes_per_second)+'/s',1],[c.rtt_ms==null?'':c.rtt_ms.toFixed(1)+' ms',1],[c.round??'',1]]})));
+ const j=s.joiners;
+ $('joiners-serving').textContent=j.serving.length?j.serving.map(t=>`${t.peer_id} (${bytes(t.bytes)}, ${secs(t.seconds)})`).join(', '):'none';
+ fill('joiners-served',j.served.map(t=>({peer:t.peer_id,cells:[[t.peer_id],[bytes(t.bytes),1],[secs(t.seconds),1],[secs(t.finished_seconds_ago)+' ago'],[t.failed?'failed':'ok']]})));
+ const p=s.process;
+ $('process').textContent=`resident ${bytes(p.resident_bytes)}, managed heap ${bytes(p.managed_heap_bytes)}, live tensors ${p.live_tensors}, open files ${p.open_files}, threads ${p.threads}`;
+ const r=line($('train-line'),s.loss_curve,640,220);line($('val-line'),s.val_curve,640,220);
+ $('curve-range').textContent=r?`training loss ${r[1].toFixed(3)} → ${s.loss_curve[s.loss_curve.length-1][1].toFixed(3)} over ${s.loss_curve.length} points`:'waiting for two steps';
 }
-function draw(){const c=document.getElementById('curve'),g=c.getContext('2d');g.clearRect(0,0,c.width,c.height);
- const max=Math.max(...points),min=Math.min(...points);g.beginPath();
- points.forEach((p,i)=>{const x=i*c.width/Math.max(1,points.length-1),y=c.height-(p-min)/Math.max(1e-9,max-min)*(c.height-10)-5;i?g.lineTo(x,y):g.moveTo(x,y);});g.stroke();}
-refresh();setInterval(refresh,2000);
+refresh();setInterval(refresh,1000);
 </script></body></html>
 """;
 }

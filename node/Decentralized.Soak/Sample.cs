@@ -1,0 +1,32 @@
+namespace Decentralized.Soak;
+
+/// <summary>One row of soak.csv: one process at one moment. NaN where a value could not be read (process busy or gone).</summary>
+public sealed record Sample(
+    double Seconds, string Process, string Role, int Pid,
+    double ResidentBytes, double ManagedHeapBytes, double LiveTensors, double Connections, double OpenFiles, double Round)
+{
+    public const string Header = "seconds,process,role,pid,rss_bytes,managed_heap_bytes,live_tensors,connections,open_files,round";
+
+    /// <summary>The series the verdict judges and the chart draws, in CSV order.</summary>
+    public static readonly (string Name, string Unit, Func<Sample, double> Value)[] Series =
+    [
+        ("rss_bytes", "MiB", s => s.ResidentBytes / (1 << 20)),
+        ("managed_heap_bytes", "MiB", s => s.ManagedHeapBytes / (1 << 20)),
+        ("live_tensors", "tensors", s => s.LiveTensors),
+        ("connections", "connections", s => s.Connections),
+        ("open_files", "handles", s => s.OpenFiles),
+    ];
+
+    public string ToCsv() => string.Join(',', [F(Seconds), Process, Role, Pid.ToString(), F(ResidentBytes), F(ManagedHeapBytes), F(LiveTensors), F(Connections), F(OpenFiles), F(Round)]);
+
+    /// <summary>One CSV row back (empty fields are NaN); for --judge.</summary>
+    public static Sample Parse(string line)
+    {
+        var f = line.Split(',');
+        if (f.Length != 10) throw new FormatException($"expected 10 fields in a soak.csv row: '{line}'");
+        double D(string text) => text.Length == 0 ? double.NaN : double.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+        return new Sample(D(f[0]), f[1], f[2], int.Parse(f[3], System.Globalization.CultureInfo.InvariantCulture), D(f[4]), D(f[5]), D(f[6]), D(f[7]), D(f[8]), D(f[9]));
+    }
+
+    private static string F(double v) => double.IsFinite(v) ? v.ToString("R", System.Globalization.CultureInfo.InvariantCulture) : "";
+}
