@@ -41,8 +41,9 @@ public sealed partial class Libp2pHost
             connections = [.. list];
         }
         var rtt = connections.Select(c => c.Session.RoundTripTime).FirstOrDefault(r => r is not null);
+        // Relayed means "no direct connection": once hole punching succeeds, traffic moves to the direct one.
         return new ConnectionStats(connections.Sum(c => c.Counter.BytesRead), connections.Sum(c => c.Counter.BytesWritten),
-            IsRelayed: false, rtt, connections.Length);
+            IsRelayed: connections.All(c => c.IsRelayed), rtt, connections.Length);
     }
 
     /// <summary>Closes every connection to <paramref name="peer"/> (GoAway, then close).</summary>
@@ -60,7 +61,10 @@ public sealed partial class Libp2pHost
     {
         lock (_connectionsLock)
         {
-            return _connections.TryGetValue(peer, out var list) ? list.FirstOrDefault(c => !c.Session.IsClosed) : null;
+            // Prefer a direct connection: bulk traffic must not go through a relay once a direct path exists.
+            return _connections.TryGetValue(peer, out var list)
+                ? list.Where(c => !c.Session.IsClosed).OrderBy(c => c.IsRelayed).FirstOrDefault()
+                : null;
         }
     }
 

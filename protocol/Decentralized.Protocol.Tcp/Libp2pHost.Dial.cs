@@ -174,20 +174,19 @@ public sealed partial class Libp2pHost
 
     private async Task<PeerConnection> DialEndpointAsync(IPEndPoint endPoint, PeerId? expected)
     {
-        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         var remote = TcpAddress.FromEndPoint(endPoint);
+        Socket socket;
         try
         {
-            using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token))
-            using (var timer = _time.CreateTimer(_ => deadline.Cancel(), null, _options.DialTimeout, Timeout.InfiniteTimeSpan))
-            {
-                await socket.ConnectAsync(endPoint, deadline.Token).ConfigureAwait(false);
-            }
-            ConfigureSocket(socket);
+            socket = await ConnectAsync(endPoint, ReusablePort(endPoint.AddressFamily), _options.DialTimeout, _lifetime.Token).ConfigureAwait(false);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressAlreadyInUse or SocketError.AddressNotAvailable)
+        {
+            // The same local/remote pair is still in use (or in TIME_WAIT): fall back to an ephemeral port.
+            socket = await ConnectOrThrowAsync(endPoint, null, remote).ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            socket.Dispose();
             throw new ProtocolException(ProtocolErrorCode.DialFailed, $"TCP connect to {remote} failed: {e.Message}", e);
         }
         PeerConnection connection;
@@ -201,5 +200,57 @@ public sealed partial class Libp2pHost
             throw;
         }
         return Register(connection);
+    }
+
+    private async Task<Socket> ConnectOrThrowAsync(IPEndPoint endPoint, IPEndPoint? local, Multiaddr remote)
+    {
+        try
+        {
+            return await ConnectAsync(endPoint, local, _options.DialTimeout, _lifetime.Token).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            throw new ProtocolException(ProtocolErrorCode.DialFailed, $"TCP connect to {remote} failed: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Connects a new socket, bound first to <paramref name="local"/> (shared with our listener) when given, so that a
+    /// port-preserving NAT shows peers the same port we listen on. Disposes the socket on failure.
+    /// </summary>
+    private async Task<Socket> ConnectAsync(IPEndPoint endPoint, IPEndPoint? local, TimeSpan timeout, CancellationToken ct)
+    {
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (local is not null)
+            {
+                EnablePortReuse(socket);
+                socket.Bind(local);
+            }
+            using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            using (var timer = _time.CreateTimer(_ => deadline.Cancel(), null, timeout, Timeout.InfiniteTimeSpan))
+            {
+                await socket.ConnectAsync(endPoint, deadline.Token).ConfigureAwait(false);
+            }
+            ConfigureSocket(socket);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The wildcard endpoint on our listen port for <paramref name="family"/>, if port reuse is on.</summary>
+    private IPEndPoint? ReusablePort(AddressFamily family)
+    {
+        if (!_options.Nat.ReuseListenPort)
+        {
+            return null;
+        }
+        var port = _listeners.Select(l => l.LocalEndPoint).OfType<IPEndPoint>().FirstOrDefault(e => e.AddressFamily == family)?.Port;
+        return port is > 0 ? new IPEndPoint(family == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, port.Value) : null;
     }
 }

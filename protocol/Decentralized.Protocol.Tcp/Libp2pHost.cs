@@ -37,6 +37,7 @@ public sealed partial class Libp2pHost : IPeerNetwork
         SetStreamHandler(IdentifyMessage.ProtocolId, ServeIdentifyAsync);
         SetStreamHandler(IdentifyMessage.PushProtocolId, ServeIdentifyPushAsync);
         SetStreamHandler(PingProtocol.ProtocolId, (_, stream, ct) => PingProtocol.ServeAsync(stream, ct));
+        RegisterAutoNat();
         StartIdleSweep();
     }
 
