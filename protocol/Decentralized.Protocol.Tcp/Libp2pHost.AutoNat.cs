@@ -46,7 +46,12 @@ public sealed partial class Libp2pHost
             {
                 _log.LogError(e, "ReachabilityChanged handler failed");
             }
+            UpdateRelayService();
             _ = PushIdentifyAsync();
+        }
+        if (after == Reachability.Private && _options.Relay.AutoReserve)
+        {
+            await WaitForRelayReservationAsync(cancellationToken).ConfigureAwait(false);
         }
         return after;
     }
@@ -217,6 +222,43 @@ public sealed partial class Libp2pHost
             {
                 _log.LogDebug("Identify push to {Connection} failed: {Reason}", connection, e.Message);
             }
+        }
+    }
+
+    private long _lastReachabilityCheck;
+    private int _checkingReachability;
+
+    /// <summary>Automatic follow-ups when a direct peer has told us what it serves (see <see cref="NatOptions.AutoReachability"/>).</summary>
+    private void OnPeerIdentified(PeerConnection connection)
+    {
+        if (!_options.Nat.AutoReachability || connection.IsRelayed || connection.Identify is null)
+        {
+            return;
+        }
+        var protocols = connection.Identify.Protocols;
+        var due = Reachability == Reachability.Unknown
+            || _time.GetElapsedTime(Interlocked.Read(ref _lastReachabilityCheck)) >= _options.Nat.ReachabilityRecheckInterval;
+        if (protocols.Contains(AutoNatMessage.ProtocolId) && due && Interlocked.Exchange(ref _checkingReachability, 1) == 0)
+        {
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await CheckReachabilityAsync(_lifetime.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+                finally
+                {
+                    Interlocked.Exchange(ref _lastReachabilityCheck, _time.GetTimestamp());
+                    Interlocked.Exchange(ref _checkingReachability, 0);
+                }
+            });
+        }
+        else if (protocols.Contains(Relay.HopMessage.ProtocolId) && Reachability == Reachability.Private && _options.Relay.AutoReserve)
+        {
+            _ = WaitForRelayReservationAsync(_lifetime.Token).ContinueWith(_ => { }, TaskScheduler.Default);
         }
     }
 }

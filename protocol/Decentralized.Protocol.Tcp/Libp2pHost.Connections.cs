@@ -86,7 +86,9 @@ public sealed partial class Libp2pHost
         lock (_connectionsLock)
         {
             _connections.TryGetValue(connection.RemotePeer, out var list);
-            var perPeerFull = list?.Count >= _options.MaxConnectionsPerPeer;
+            // Relayed and direct connections count separately: a hole-punched direct connection must never be refused
+            // because relayed ones already fill the per-peer quota.
+            var perPeerFull = list?.Count(c => c.IsRelayed == connection.IsRelayed) >= _options.MaxConnectionsPerPeer;
             var refusal = _connectionCount >= _options.MaxConnections ? $"{_options.MaxConnections} connections open"
                 : perPeerFull ? $"{_options.MaxConnectionsPerPeer} connections to this peer already open"
                 : Volatile.Read(ref _disposed) != 0 ? "host disposed"

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Decentralized.Protocol.Addressing;
 using Decentralized.Protocol.Identity;
 using Decentralized.Protocol.Multistream;
+using Decentralized.Protocol.Nat;
 using Microsoft.Extensions.Logging;
 
 namespace Decentralized.Protocol.Tcp;
@@ -74,7 +75,7 @@ public sealed partial class Libp2pHost
             foreach (var address in addresses)
             {
                 var bare = address.WithoutPeerId();
-                if (!TcpAddress.IsDialable(bare))
+                if (!TcpAddress.IsDialable(bare) && !(AddressScope.IsCircuit(bare) && bare.GetPeerId() is not null))
                 {
                     continue;
                 }
@@ -90,8 +91,9 @@ public sealed partial class Libp2pHost
 
     private async Task<PeerConnection> DialPeerAsync(PeerId peer, CancellationToken ct)
     {
-        var addresses = GetAddresses(peer);
-        if (addresses.Count == 0)
+        // Direct addresses first: a relay is the fallback, never the preferred path.
+        var addresses = GetAddresses(peer).OrderBy(AddressScope.IsCircuit).ToArray();
+        if (addresses.Length == 0)
         {
             throw new ProtocolException(ProtocolErrorCode.DialFailed, $"no known address for {peer}");
         }
@@ -107,7 +109,7 @@ public sealed partial class Libp2pHost
                 last = e;
             }
         }
-        throw new ProtocolException(ProtocolErrorCode.DialFailed, $"all {addresses.Count} addresses of {peer} failed: {last?.Message}", last);
+        throw new ProtocolException(ProtocolErrorCode.DialFailed, $"all {addresses.Length} addresses of {peer} failed: {last?.Message}", last);
     }
 
     private async Task<PeerConnection> DialConnectionAsync(Multiaddr address, CancellationToken ct)
@@ -134,6 +136,10 @@ public sealed partial class Libp2pHost
         try
         {
             await Task.Yield(); // leave the caller's GetOrAdd before doing any work
+            if (AddressScope.IsCircuit(address))
+            {
+                return await DialRelayedAsync(address, expected).ConfigureAwait(false);
+            }
             var tcp = TcpAddress.Parse(address);
             var ips = await ResolveAsync(tcp).ConfigureAwait(false);
             Exception? last = null;

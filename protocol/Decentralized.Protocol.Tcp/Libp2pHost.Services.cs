@@ -109,6 +109,7 @@ public sealed partial class Libp2pHost
         }
         connection.Identify = merged;
         AddAddressesCore(connection.RemotePeer, merged.ListenAddresses, explicitAdd: false);
+        OnPeerIdentified(connection);
         try
         {
             PeerIdentified?.Invoke(connection.RemotePeer, merged);

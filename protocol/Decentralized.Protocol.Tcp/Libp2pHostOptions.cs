@@ -26,6 +26,9 @@ public sealed record Libp2pHostOptions
     /// <summary>Reachability (AutoNAT) and hole-punching settings.</summary>
     public NatOptions Nat { get; init; } = new();
 
+    /// <summary>Circuit relay v2 service limits and client reservations.</summary>
+    public RelayOptions Relay { get; init; } = new();
+
     /// <summary>Sent in identify. Change it to identify your build.</summary>
     public string AgentVersion { get; init; } = "decentralized/0.1.0";
 
@@ -101,6 +104,7 @@ public sealed record Libp2pHostOptions
         ArgumentException.ThrowIfNullOrEmpty(ConnectionGateProtocol);
         Yamux.Validate();
         Nat.Validate();
+        Relay.Validate();
         foreach (var address in AnnounceAddresses)
         {
             if (Protocol.Nat.AddressScope.WhyNotAnnounceable(address) is { } why)

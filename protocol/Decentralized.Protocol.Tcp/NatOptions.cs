@@ -25,6 +25,16 @@ public sealed record NatOptions
     /// </summary>
     public bool ReuseListenPort { get; init; }
 
+    /// <summary>
+    /// Check reachability on our own: when a peer that serves AutoNAT connects while we do not know yet, and again every
+    /// <see cref="ReachabilityRecheckInterval"/>; reserve relay slots as relays connect while we are private. Default
+    /// false in the library (tests drive checks themselves); the daemon turns it on.
+    /// </summary>
+    public bool AutoReachability { get; init; }
+
+    /// <summary>How often the automatic check runs again. Default 10 minutes.</summary>
+    public TimeSpan ReachabilityRecheckInterval { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Try DCUtR hole punching on relayed connections. Default true.</summary>
     public bool HolePunching { get; init; } = true;
 
