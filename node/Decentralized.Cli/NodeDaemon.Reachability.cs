@@ -32,7 +32,14 @@ public sealed partial class NodeDaemon
         LoggerFactory = logs,
         AgentVersion = $"decentralized/{identity.SoftwareVersion}",
         // Dial from the listen port: behind a port-preserving NAT peers then see (and can punch to) that port.
-        Nat = new NatOptions { ReuseListenPort = true },
+        Nat = new NatOptions { ReuseListenPort = true, AutoReachability = true },
+        Relay = new RelayOptions
+        {
+            Mode = Enum.Parse<RelayMode>(s.Relay.Mode, ignoreCase: true),
+            ReservationsMax = s.Relay.Reservations,
+            CircuitBytesMax = (long)(s.Relay.LimitMb * (1 << 20)),
+            CircuitDurationMax = TimeSpan.FromSeconds(s.Relay.LimitSeconds),
+        },
     };
 
     /// <summary>Parses and checks --announce values; an address nobody could dial stops the node with one line.</summary>
@@ -63,10 +70,13 @@ public sealed partial class NodeDaemon
             var verdict = bootstrapCount == 0 && host.ConnectedPeers.Count == 0 ? Reachability.Unknown : await host.CheckReachabilityAsync(deadline.Token);
             if (verdict == Reachability.Private)
                 await host.WaitForRelayReservationAsync(deadline.Token);
-            var line = ReachabilityLine(host, verdict, bootstrapCount);
-            _log.LogInformation("{Line}", line);
-            Emit(new { @event = "reachability", peer_id = host.LocalPeer.ToString(), reachability = verdict.ToString().ToLowerInvariant(),
-                addrs = host.ListenAddresses.Select(a => a.ToString()), relays = host.RelayReservations.Select(r => r.ToString()), line });
+            PrintReachability(host, verdict, bootstrapCount);
+            // Later changes (a peer joins and dials us back, a NAT mapping changes) get the same line again.
+            host.ReachabilityChanged += changed => _ = Task.Run(async () =>
+            {
+                if (changed == Reachability.Private) await host.WaitForRelayReservationAsync(stop);
+                PrintReachability(host, changed, bootstrapCount);
+            }, stop);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -75,6 +85,14 @@ public sealed partial class NodeDaemon
         {
             _log.LogWarning("reachability check failed: {Reason}", e.Message);
         }
+    }
+
+    private void PrintReachability(Libp2pHost host, Reachability verdict, int bootstrapCount)
+    {
+        var line = ReachabilityLine(host, verdict, bootstrapCount);
+        _log.LogInformation("{Line}", line);
+        Emit(new { @event = "reachability", peer_id = host.LocalPeer.ToString(), reachability = verdict.ToString().ToLowerInvariant(),
+            addrs = host.ListenAddresses.Select(a => a.ToString()), relays = host.RelayReservations.Select(r => r.ToString()), line });
     }
 
     /// <summary>"reachability: public|private|unknown (why); announcing …" plus the fix when peers cannot reach us.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Decentralized.Protocol.Addressing;
@@ -13,6 +14,13 @@ namespace Decentralized.Protocol.Tcp;
 public sealed partial class Libp2pHost
 {
     private DialBackThrottle? _dialBackThrottle;
+    private readonly ConcurrentDictionary<PeerId, int> _awaitingDialBack = new();
+
+    /// <summary>
+    /// True while we wait for <paramref name="server"/> to dial us back: its probe connection must not be refused by
+    /// the per-peer connection limit (it closes again at once), or the answer would be a false "private".
+    /// </summary>
+    private bool AwaitsDialBack(PeerId server) => _awaitingDialBack.ContainsKey(server);
 
     private void RegisterAutoNat()
     {
@@ -59,6 +67,7 @@ public sealed partial class Libp2pHost
     /// <summary>Sends one DIAL request to <paramref name="server"/>; returns its answer (or null if it gave none).</summary>
     public async Task<AutoNatMessage?> AskDialBackAsync(PeerId server, CancellationToken cancellationToken)
     {
+        _awaitingDialBack.AddOrUpdate(server, 1, (_, n) => n + 1);
         try
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -90,6 +99,13 @@ public sealed partial class Libp2pHost
         {
             _log.LogDebug("AutoNAT request to {Server} failed: {Reason}", server, e.Message);
             return null;
+        }
+        finally
+        {
+            if (_awaitingDialBack.AddOrUpdate(server, 0, (_, n) => n - 1) <= 0)
+            {
+                _awaitingDialBack.TryRemove(server, out _);
+            }
         }
     }
 

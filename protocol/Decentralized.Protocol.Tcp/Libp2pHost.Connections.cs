@@ -88,7 +88,8 @@ public sealed partial class Libp2pHost
             _connections.TryGetValue(connection.RemotePeer, out var list);
             // Relayed and direct connections count separately: a hole-punched direct connection must never be refused
             // because relayed ones already fill the per-peer quota.
-            var perPeerFull = list?.Count(c => c.IsRelayed == connection.IsRelayed) >= _options.MaxConnectionsPerPeer;
+            var perPeerFull = list?.Count(c => c.IsRelayed == connection.IsRelayed) >= _options.MaxConnectionsPerPeer
+                && !(!connection.IsInitiator && AwaitsDialBack(connection.RemotePeer));
             var refusal = _connectionCount >= _options.MaxConnections ? $"{_options.MaxConnections} connections open"
                 : perPeerFull ? $"{_options.MaxConnectionsPerPeer} connections to this peer already open"
                 : Volatile.Read(ref _disposed) != 0 ? "host disposed"

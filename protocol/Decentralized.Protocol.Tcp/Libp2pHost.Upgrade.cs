@@ -11,6 +11,7 @@ namespace Decentralized.Protocol.Tcp;
 public sealed partial class Libp2pHost
 {
     private static readonly string[] Muxers = [YamuxSession.ProtocolId];
+    private static readonly TimeSpan GateRefusalLinger = TimeSpan.FromMilliseconds(300);
 
     /// <summary>
     /// Raw socket → multistream <c>/noise</c> → Noise XX → muxer (inline if both payloads listed muxers, else multistream
@@ -49,6 +50,12 @@ public sealed partial class Libp2pHost
         }
         catch (Exception e)
         {
+            if (e is ProtocolException { Code: ProtocolErrorCode.GateRejected } && !ct.IsCancellationRequested)
+            {
+                // Both sides wrote their last gate message before checking; closing at once can reset the socket
+                // before the peer has read ours, and then it sees "connection closed" instead of the reason.
+                await Task.Delay(GateRefusalLinger, _time, CancellationToken.None).ConfigureAwait(false);
+            }
             session?.Abort(e);
             counter.Dispose();
             if (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
