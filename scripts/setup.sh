@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the tests need beyond the .NET SDK: the js-libp2p interop peer (npm).
+# Installs what the tests need beyond the .NET SDK: the js-libp2p interop peer (npm), and nftables/iproute2
+# for the NAT namespace tests.
 # Idempotent; safe to run on every CI start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,3 +12,5 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
 else
   echo "setup: node/npm not found; js-libp2p interop tests will report themselves skipped" >&2
 fi
+
+scripts/setup-netns.sh

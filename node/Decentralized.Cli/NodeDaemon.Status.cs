@@ -27,16 +27,24 @@ public sealed partial class NodeDaemon
         rounds_completed = peer.Stats.RoundsCompleted,
         wait_seconds = peer.Stats.WaitSeconds,
         listen_addrs = host.ListenAddresses.Select(a => a.ToString()).ToArray(),
-        connections = host.ConnectedPeers.Select(p => (Peer: p, Stats: host.GetStats(p))).Where(c => c.Stats is not null).Select(c => new
+        reachability = host.Reachability.ToString().ToLowerInvariant(),
+        relays = host.RelayReservations.Select(r => r.ToString()).ToArray(),
+        relay_circuits = host.ActiveCircuits,
+        connections = Connections(peer, host),
+    };
+
+    /// <summary>Per connected peer: direct or relayed (relayed only while no direct connection exists), traffic, RTT.</summary>
+    public static object[] Connections(SwarmPeer peer, Libp2pHost host) =>
+        host.ConnectedPeers.Select(p => (Peer: p, Stats: host.GetStats(p))).Where(c => c.Stats is not null).Select(c => (object)new
         {
             peer_id = c.Peer.ToString(),
             relayed = c.Stats!.IsRelayed,
             bytes_in = c.Stats.BytesReceived,
             bytes_out = c.Stats.BytesSent,
+            relayed_bytes = c.Stats.RelayedBytes,
             rtt_ms = c.Stats.RoundTripTime?.TotalMilliseconds,
             round = peer.Membership.Get(c.Peer)?.Round,
-        }).ToArray(),
-    };
+        }).ToArray();
 
     /// <summary>Bytes in and out over all open connections.</summary>
     public static (long In, long Out) Traffic(Libp2pHost host)
@@ -100,6 +108,10 @@ public sealed partial class NodeDaemon
             update_bytes_received = peer.Stats.UpdateBytesReceived,
             rejected_updates = peer.Stats.RejectedUpdates,
             wait_seconds = peer.Stats.WaitSeconds,
+            reachability = host.Reachability.ToString().ToLowerInvariant(),
+            bytes_direct_total = host.TrafficTotals.Direct,
+            bytes_relayed_total = host.TrafficTotals.Relayed,
+            connections = Connections(peer, host),
             curve,
         };
         var path = Path.GetFullPath(_settings.Report);

@@ -22,12 +22,27 @@ public sealed partial class Libp2pHost
             {
                 return [.. _options.AnnounceAddresses.Select(a => AddressScope.IsCircuit(a) ? a.Encapsulate(Multiaddr.Parse($"/p2p/{LocalPeer}")) : a.WithPeerId(LocalPeer))];
             }
-            var addresses = new List<Multiaddr>(_listenAddresses);
+            // Loopback addresses are only announced when there is nothing else (a swarm on one machine): elsewhere a
+            // peer would dial its own loopback and reach itself or a stranger.
+            var addresses = _listenAddresses.Where(a => AddressScope.IpOf(a) is not { } ip || !System.Net.IPAddress.IsLoopback(ip)).ToList();
+            if (addresses.Count == 0)
+            {
+                addresses.AddRange(_listenAddresses);
+            }
             if (Reachability == Reachability.Public)
             {
                 addresses.AddRange(_confirmedAddresses.Select(a => a.WithPeerId(LocalPeer)).Where(a => !addresses.Contains(a)));
             }
-            addresses.AddRange(_circuitAddresses);
+            // Behind a NAT our own addresses only work on our LAN: circuits go first, since peers (and swarm gossip,
+            // which forwards only a few addresses per peer) should try them before anything else.
+            if (Reachability == Reachability.Private)
+            {
+                addresses.InsertRange(0, _circuitAddresses);
+            }
+            else
+            {
+                addresses.AddRange(_circuitAddresses);
+            }
             return addresses;
         }
     }

@@ -22,6 +22,20 @@ public sealed partial class Libp2pHost
         get { lock (_connectionsLock) { return [.. _connections.Keys]; } }
     }
 
+    private long _closedDirectBytes;
+    private long _closedRelayedBytes;
+
+    /// <summary>Bytes carried so far (in + out, closed connections included) over direct and over relayed connections.</summary>
+    public (long Direct, long Relayed) TrafficTotals
+    {
+        get
+        {
+            var open = AllConnections();
+            return (Interlocked.Read(ref _closedDirectBytes) + open.Where(c => !c.IsRelayed).Sum(c => c.Counter.BytesRead + c.Counter.BytesWritten),
+                Interlocked.Read(ref _closedRelayedBytes) + open.Where(c => c.IsRelayed).Sum(c => c.Counter.BytesRead + c.Counter.BytesWritten));
+        }
+    }
+
     /// <summary>Established connections in total.</summary>
     public int ConnectionCount => Volatile.Read(ref _connectionCount);
 
@@ -43,7 +57,8 @@ public sealed partial class Libp2pHost
         var rtt = connections.Select(c => c.Session.RoundTripTime).FirstOrDefault(r => r is not null);
         // Relayed means "no direct connection": once hole punching succeeds, traffic moves to the direct one.
         return new ConnectionStats(connections.Sum(c => c.Counter.BytesRead), connections.Sum(c => c.Counter.BytesWritten),
-            IsRelayed: connections.All(c => c.IsRelayed), rtt, connections.Length);
+            IsRelayed: connections.All(c => c.IsRelayed), rtt, connections.Length,
+            RelayedBytes: connections.Where(c => c.IsRelayed).Sum(c => c.Counter.BytesRead + c.Counter.BytesWritten));
     }
 
     /// <summary>Closes every connection to <paramref name="peer"/> (GoAway, then close).</summary>
@@ -144,6 +159,7 @@ public sealed partial class Libp2pHost
             if (_connections.TryGetValue(connection.RemotePeer, out var list) && list.Remove(connection))
             {
                 _connectionCount--;
+                Interlocked.Add(ref connection.IsRelayed ? ref _closedRelayedBytes : ref _closedDirectBytes, connection.Counter.BytesRead + connection.Counter.BytesWritten);
                 if (list.Count == 0)
                 {
                     _connections.Remove(connection.RemotePeer);
