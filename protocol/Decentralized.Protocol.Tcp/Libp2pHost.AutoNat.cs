@@ -247,7 +247,12 @@ public sealed partial class Libp2pHost
     /// <summary>Automatic follow-ups when a direct peer has told us what it serves (see <see cref="NatOptions.AutoReachability"/>).</summary>
     private void OnPeerIdentified(PeerConnection connection)
     {
-        if (!_options.Nat.AutoReachability || connection.IsRelayed || connection.Identify is null)
+        if (connection.IsRelayed)
+        {
+            MaybeStartHolePunch(connection);
+            return;
+        }
+        if (!_options.Nat.AutoReachability || connection.Identify is null)
         {
             return;
         }

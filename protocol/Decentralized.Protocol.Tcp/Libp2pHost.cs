@@ -40,6 +40,7 @@ public sealed partial class Libp2pHost : IPeerNetwork
         RegisterAutoNat();
         SetStreamHandler(Relay.StopMessage.ProtocolId, ServeStopAsync);
         UpdateRelayService();
+        RegisterHolePunch();
         StartIdleSweep();
     }
 
