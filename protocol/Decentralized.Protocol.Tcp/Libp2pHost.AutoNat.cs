@@ -38,6 +38,21 @@ public sealed partial class Libp2pHost
     /// </summary>
     public async Task<Reachability> CheckReachabilityAsync(CancellationToken cancellationToken)
     {
+        await _checking.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await CheckReachabilityOnceAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _checking.Release();
+        }
+    }
+
+    private readonly SemaphoreSlim _checking = new(1, 1);
+
+    private async Task<Reachability> CheckReachabilityOnceAsync(CancellationToken cancellationToken)
+    {
         var servers = AllConnections().Where(c => !c.IsRelayed && c.Identify?.Protocols.Contains(AutoNatMessage.ProtocolId) == true)
             .Select(c => c.RemotePeer).Distinct().Take(ReachabilityTracker.Window).ToArray();
         var before = Reachability;

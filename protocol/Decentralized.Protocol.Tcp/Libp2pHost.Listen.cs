@@ -55,6 +55,7 @@ public sealed partial class Libp2pHost
             _ = AcceptLoopAsync(socket);
         }
         _listenAddresses = announced;
+        UpdateRelayService();
         return Task.CompletedTask;
     }
 

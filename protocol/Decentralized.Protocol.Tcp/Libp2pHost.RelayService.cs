@@ -36,7 +36,10 @@ public sealed partial class Libp2pHost
     /// <summary>Starts or stops the hop service to match the mode and the reachability (Auto: off when private).</summary>
     private void UpdateRelayService()
     {
-        var serve = _options.Relay.Mode == RelayMode.On || (_options.Relay.Mode == RelayMode.Auto && Reachability != Reachability.Private);
+        // Auto: once AutoNAT confirmed we are public, or before any verdict if we listen on a public IP (a server);
+        // a peer behind a NAT must not attract reservations from other NATed peers it happens to be connected to.
+        var serve = _options.Relay.Mode == RelayMode.On || (_options.Relay.Mode == RelayMode.Auto
+            && (Reachability == Reachability.Public || (Reachability == Reachability.Unknown && ListensOnPublicIp())));
         if (serve == Volatile.Read(ref _servingRelay))
         {
             return;
@@ -56,6 +59,8 @@ public sealed partial class Libp2pHost
         }
         _log.LogInformation("Relay service {State}", serve ? "on" : "off (we are not publicly reachable)");
     }
+
+    private bool ListensOnPublicIp() => _listenAddresses.Any(a => AddressScope.IpOf(a) is { } ip && AddressScope.IsPublic(ip));
 
     private async Task ServeHopAsync(PeerId peer, Stream stream, CancellationToken ct)
     {

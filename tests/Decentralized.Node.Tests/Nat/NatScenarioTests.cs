@@ -111,6 +111,33 @@ public sealed class NatScenarioTests : IDisposable
         Assert.True(reportA["bytes_relayed_total"]!.GetValue<long>() < 64L << 20, "one relayed connection stays within the relay's 64 MiB limit");
     }
 
+    [NatLabFact]
+    public async Task ScenarioA_TwoNatedPeersMeetThroughTheRelayThenHolePunchToADirectConnection()
+    {
+        const long rounds = 4;
+        var boot = Start("boot", rounds, "--min-peers", "3");
+        var bootstrap = AddressOf(boot, "boot");
+        var a = Start("h1", rounds, "--bootstrap", bootstrap, "--min-peers", "3");
+        Assert.Equal("private", Reachability(a)["reachability"]!.GetValue<string>());
+        var b = Start("h2", rounds, "--bootstrap", bootstrap, "--min-peers", "3");
+
+        foreach (var d in new[] { boot, a, b }) await d.ExpectCleanExitAsync(Long);
+
+        var reportA = a.Report();
+        var reportB = b.Report();
+        _output.WriteLine($"h1 report: {Summary(reportA)}\nh2 report: {Summary(reportB)}");
+        Assert.Equal(rounds, reportA["rounds"]!.GetValue<long>());
+        Assert.Equal(rounds, reportB["rounds"]!.GetValue<long>());
+        Assert.Contains("Hole punch", a.Log + b.Log);
+        // At the end h1 and h2 talk directly, and most of what they exchanged went direct rather than through the relay.
+        var aToB = reportA["connections"]!.AsArray().First(c => c!["peer_id"]!.GetValue<string>() == PeerId(b))!;
+        Assert.False(aToB["relayed"]!.GetValue<bool>(), aToB.ToJsonString());
+        var pairBytes = aToB["bytes_in"]!.GetValue<long>() + aToB["bytes_out"]!.GetValue<long>();
+        var relayed = aToB["relayed_bytes"]!.GetValue<long>();
+        _output.WriteLine($"h1<->h2: {pairBytes} bytes, {relayed} relayed ({100.0 * relayed / pairBytes:F1}%), {pairBytes - relayed} direct");
+        Assert.True(relayed * 2 < pairBytes, $"most bytes must go direct: {relayed} of {pairBytes} relayed");
+    }
+
     private static string Summary(JsonNode report) =>
         $"rounds {report["rounds"]} direct {report["bytes_direct_total"]} relayed {report["bytes_relayed_total"]} connections {report["connections"]?.ToJsonString()}";
 
