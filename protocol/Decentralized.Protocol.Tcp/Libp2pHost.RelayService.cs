@@ -109,7 +109,8 @@ public sealed partial class Libp2pHost
         bool granted;
         lock (_relayLock)
         {
-            foreach (var stale in _reservations.Where(r => r.Value <= now).Select(r => r.Key).ToList())
+            // A reservation is only valid while its holder stays connected (spec): a departed peer frees its slot.
+            foreach (var stale in _reservations.Where(r => r.Value <= now || GetDirectConnection(r.Key) is null).Select(r => r.Key).ToList())
             {
                 _reservations.Remove(stale);
             }
