@@ -1,6 +1,6 @@
 // A real js-libp2p 3.x peer that the C# libp2p implementation is tested against.
 //
-//   node peer.mjs listen [--port 0] [--host 127.0.0.1] [--seed HEX64] [--events]
+//   node peer.mjs listen [--port 0] [--host 127.0.0.1] [--seed HEX64] [--events] [--relay]
 //   node peer.mjs dial <multiaddr> [--bytes N] [--echo] [--protocol ID] [--chunk 65536]
 //                      [--no-ping] [--hold] [--timeout 300] [--seed HEX64]
 //
@@ -11,6 +11,7 @@ import './polyfill.mjs' // must stay first: libp2p needs Promise.withResolvers o
 import { createHash } from 'node:crypto'
 import { endianness } from 'node:os'
 import { parseArgs } from 'node:util'
+import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
@@ -167,7 +168,8 @@ async function startNode (options, listenAddrs) {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    services: { identify: identify(), ping: ping() },
+    // --relay: also serve circuit relay v2 (hop) with js's default limits (2 min, 128 KiB per direction).
+    services: options.relay ? { identify: identify(), ping: ping(), relay: circuitRelayServer() } : { identify: identify(), ping: ping() },
     connectionManager: { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 256 }
   })
   await node.handle(BULK_PROTOCOL, guardHandler('bulk-received', options, serveBulk), STREAM_LIMITS)
@@ -307,6 +309,7 @@ async function main () {
       'no-ping': { type: 'boolean' },
       hold: { type: 'boolean' },
       events: { type: 'boolean' },
+      relay: { type: 'boolean' },
       'ignore-stdin': { type: 'boolean' },
       timeout: { type: 'string' }
     }
