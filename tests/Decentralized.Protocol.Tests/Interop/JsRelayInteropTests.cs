@@ -35,4 +35,26 @@ public sealed class JsRelayInteropTests
         Assert.Equal(payload, await RelayTests.EchoThroughAsync(dialer, target.LocalPeer, payload));
         Assert.True(dialer.GetStats(target.LocalPeer)!.IsRelayed);
     }
+
+    [InteropFact]
+    public async Task JsPeerReservesOnOurRelayAndWeReachItThroughIt()
+    {
+        await using var relay = await HostFixture.StartAsync(93, o => o with { Relay = new Tcp.RelayOptions { Mode = Tcp.RelayMode.On } });
+        await using var js = JsPeer.Start("listen", "--port", "0", "--reserve", relay.BoundAddresses[0].ToString());
+        var ready = await js.WaitForEventAsync("ready", Limit);
+        var circuit = ready.GetProperty("addrs").EnumerateArray().Select(a => a.GetString()!).FirstOrDefault(a => a.Contains("/p2p-circuit"));
+        Assert.True(circuit is not null, $"js got no reservation on our relay: {ready}\n{js.Stderr}");
+        Assert.Equal(1, relay.ActiveReservations);
+
+        await using var dialer = await HostFixture.StartAsync(94, o => o with { ListenAddresses = [] });
+        var peer = await dialer.DialAsync(Multiaddr.Parse(circuit!), CancellationToken.None).WaitAsync(Limit);
+        var payload = InteropPattern.Generate(64 * 1024);
+        await using var stream = await dialer.OpenStreamAsync(peer, "/decentralized/echo/1.0.0", CancellationToken.None).WaitAsync(Limit);
+        var reader = Task.Run(async () => { var back = new MemoryStream(); await stream.CopyToAsync(back); return back.ToArray(); });
+        await stream.WriteAsync(payload);
+        await stream.CloseWriteAsync();
+        Assert.Equal(payload, await reader.WaitAsync(Limit));
+        Assert.True(dialer.GetStats(peer)!.IsRelayed);
+        Assert.Equal(1, relay.ActiveCircuits);
+    }
 }
