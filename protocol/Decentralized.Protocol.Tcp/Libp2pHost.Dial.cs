@@ -91,8 +91,12 @@ public sealed partial class Libp2pHost
 
     private async Task<PeerConnection> DialPeerAsync(PeerId peer, CancellationToken ct)
     {
-        // Direct addresses first: a relay is the fallback, never the preferred path.
-        var addresses = GetAddresses(peer).OrderBy(AddressScope.IsCircuit).ToArray();
+        // Direct addresses first: a relay is the fallback, never the preferred path. Last, circuits through the relays
+        // we are connected to: a peer that reserved after we learned its addresses is still reachable that way (the
+        // relay answers NO_RESERVATION at once otherwise).
+        var known = GetAddresses(peer);
+        var addresses = known.OrderBy(AddressScope.IsCircuit)
+            .Concat(CircuitsThroughKnownRelays(peer).Where(c => !known.Contains(c))).ToArray();
         if (addresses.Length == 0)
         {
             throw new ProtocolException(ProtocolErrorCode.DialFailed, $"no known address for {peer}");
@@ -259,4 +263,11 @@ public sealed partial class Libp2pHost
         var port = _listeners.Select(l => l.LocalEndPoint).OfType<IPEndPoint>().FirstOrDefault(e => e.AddressFamily == family)?.Port;
         return port is > 0 ? new IPEndPoint(family == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, port.Value) : null;
     }
+
+    /// <summary><c>relay/p2p-circuit</c> (target appended by the caller) through up to two directly connected relays.</summary>
+    private IEnumerable<Multiaddr> CircuitsThroughKnownRelays(PeerId target) =>
+        AllConnections().Where(c => !c.IsRelayed && c.IsInitiator && c.RemotePeer != target
+                && c.Identify?.Protocols.Contains(Relay.HopMessage.ProtocolId) == true)
+            .Select(c => c.RemoteAddress.WithPeerId(c.RemotePeer).Encapsulate(Multiaddr.Parse("/p2p-circuit")))
+            .Distinct().Take(2);
 }
