@@ -178,10 +178,10 @@ public sealed partial class StatusPageBrowserTests : IDisposable
     private static string PeerId(DaemonProcess p) => Listening(p)["peer_id"]!.GetValue<string>();
     private static string HttpUrl(DaemonProcess p) => "http://" + Listening(p)["http"]!.GetValue<string>() + "/";
 
-    /// <summary>The peer the joiner took its state from, by its log line "joined at round R with state from ID".</summary>
+    /// <summary>The peer the joiner took (the first part of) its state from, by its log line "joined at round R with state from ID (N chunks), ...".</summary>
     private static DaemonProcess DonorOf(DaemonProcess joiner, params DaemonProcess[] donors)
     {
-        var m = Regex.Match(joiner.Log, @"joined at round \d+ with state from (\S+)");
+        var m = Regex.Match(joiner.Log, @"joined at round \d+ with state from (\S+) \(");
         Assert.True(m.Success, $"the joiner never fetched the swarm's state\n{joiner.Log}");
         return donors.Single(d => PeerId(d) == m.Groups[1].Value);
     }
