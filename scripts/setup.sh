@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the tests need beyond the .NET SDK: the js-libp2p interop peer (npm) and headless Chromium with
-# its WebDriver (Debian's chromium + chromium-driver) for the status page test.
+# Installs what the tests need beyond the .NET SDK: the js-libp2p interop peer (npm), headless Chromium with
+# its WebDriver (Debian's chromium + chromium-driver) for the status page test, and nftables/iproute2 for the NAT
+# namespace tests.
 # Idempotent; safe to run on every CI start.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,3 +26,5 @@ elif command -v apt-get >/dev/null && [ "$(id -u)" -eq 0 ]; then
 else
   echo "setup: chromium/chromedriver missing and apt-get unavailable (or not root); the status page browser test will report itself skipped" >&2
 fi
+
+scripts/setup-netns.sh

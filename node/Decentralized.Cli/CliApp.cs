@@ -12,7 +12,9 @@ public static class CliApp
         root.Subcommands.Add(NodeCommand.Create());
         root.Subcommands.Add(KeygenCommand.Create());
         root.Subcommands.Add(StatusCommand.Create());
+        root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(SwarmLocalCommand.Create());
+        root.Subcommands.Add(PipelineLocalCommand.Create());
         root.Subcommands.Add(Decentralized.Simulations.Scenarios.SimulationCommands.Create());
         return root;
     }

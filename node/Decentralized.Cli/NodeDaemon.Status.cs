@@ -56,21 +56,10 @@ public sealed partial class NodeDaemon
             rounds_completed = peer.Stats.RoundsCompleted,
             wait_seconds = peer.Stats.WaitSeconds,
             listen_addrs = host.ListenAddresses.Select(a => a.ToString()).ToArray(),
-            connections = host.ConnectedPeers.Select(p => (Peer: p, Stats: host.GetStats(p))).Where(c => c.Stats is not null).Select(c =>
-            {
-                var (inRate, outRate) = _traffic.Rate(c.Peer.ToString());
-                return new
-                {
-                    peer_id = c.Peer.ToString(),
-                    relayed = c.Stats!.IsRelayed,
-                    bytes_in = c.Stats.BytesReceived,
-                    bytes_out = c.Stats.BytesSent,
-                    in_bytes_per_second = inRate,
-                    out_bytes_per_second = outRate,
-                    rtt_ms = c.Stats.RoundTripTime?.TotalMilliseconds,
-                    round = peer.Membership.Get(c.Peer)?.Round,
-                };
-            }).ToArray(),
+            reachability = host.Reachability.ToString().ToLowerInvariant(),
+            relays = host.RelayReservations.Select(r => r.ToString()).ToArray(),
+            relay_circuits = host.ActiveCircuits,
+            connections = Connections(peer, host),
             joiners = new
             {
                 serving = (_serving?.Active ?? []).Select(t => Joiner(t, now)).ToArray(),
@@ -82,6 +71,25 @@ public sealed partial class NodeDaemon
             val_curve = _validationLosses.Points().Select(p => new[] { p.Step, p.Loss }).ToArray(),
         };
     }
+
+    /// <summary>Per connected peer: direct or relayed (relayed only while no direct connection exists), traffic, measured throughput, RTT.</summary>
+    private object[] Connections(SwarmPeer peer, Libp2pHost host) =>
+        host.ConnectedPeers.Select(p => (Peer: p, Stats: host.GetStats(p))).Where(c => c.Stats is not null).Select(c =>
+        {
+            var (inRate, outRate) = _traffic.Rate(c.Peer.ToString());
+            return (object)new
+            {
+                peer_id = c.Peer.ToString(),
+                relayed = c.Stats!.IsRelayed,
+                bytes_in = c.Stats.BytesReceived,
+                bytes_out = c.Stats.BytesSent,
+                relayed_bytes = c.Stats.RelayedBytes,
+                in_bytes_per_second = inRate,
+                out_bytes_per_second = outRate,
+                rtt_ms = c.Stats.RoundTripTime?.TotalMilliseconds,
+                round = peer.Membership.Get(c.Peer)?.Round,
+            };
+        }).ToArray();
 
     private static object Joiner(StateServingMonitor.Transfer t, DateTimeOffset now) => new
     {
@@ -154,6 +162,10 @@ public sealed partial class NodeDaemon
             update_bytes_received = peer.Stats.UpdateBytesReceived,
             rejected_updates = peer.Stats.RejectedUpdates,
             wait_seconds = peer.Stats.WaitSeconds,
+            reachability = host.Reachability.ToString().ToLowerInvariant(),
+            bytes_direct_total = host.TrafficTotals.Direct,
+            bytes_relayed_total = host.TrafficTotals.Relayed,
+            connections = Connections(peer, host),
             curve,
         };
         var path = Path.GetFullPath(_settings.Report);

@@ -34,9 +34,10 @@ public sealed partial class NodeDaemon
     public async Task<int> RunAsync(CancellationToken stop)
     {
         var s = _settings;
-        s.Swarm.Validate(); s.Inner.Validate(); s.DiLoCo.Validate(); s.NoLoCo.Validate();
+        s.Swarm.Validate(); s.Inner.Validate(); s.DiLoCo.Validate(); s.NoLoCo.Validate(); s.Relay.Validate();
         var bootstrap = s.Bootstrap.Select(Multiaddr.Parse).ToArray();
         var listen = s.Listen.Select(Multiaddr.Parse).ToArray();
+        var announce = ParseAnnounce(s.Announce);
         var device = DeviceSelector.Resolve(s.Device);
         var key = KeyFile.LoadOrCreate(s.KeyFile);
         var data = TrainingData.Open(s.Data, line => _log.LogInformation("{Line}", line));
@@ -49,17 +50,9 @@ public sealed partial class NodeDaemon
         // Every member starts from the same weights (seeded by the swarm seed), as DiLoCo and NoLoCo require.
         using var trainer = new InnerTrainer(new ModelStage(model, seed: s.Swarm.SwarmSeed), s.Inner, device);
         string outer = s.Swarm.Algorithm == Algorithm.DiLoCo ? s.DiLoCo.ToString() : s.NoLoCo.ToString();
-        var identity = new SwarmIdentity(SwarmIdentity.SoftwareVersionOfThisBuild, s.Swarm.SwarmId, SwarmIdentity.HashConfig(model.Hash(), s.Swarm, outer));
+        var identity = IdentityOf(s, data.Tokenizer.VocabSize);
         var gate = new ConnectionHandshake(identity, s.Swarm.SwarmKey, key.PeerId, s.Swarm.ControlMessageBytesMax, _logs.CreateLogger("gate"));
-        await using var host = new Libp2pHost(new Libp2pHostOptions
-        {
-            Identity = key,
-            ListenAddresses = listen,
-            ConnectionGate = gate.RunAsync,
-            ConnectionGateProtocol = SwarmProtocols.Gate,
-            LoggerFactory = _logs,
-            AgentVersion = $"decentralized/{identity.SoftwareVersion}",
-        });
+        await using var host = new Libp2pHost(HostOptions(s, key, gate, identity, listen, announce, _logs));
         await host.StartAsync(stop);
         IUpdateCodec codec = UpdateCodecs.Create(s.Compress, trainer.Flat);
         if (s.Misbehave is not null) codec = new FaultyUpdateCodec(codec, s.Misbehave);
@@ -79,6 +72,7 @@ public sealed partial class NodeDaemon
         _log.LogInformation("peer {Peer} listening on {Addresses}; swarm '{Swarm}' config {Config}", key.PeerId, string.Join(" ", host.ListenAddresses), s.Swarm.SwarmId, identity.ConfigHash);
 
         await peer.JoinAsync(bootstrap, fetchState: true, stop);
+        _ = ReportReachabilityAsync(host, bootstrap.Length, stop);
         var progress = new NodeProgress(peer, host, s.Inner.MicroBatchSize * s.Inner.SequenceLength * s.Inner.AccumulationSteps, _log);
         peer.OnStep = (step, loss) => { _losses.Add(step, loss); progress.MaybePrint(); };
         using var stopMeter = CancellationTokenSource.CreateLinkedTokenSource(stop);

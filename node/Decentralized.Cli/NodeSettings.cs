@@ -12,6 +12,10 @@ public sealed record NodeSettings
     public string KeyFile { get; init; } = NodeDefaults.KeyFile;
     public string DataDir { get; init; } = NodeDefaults.DataDir;
     public IReadOnlyList<string> Bootstrap { get; init; } = [];
+    /// <summary>Addresses announced instead of the automatic choice (a forwarded port, a DNS name); validated at start.</summary>
+    public IReadOnlyList<string> Announce { get; init; } = [];
+    /// <summary>Whether and how much this node relays for peers behind NATs.</summary>
+    public RelaySettings Relay { get; init; } = new();
     public TrainingDataOptions Data { get; init; } = new();
     public ModelConfig Model { get; init; } = ModelConfig.Small;
     public InnerOptions Inner { get; init; } = new(TotalSteps: 100_000);

@@ -22,6 +22,20 @@ public sealed partial class Libp2pHost
         get { lock (_connectionsLock) { return [.. _connections.Keys]; } }
     }
 
+    private long _closedDirectBytes;
+    private long _closedRelayedBytes;
+
+    /// <summary>Bytes carried so far (in + out, closed connections included) over direct and over relayed connections.</summary>
+    public (long Direct, long Relayed) TrafficTotals
+    {
+        get
+        {
+            var open = AllConnections();
+            return (Interlocked.Read(ref _closedDirectBytes) + open.Where(c => !c.IsRelayed).Sum(c => c.Counter.BytesRead + c.Counter.BytesWritten),
+                Interlocked.Read(ref _closedRelayedBytes) + open.Where(c => c.IsRelayed).Sum(c => c.Counter.BytesRead + c.Counter.BytesWritten));
+        }
+    }
+
     /// <summary>Established connections in total.</summary>
     public int ConnectionCount => Volatile.Read(ref _connectionCount);
 
@@ -41,8 +55,10 @@ public sealed partial class Libp2pHost
             connections = [.. list];
         }
         var rtt = connections.Select(c => c.Session.RoundTripTime).FirstOrDefault(r => r is not null);
+        // Relayed means "no direct connection": once hole punching succeeds, traffic moves to the direct one.
         return new ConnectionStats(connections.Sum(c => c.Counter.BytesRead), connections.Sum(c => c.Counter.BytesWritten),
-            IsRelayed: false, rtt, connections.Length);
+            IsRelayed: connections.All(c => c.IsRelayed), rtt, connections.Length,
+            RelayedBytes: connections.Where(c => c.IsRelayed).Sum(c => c.Counter.BytesRead + c.Counter.BytesWritten));
     }
 
     /// <summary>Closes every connection to <paramref name="peer"/> (GoAway, then close).</summary>
@@ -60,7 +76,10 @@ public sealed partial class Libp2pHost
     {
         lock (_connectionsLock)
         {
-            return _connections.TryGetValue(peer, out var list) ? list.FirstOrDefault(c => !c.Session.IsClosed) : null;
+            // Prefer a direct connection: bulk traffic must not go through a relay once a direct path exists.
+            return _connections.TryGetValue(peer, out var list)
+                ? list.Where(c => !c.Session.IsClosed).OrderBy(c => c.IsRelayed).FirstOrDefault()
+                : null;
         }
     }
 
@@ -82,7 +101,10 @@ public sealed partial class Libp2pHost
         lock (_connectionsLock)
         {
             _connections.TryGetValue(connection.RemotePeer, out var list);
-            var perPeerFull = list?.Count >= _options.MaxConnectionsPerPeer;
+            // Relayed and direct connections count separately: a hole-punched direct connection must never be refused
+            // because relayed ones already fill the per-peer quota.
+            var perPeerFull = list?.Count(c => c.IsRelayed == connection.IsRelayed) >= _options.MaxConnectionsPerPeer
+                && !(!connection.IsInitiator && AwaitsDialBack(connection.RemotePeer));
             var refusal = _connectionCount >= _options.MaxConnections ? $"{_options.MaxConnections} connections open"
                 : perPeerFull ? $"{_options.MaxConnectionsPerPeer} connections to this peer already open"
                 : Volatile.Read(ref _disposed) != 0 ? "host disposed"
@@ -137,6 +159,7 @@ public sealed partial class Libp2pHost
             if (_connections.TryGetValue(connection.RemotePeer, out var list) && list.Remove(connection))
             {
                 _connectionCount--;
+                Interlocked.Add(ref connection.IsRelayed ? ref _closedRelayedBytes : ref _closedDirectBytes, connection.Counter.BytesRead + connection.Counter.BytesWritten);
                 if (list.Count == 0)
                 {
                     _connections.Remove(connection.RemotePeer);

@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Decentralized.Protocol.Addressing;
 using Decentralized.Protocol.Identity;
 using Decentralized.Protocol.Multistream;
+using Decentralized.Protocol.Nat;
 using Microsoft.Extensions.Logging;
 
 namespace Decentralized.Protocol.Tcp;
@@ -74,7 +75,7 @@ public sealed partial class Libp2pHost
             foreach (var address in addresses)
             {
                 var bare = address.WithoutPeerId();
-                if (!TcpAddress.IsDialable(bare))
+                if (!TcpAddress.IsDialable(bare) && !(AddressScope.IsCircuit(bare) && bare.GetPeerId() is not null))
                 {
                     continue;
                 }
@@ -90,8 +91,13 @@ public sealed partial class Libp2pHost
 
     private async Task<PeerConnection> DialPeerAsync(PeerId peer, CancellationToken ct)
     {
-        var addresses = GetAddresses(peer);
-        if (addresses.Count == 0)
+        // Direct addresses first: a relay is the fallback, never the preferred path. Last, circuits through the relays
+        // we are connected to: a peer that reserved after we learned its addresses is still reachable that way (the
+        // relay answers NO_RESERVATION at once otherwise).
+        var known = GetAddresses(peer);
+        var addresses = known.OrderBy(AddressScope.IsCircuit)
+            .Concat(CircuitsThroughKnownRelays(peer).Where(c => !known.Contains(c))).ToArray();
+        if (addresses.Length == 0)
         {
             throw new ProtocolException(ProtocolErrorCode.DialFailed, $"no known address for {peer}");
         }
@@ -107,7 +113,7 @@ public sealed partial class Libp2pHost
                 last = e;
             }
         }
-        throw new ProtocolException(ProtocolErrorCode.DialFailed, $"all {addresses.Count} addresses of {peer} failed: {last?.Message}", last);
+        throw new ProtocolException(ProtocolErrorCode.DialFailed, $"all {addresses.Length} addresses of {peer} failed: {last?.Message}", last);
     }
 
     private async Task<PeerConnection> DialConnectionAsync(Multiaddr address, CancellationToken ct)
@@ -134,6 +140,10 @@ public sealed partial class Libp2pHost
         try
         {
             await Task.Yield(); // leave the caller's GetOrAdd before doing any work
+            if (AddressScope.IsCircuit(address))
+            {
+                return await DialRelayedAsync(address, expected).ConfigureAwait(false);
+            }
             var tcp = TcpAddress.Parse(address);
             var ips = await ResolveAsync(tcp).ConfigureAwait(false);
             Exception? last = null;
@@ -174,20 +184,19 @@ public sealed partial class Libp2pHost
 
     private async Task<PeerConnection> DialEndpointAsync(IPEndPoint endPoint, PeerId? expected)
     {
-        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         var remote = TcpAddress.FromEndPoint(endPoint);
+        Socket socket;
         try
         {
-            using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token))
-            using (var timer = _time.CreateTimer(_ => deadline.Cancel(), null, _options.DialTimeout, Timeout.InfiniteTimeSpan))
-            {
-                await socket.ConnectAsync(endPoint, deadline.Token).ConfigureAwait(false);
-            }
-            ConfigureSocket(socket);
+            socket = await ConnectAsync(endPoint, ReusablePort(endPoint.AddressFamily), _options.DialTimeout, _lifetime.Token).ConfigureAwait(false);
+        }
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressAlreadyInUse or SocketError.AddressNotAvailable)
+        {
+            // The same local/remote pair is still in use (or in TIME_WAIT): fall back to an ephemeral port.
+            socket = await ConnectOrThrowAsync(endPoint, null, remote).ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            socket.Dispose();
             throw new ProtocolException(ProtocolErrorCode.DialFailed, $"TCP connect to {remote} failed: {e.Message}", e);
         }
         PeerConnection connection;
@@ -202,4 +211,63 @@ public sealed partial class Libp2pHost
         }
         return Register(connection);
     }
+
+    private async Task<Socket> ConnectOrThrowAsync(IPEndPoint endPoint, IPEndPoint? local, Multiaddr remote)
+    {
+        try
+        {
+            return await ConnectAsync(endPoint, local, _options.DialTimeout, _lifetime.Token).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            throw new ProtocolException(ProtocolErrorCode.DialFailed, $"TCP connect to {remote} failed: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Connects a new socket, bound first to <paramref name="local"/> (shared with our listener) when given, so that a
+    /// port-preserving NAT shows peers the same port we listen on. Disposes the socket on failure.
+    /// </summary>
+    private async Task<Socket> ConnectAsync(IPEndPoint endPoint, IPEndPoint? local, TimeSpan timeout, CancellationToken ct)
+    {
+        var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (local is not null)
+            {
+                EnablePortReuse(socket);
+                socket.Bind(local);
+            }
+            using (var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct))
+            using (var timer = _time.CreateTimer(_ => deadline.Cancel(), null, timeout, Timeout.InfiniteTimeSpan))
+            {
+                await socket.ConnectAsync(endPoint, deadline.Token).ConfigureAwait(false);
+            }
+            ConfigureSocket(socket);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The wildcard endpoint on our listen port for <paramref name="family"/>, if port reuse is on.</summary>
+    private IPEndPoint? ReusablePort(AddressFamily family)
+    {
+        if (!_options.Nat.ReuseListenPort)
+        {
+            return null;
+        }
+        var port = _listeners.Select(l => l.LocalEndPoint).OfType<IPEndPoint>().FirstOrDefault(e => e.AddressFamily == family)?.Port;
+        return port is > 0 ? new IPEndPoint(family == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any, port.Value) : null;
+    }
+
+    /// <summary><c>relay/p2p-circuit</c> (target appended by the caller) through up to two directly connected relays.</summary>
+    private IEnumerable<Multiaddr> CircuitsThroughKnownRelays(PeerId target) =>
+        AllConnections().Where(c => !c.IsRelayed && c.IsInitiator && c.RemotePeer != target
+                && c.Identify?.Protocols.Contains(Relay.HopMessage.ProtocolId) == true)
+            .Select(c => c.RemoteAddress.WithPeerId(c.RemotePeer).Encapsulate(Multiaddr.Parse("/p2p-circuit")))
+            .Distinct().Take(2);
 }

@@ -14,8 +14,8 @@ public sealed partial class Libp2pHost
     private IReadOnlyList<Multiaddr> _listenAddresses = [];
     private int _pendingInbound;
 
-    /// <inheritdoc />
-    public IReadOnlyList<Multiaddr> ListenAddresses => _listenAddresses;
+    /// <summary>Addresses bound by <see cref="StartAsync"/> (0.0.0.0 expanded to each interface), each with /p2p/.</summary>
+    public IReadOnlyList<Multiaddr> BoundAddresses => _listenAddresses;
 
     /// <summary>Binds every configured listen address and starts accepting connections.</summary>
     public Task StartAsync(CancellationToken cancellationToken = default)
@@ -33,6 +33,13 @@ public sealed partial class Libp2pHost
                 {
                     socket.DualMode = false;
                 }
+                if (_options.Nat.ReuseListenPort)
+                {
+                    // Dials will bind this port too (see DialEndpointAsync); a busy port must still fail here, so
+                    // probe it without port sharing first.
+                    ProbeBindable(new IPEndPoint(ip, tcp.Port));
+                    EnablePortReuse(socket);
+                }
                 socket.Bind(new IPEndPoint(ip, tcp.Port));
                 socket.Listen(ListenBacklog);
             }
@@ -48,6 +55,7 @@ public sealed partial class Libp2pHost
             _ = AcceptLoopAsync(socket);
         }
         _listenAddresses = announced;
+        UpdateRelayService();
         return Task.CompletedTask;
     }
 
@@ -115,6 +123,27 @@ public sealed partial class Libp2pHost
         finally
         {
             Interlocked.Decrement(ref _pendingInbound);
+        }
+    }
+
+    private static void ProbeBindable(IPEndPoint endPoint)
+    {
+        if (endPoint.Port == 0)
+        {
+            return;
+        }
+        using var probe = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        probe.Bind(endPoint);
+    }
+
+    /// <summary>SO_REUSEADDR and SO_REUSEPORT, so a listener and outbound sockets can share one local port.</summary>
+    internal static void EnablePortReuse(Socket socket)
+    {
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        if (OperatingSystem.IsLinux())
+        {
+            const int SolSocket = 1, SoReusePort = 15;
+            socket.SetRawSocketOption(SolSocket, SoReusePort, BitConverter.GetBytes(1));
         }
     }
 

@@ -39,7 +39,7 @@ public sealed partial class Libp2pHost
         ProtocolVersion = IdentifyProtocolVersion,
         AgentVersion = _options.AgentVersion,
         PublicKey = _options.Identity.PublicKey,
-        ListenAddresses = [.. _listenAddresses.Select(a => a.WithoutPeerId())],
+        ListenAddresses = [.. ListenAddresses.Select(a => a.WithoutPeerId())],
         ObservedAddress = connection.RemoteAddress,
         Protocols = _handlerProtocols,
     };
@@ -109,6 +109,7 @@ public sealed partial class Libp2pHost
         }
         connection.Identify = merged;
         AddAddressesCore(connection.RemotePeer, merged.ListenAddresses, explicitAdd: false);
+        OnPeerIdentified(connection);
         try
         {
             PeerIdentified?.Invoke(connection.RemotePeer, merged);

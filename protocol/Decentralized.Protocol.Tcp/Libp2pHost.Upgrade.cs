@@ -11,14 +11,19 @@ namespace Decentralized.Protocol.Tcp;
 public sealed partial class Libp2pHost
 {
     private static readonly string[] Muxers = [YamuxSession.ProtocolId];
+    private static readonly TimeSpan GateRefusalLinger = TimeSpan.FromMilliseconds(300);
 
     /// <summary>
     /// Raw socket → multistream <c>/noise</c> → Noise XX → muxer (inline if both payloads listed muxers, else multistream
     /// <c>/yamux/1.0.0</c>) → Yamux → connection gate. Everything must finish within the handshake timeout.
     /// </summary>
-    private async Task<PeerConnection> UpgradeAsync(Socket socket, Multiaddr remoteAddress, bool isInitiator, PeerId? expectedPeer, CancellationToken ct)
+    private Task<PeerConnection> UpgradeAsync(Socket socket, Multiaddr remoteAddress, bool isInitiator, PeerId? expectedPeer, CancellationToken ct) =>
+        UpgradeAsync(new NetworkStream(socket, ownsSocket: true), remoteAddress, isInitiator, expectedPeer, relayed: false, ct);
+
+    /// <summary>The same upgrade over any byte stream: a relay circuit is upgraded exactly like a TCP socket.</summary>
+    private async Task<PeerConnection> UpgradeAsync(Stream transport, Multiaddr remoteAddress, bool isInitiator, PeerId? expectedPeer, bool relayed, CancellationToken ct)
     {
-        var counter = new CountingStream(new NetworkStream(socket, ownsSocket: true));
+        var counter = new CountingStream(transport);
         using var deadline = new CancellationTokenSource(_options.HandshakeTimeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
         // Socket reads do observe tokens, but disposing guarantees nothing stays blocked past the deadline.
@@ -39,12 +44,18 @@ public sealed partial class Libp2pHost
             await NegotiateMuxerAsync(noise, isInitiator, token).ConfigureAwait(false);
             session = new YamuxSession(noise.Stream, isClient: isInitiator, _options.Yamux, _time);
             session.Start();
-            var connection = new PeerConnection(noise.RemotePeer, remoteAddress, isInitiator, session, counter);
+            var connection = new PeerConnection(noise.RemotePeer, remoteAddress, isInitiator, session, counter, relayed);
             await RunGateAsync(connection, token).ConfigureAwait(false);
             return connection;
         }
         catch (Exception e)
         {
+            if (e is ProtocolException { Code: ProtocolErrorCode.GateRejected } && !ct.IsCancellationRequested)
+            {
+                // Both sides wrote their last gate message before checking; closing at once can reset the socket
+                // before the peer has read ours, and then it sees "connection closed" instead of the reason.
+                await Task.Delay(GateRefusalLinger, _time, CancellationToken.None).ConfigureAwait(false);
+            }
             session?.Abort(e);
             counter.Dispose();
             if (deadline.IsCancellationRequested && !ct.IsCancellationRequested)

@@ -37,6 +37,10 @@ public sealed partial class Libp2pHost : IPeerNetwork
         SetStreamHandler(IdentifyMessage.ProtocolId, ServeIdentifyAsync);
         SetStreamHandler(IdentifyMessage.PushProtocolId, ServeIdentifyPushAsync);
         SetStreamHandler(PingProtocol.ProtocolId, (_, stream, ct) => PingProtocol.ServeAsync(stream, ct));
+        RegisterAutoNat();
+        SetStreamHandler(Relay.StopMessage.ProtocolId, ServeStopAsync);
+        UpdateRelayService();
+        RegisterHolePunch();
         StartIdleSweep();
     }
 
@@ -84,6 +88,7 @@ public sealed partial class Libp2pHost : IPeerNetwork
         _lifetime.Cancel();
         StopListening();
         _idleTimer?.Dispose();
+        _renewTimer?.Dispose();
         var closing = AllConnections().Select(c => CloseConnectionAsync(c, "host shutting down")).ToArray();
         await Task.WhenAll(closing).ConfigureAwait(false);
         _lifetime.Dispose();

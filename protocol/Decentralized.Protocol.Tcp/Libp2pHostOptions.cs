@@ -16,6 +16,19 @@ public sealed record Libp2pHostOptions
     /// <summary>TCP addresses to listen on, e.g. <c>/ip4/0.0.0.0/tcp/4001</c>; port 0 picks a free port. Empty: dial only.</summary>
     public IReadOnlyList<Multiaddr> ListenAddresses { get; init; } = [];
 
+    /// <summary>
+    /// Addresses announced to other peers instead of the automatic choice (listen addresses, confirmed public observed
+    /// addresses, relay circuits). Set it when a port is forwarded to this machine or it has a DNS name. Each must be
+    /// dialable from outside: no port 0, no 0.0.0.0/::, no loopback (see <see cref="Decentralized.Protocol.Nat.AddressScope.WhyNotAnnounceable"/>).
+    /// </summary>
+    public IReadOnlyList<Multiaddr> AnnounceAddresses { get; init; } = [];
+
+    /// <summary>Reachability (AutoNAT) and hole-punching settings.</summary>
+    public NatOptions Nat { get; init; } = new();
+
+    /// <summary>Circuit relay v2 service limits and client reservations.</summary>
+    public RelayOptions Relay { get; init; } = new();
+
     /// <summary>Sent in identify. Change it to identify your build.</summary>
     public string AgentVersion { get; init; } = "decentralized/0.1.0";
 
@@ -90,6 +103,15 @@ public sealed record Libp2pHostOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxAddressesPerPeer, 1);
         ArgumentException.ThrowIfNullOrEmpty(ConnectionGateProtocol);
         Yamux.Validate();
+        Nat.Validate();
+        Relay.Validate();
+        foreach (var address in AnnounceAddresses)
+        {
+            if (Protocol.Nat.AddressScope.WhyNotAnnounceable(address) is { } why)
+            {
+                throw new ArgumentException($"cannot announce {address}: {why}", nameof(AnnounceAddresses));
+            }
+        }
         foreach (var address in ListenAddresses)
         {
             TcpAddress.Parse(address);

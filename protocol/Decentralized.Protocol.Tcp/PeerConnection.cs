@@ -13,8 +13,9 @@ internal sealed class PeerConnection
     private readonly Dictionary<string, int> _inboundPerProtocol = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _closed = new();
 
-    public PeerConnection(PeerId remotePeer, Multiaddr remoteAddress, bool isInitiator, YamuxSession session, CountingStream counter)
+    public PeerConnection(PeerId remotePeer, Multiaddr remoteAddress, bool isInitiator, YamuxSession session, CountingStream counter, bool isRelayed = false)
     {
+        IsRelayed = isRelayed;
         RemotePeer = remotePeer;
         RemoteAddress = remoteAddress;
         IsInitiator = isInitiator;
@@ -27,6 +28,9 @@ internal sealed class PeerConnection
     public PeerId RemotePeer { get; }
     public Multiaddr RemoteAddress { get; }
     public bool IsInitiator { get; }
+
+    /// <summary>True if this connection runs through a circuit relay (its transport is a relay stream).</summary>
+    public bool IsRelayed { get; }
     public YamuxSession Session { get; }
     public CountingStream Counter { get; }
     public IdentifyMessage? Identify { get; set; }
@@ -71,5 +75,5 @@ internal sealed class PeerConnection
         }
     }
 
-    public override string ToString() => $"#{Id} {RemotePeer} via {RemoteAddress} ({(IsInitiator ? "out" : "in")})";
+    public override string ToString() => $"#{Id} {RemotePeer} via {RemoteAddress} ({(IsInitiator ? "out" : "in")}{(IsRelayed ? ", relayed" : "")})";
 }

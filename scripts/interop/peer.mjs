@@ -1,6 +1,7 @@
 // A real js-libp2p 3.x peer that the C# libp2p implementation is tested against.
 //
-//   node peer.mjs listen [--port 0] [--host 127.0.0.1] [--seed HEX64] [--events]
+//   node peer.mjs listen [--port 0] [--host 127.0.0.1] [--seed HEX64] [--events] [--relay]
+//                        [--reserve <relay multiaddr with /p2p/>]   (accept connections through that relay)
 //   node peer.mjs dial <multiaddr> [--bytes N] [--echo] [--protocol ID] [--chunk 65536]
 //                      [--no-ping] [--hold] [--timeout 300] [--seed HEX64]
 //
@@ -11,6 +12,7 @@ import './polyfill.mjs' // must stay first: libp2p needs Promise.withResolvers o
 import { createHash } from 'node:crypto'
 import { endianness } from 'node:os'
 import { parseArgs } from 'node:util'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import { noise } from '@libp2p/noise'
 import { ping } from '@libp2p/ping'
@@ -164,10 +166,11 @@ async function startNode (options, listenAddrs) {
   const node = await createLibp2p({
     privateKey,
     addresses: { listen: listenAddrs },
-    transports: [tcp()],
+    transports: options.reserve ? [tcp(), circuitRelayTransport()] : [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    services: { identify: identify(), ping: ping() },
+    // --relay: also serve circuit relay v2 (hop) with js's default limits (2 min, 128 KiB per direction).
+    services: options.relay ? { identify: identify(), ping: ping(), relay: circuitRelayServer() } : { identify: identify(), ping: ping() },
     connectionManager: { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 256 }
   })
   await node.handle(BULK_PROTOCOL, guardHandler('bulk-received', options, serveBulk), STREAM_LIMITS)
@@ -269,7 +272,16 @@ async function dialMode (target, options) {
 
 async function listenMode (options) {
   const port = parseCount(options.port ?? '0', '--port')
-  const node = await startNode(options, [`/ip4/${options.host ?? '127.0.0.1'}/tcp/${port}`])
+  const listen = [`/ip4/${options.host ?? '127.0.0.1'}/tcp/${port}`]
+  if (options.reserve) listen.push(`${options.reserve}/p2p-circuit`)
+  const node = await startNode(options, listen)
+  if (options.reserve) {
+    // The circuit address appears once the relay granted the reservation.
+    const deadline = Date.now() + 20_000
+    while (!node.getMultiaddrs().some(a => a.toString().includes('/p2p-circuit')) && Date.now() < deadline) {
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+  }
   emit({ event: 'ready', peerId: node.peerId.toString(), addrs: node.getMultiaddrs().map(String) })
   return node
 }
@@ -307,6 +319,8 @@ async function main () {
       'no-ping': { type: 'boolean' },
       hold: { type: 'boolean' },
       events: { type: 'boolean' },
+      relay: { type: 'boolean' },
+      reserve: { type: 'string' },
       'ignore-stdin': { type: 'boolean' },
       timeout: { type: 'string' }
     }

@@ -142,10 +142,10 @@ public sealed class FuzzTests
         }
     }
 
-    private static void Run(int seed, byte[][] samples, Action<byte[]> target)
+    internal static void Run(int seed, byte[][] samples, Action<byte[]> target)
         => RunAsync(seed, samples, input => { target(input); return Task.CompletedTask; }).GetAwaiter().GetResult();
 
-    private static async Task RunAsync(int seed, byte[][] samples, Func<byte[], Task> target)
+    internal static async Task RunAsync(int seed, byte[][] samples, Func<byte[], Task> target)
     {
         var random = new Random(seed);
         for (var i = 0; i < Iterations; i++)
@@ -199,7 +199,7 @@ public sealed class FuzzTests
         return [.. data];
     }
 
-    private static void Swallow(Action action)
+    internal static void Swallow(Action action)
     {
         try
         {

@@ -105,6 +105,19 @@ public sealed class ScenarioTests(ITestOutputHelper output) : IDisposable
         Assert.True(File.ReadAllLines(Path.Combine(dir, "churn_events.csv")).Length > 2);
     }
 
+    [Theory]
+    [InlineData(5)]
+    public void Swarm_the_daemons_own_logic_survives_a_crash_takes_joiners_and_replays_byte_for_byte(long seed)
+    {
+        var (first, summary, _) = Run(SwarmScenario.Name, seed, "-a");
+        var (second, _, _) = Run(SwarmScenario.Name, seed, "-b");
+        foreach (var file in new[] { "log.txt", "rounds.csv", "peers.csv", "curves.csv", "summary.json" })
+            Assert.Equal(File.ReadAllBytes(Path.Combine(first, file)), File.ReadAllBytes(Path.Combine(second, file)));
+        Assert.True(summary.GetProperty("final_val_loss").GetDouble() < summary.GetProperty("initial_val_loss").GetDouble() - 0.5, summary.ToString());
+        Assert.All(summary.GetProperty("joiners").EnumerateArray(), j => Assert.Equal(summary.GetProperty("rounds").GetInt64(), j.GetProperty("final_round").GetInt64()));
+        Assert.Contains("crashed (simulated kill -9)", File.ReadAllText(Path.Combine(first, "log.txt")));
+    }
+
     [Fact]
     public void Bad_input_is_refused_with_a_message_not_a_crash()
     {

@@ -66,6 +66,32 @@ public sealed class ModelStage : nn.Module<Tensor, Tensor>
         return x.MoveToOuterDisposeScope();
     }
 
+    /// <summary>Token embedding of the first stage: tokens (B, T) to hidden states (B, T, C).</summary>
+    public Tensor Embed(Tensor tokens) =>
+        (embed ?? throw new InvalidOperationException("only the first stage holds the embedding")).forward(tokens);
+
+    /// <summary>This stage's decoder blocks alone: (B, T, C) to (B, T, C). Pipelines that reorder stages use it.</summary>
+    public Tensor RunBlocks(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        foreach (var block in blocks) x = block.forward(x);
+        return x.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Final norm and output head of the last stage: (B, T, C) to logits (B, T, V).</summary>
+    public Tensor RunHead(Tensor x) =>
+        (head ?? throw new InvalidOperationException("only the last stage holds the head")).forward(final_norm!.forward(x));
+
+    /// <summary>Parameters of the embedding (empty unless first stage).</summary>
+    public IEnumerable<Parameter> EmbeddingParameters() => embed?.parameters() ?? [];
+
+    /// <summary>Parameters of the decoder blocks, in layer order.</summary>
+    public IEnumerable<Parameter> BlockParameters() => blocks.parameters();
+
+    /// <summary>Parameters of the final norm and the head (empty unless last stage).</summary>
+    public IEnumerable<Parameter> HeadParameters() =>
+        head is null ? [] : final_norm!.parameters().Concat(head.parameters());
+
     /// <summary>
     /// GPT-2 style initialisation: N(0, 0.02), residual projections scaled by 1/sqrt(2L). Each part draws
     /// from its own generator keyed by its global layer, so a stage built alone equals the same layers

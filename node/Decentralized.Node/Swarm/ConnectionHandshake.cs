@@ -8,8 +8,8 @@ namespace Decentralized.Node.Swarm;
 /// <summary>
 /// The connection gate: right after Noise, both sides send <see cref="HelloMessage"/>, then a
 /// <see cref="ProofMessage"/> = HMAC-SHA256(swarm key, "decentralized/swarm-proof/v1" ‖ own id ‖ peer id ‖ peer nonce).
-/// Each side checks everything after both have spoken, so both refuse with the same reason naming both
-/// values. Nothing else (state, updates, peer lists) is served before the gate passes.
+/// Each side checks everything after both have spoken, and the verdicts cross before either side closes, so both
+/// refuse with a reason naming both values. Nothing else (state, updates, peer lists) is served before the gate passes.
 /// </summary>
 public sealed class ConnectionHandshake(SwarmIdentity identity, byte[] swarmKey, PeerId localPeer, int messageBytesMax, ILogger log)
 {
@@ -22,21 +22,35 @@ public sealed class ConnectionHandshake(SwarmIdentity identity, byte[] swarmKey,
     public async Task RunAsync(PeerId remote, Stream stream, bool isInitiator, CancellationToken ct)
     {
         var nonce = RandomNumberGenerator.GetBytes(32);
-        await MessageIo.WriteAsync(stream, new HelloMessage(identity.SoftwareVersion, SwarmProtocols.Version, identity.SwarmId, identity.ConfigHash, nonce), ct);
+        await MessageIo.WriteAsync(stream, new HelloMessage(identity.SoftwareVersion, identity.ProtocolVersion, identity.SwarmId, identity.ConfigHash, nonce), ct);
         var hello = await MessageIo.ReadAsync<HelloMessage>(stream, messageBytesMax, ct);
         if (hello.Nonce is not { Length: 32 }) throw Refuse(remote, "malformed hello (nonce)");
         await MessageIo.WriteAsync(stream, new ProofMessage(Mac(localPeer, remote, hello.Nonce)), ct);
         var proof = await MessageIo.ReadAsync<ProofMessage>(stream, messageBytesMax, ct);
 
-        if (hello.ProtocolVersion != SwarmProtocols.Version)
-            throw Refuse(remote, $"protocol version mismatch: ours {SwarmProtocols.Version} (software {identity.SoftwareVersion}), theirs {hello.ProtocolVersion} (software {hello.SoftwareVersion})");
+        string? reason = Check(remote, hello, proof, nonce);
+        // Verdicts cross before anyone closes: a side that closed at once could reset the connection before the
+        // other had read the last message, and only one of the two would be able to say why.
+        await MessageIo.WriteAsync(stream, new VerdictMessage(reason), ct);
+        VerdictMessage? theirs = null;
+        try { theirs = await MessageIo.ReadAsync<VerdictMessage>(stream, messageBytesMax, ct); }
+        catch (SwarmProtocolException) when (reason is not null) { }
+        if (reason is not null) throw Refuse(remote, reason);
+        if (theirs?.Refusal is { } refusal) throw Refuse(remote, $"the peer refused us: {refusal}");
+    }
+
+    private string? Check(PeerId remote, HelloMessage hello, ProofMessage proof, byte[] nonce)
+    {
+        if (hello.ProtocolVersion != identity.ProtocolVersion)
+            return $"protocol version mismatch: ours {identity.ProtocolVersion} (software {identity.SoftwareVersion}), theirs {hello.ProtocolVersion} (software {hello.SoftwareVersion})";
         if (hello.SwarmId != identity.SwarmId)
-            throw Refuse(remote, $"swarm id mismatch: ours '{identity.SwarmId}', theirs '{hello.SwarmId}'");
+            return $"swarm id mismatch: ours '{identity.SwarmId}', theirs '{hello.SwarmId}'";
         var expected = Mac(remote, localPeer, nonce);
         if (proof.Mac is null || !CryptographicOperations.FixedTimeEquals(proof.Mac, expected))
-            throw Refuse(remote, "swarm key mismatch: the peer could not prove it holds our swarm key");
+            return "swarm key mismatch: the peer could not prove it holds our swarm key";
         if (hello.ConfigHash != identity.ConfigHash)
-            throw Refuse(remote, $"model/optimizer config mismatch: ours {identity.ConfigHash}, theirs {hello.ConfigHash}");
+            return $"model/optimizer config mismatch: ours {identity.ConfigHash}, theirs {hello.ConfigHash}";
+        return null;
     }
 
     private byte[] Mac(PeerId prover, PeerId verifier, byte[] verifierNonce)

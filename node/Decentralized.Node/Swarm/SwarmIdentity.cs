@@ -8,6 +8,9 @@ namespace Decentralized.Node.Swarm;
 /// <param name="ConfigHash">Digest of the model shape and the outer algorithm settings.</param>
 public sealed record SwarmIdentity(string SoftwareVersion, string SwarmId, string ConfigHash)
 {
+    /// <summary>The swarm protocol version this peer speaks (<see cref="SwarmProtocols.Version"/> for this build).</summary>
+    public int ProtocolVersion { get; init; } = SwarmProtocols.Version;
+
     public static string SoftwareVersionOfThisBuild =>
         typeof(SwarmIdentity).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 

@@ -19,6 +19,10 @@ public sealed record HelloMessage(
 [MessagePackObject]
 public sealed record ProofMessage([property: Key(0)] byte[] Mac);
 
+/// <summary>Last gate message: null if this side accepts the connection, else why it refuses.</summary>
+[MessagePackObject]
+public sealed record VerdictMessage([property: Key(0)] string? Refusal);
+
 /// <summary>A peer and where to reach it, as gossiped in heartbeats.</summary>
 [MessagePackObject]
 public sealed record PeerRecord([property: Key(0)] byte[] PeerId, [property: Key(1)] byte[][] Addresses);
@@ -30,14 +34,33 @@ public sealed record HeartbeatMessage(
     [property: Key(1)] long Step,
     [property: Key(2)] PeerRecord[] Peers);
 
-/// <summary>Answer to a state request: the outer state that follows as raw float32 values.</summary>
+/// <summary>
+/// A joiner's request on a state stream: <c>Chunk = -1</c> asks for the manifest of the donor's current state,
+/// otherwise chunk <c>Chunk</c> of the state of round <c>Round</c>. Several requests follow each other on one stream.
+/// </summary>
 [MessagePackObject]
-public sealed record StateHeader(
+public sealed record StateRequest([property: Key(0)] long Round, [property: Key(1)] int Chunk);
+
+/// <summary>
+/// What a donor's training state is: its round, config hash, how many float32 values (φ then the outer momentum),
+/// the chunk size and a SHA-256 per chunk. A busy donor fills only <c>Refusal</c>.
+/// </summary>
+[MessagePackObject]
+public sealed record StateManifest(
     [property: Key(0)] long Round,
     [property: Key(1)] string ConfigHash,
     [property: Key(2)] long Values,
-    [property: Key(3)] byte[] Sha256,
-    [property: Key(4)] string? Refusal);
+    [property: Key(3)] int ChunkBytes,
+    [property: Key(4)] byte[][] ChunkHashes,
+    [property: Key(5)] string? Refusal);
+
+/// <summary>Precedes the raw bytes of one chunk (or refuses it: the donor no longer holds that round).</summary>
+[MessagePackObject]
+public sealed record StateChunkHeader(
+    [property: Key(0)] long Round,
+    [property: Key(1)] int Chunk,
+    [property: Key(2)] int Bytes,
+    [property: Key(3)] string? Refusal);
 
 /// <summary>What kind of vector(s) an update blob carries.</summary>
 public enum UpdateKind

@@ -55,6 +55,15 @@ public sealed record SwarmOptions
     /// <summary>Stop after this many outer rounds (0: run until stopped).</summary>
     public long RoundsMax { get; init; }
 
+    /// <summary>State transfers to joiners move in chunks of this size, each with its own SHA-256 in the manifest.</summary>
+    public int StateChunkBytes { get; init; } = 4 << 20;
+
+    /// <summary>Joiners a donor serves at once; more are told to try another peer (serving never starves training).</summary>
+    public int StateJoinersMax { get; init; } = 2;
+
+    /// <summary>Donors a joiner downloads from at once (chunks are spread across them and retried elsewhere on failure).</summary>
+    public int StateDonorsMax { get; init; } = 4;
+
     public SwarmOptions Validate()
     {
         if (string.IsNullOrWhiteSpace(SwarmId) || SwarmId.Length > 128) throw new ArgumentException("swarm id must be 1 to 128 characters");
@@ -63,6 +72,8 @@ public sealed record SwarmOptions
         if (HeartbeatInterval <= TimeSpan.Zero || PeerTimeout <= HeartbeatInterval) throw new ArgumentException("peer timeout must exceed the heartbeat interval");
         if (!(UpdateNormBound > 1)) throw new ArgumentException("update norm bound must exceed 1");
         if (PeersMin < 1) throw new ArgumentException("minimum peers must be at least 1");
+        if (StateChunkBytes < 4096 || StateChunkBytes > 64 << 20 || StateChunkBytes % 4 != 0) throw new ArgumentException("state chunk size must be a multiple of 4 between 4 KiB and 64 MiB");
+        if (StateJoinersMax < 1 || StateDonorsMax < 1) throw new ArgumentException("joiners per donor and donors per joiner must be at least 1");
         if (RoundsMax < 0) throw new ArgumentException("rounds must be 0 (unbounded) or more");
         return this;
     }

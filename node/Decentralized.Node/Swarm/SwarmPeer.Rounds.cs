@@ -165,7 +165,10 @@ public sealed partial class SwarmPeer
             var live = Membership.LivePeers();
             if (missing.All(m => !live.Contains(m))) return $"partners [{string.Join(", ", missing.Select(Short))}] left the swarm";
             using var wake = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            var delay = Task.Delay(left < _options.HeartbeatInterval ? left : _options.HeartbeatInterval, _time, wake.Token);
+            // Whole milliseconds, at least one: Task.Delay truncates to milliseconds, and a sub-millisecond rest of the
+            // deadline would complete at once and spin this loop (forever on a virtual clock that only moves between events).
+            var nap = TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling((left < _options.HeartbeatInterval ? left : _options.HeartbeatInterval).TotalMilliseconds)));
+            var delay = Task.Delay(nap, _time, wake.Token);
             await Task.WhenAny(arrival, delay);
             wake.Cancel();
             ct.ThrowIfCancellationRequested();

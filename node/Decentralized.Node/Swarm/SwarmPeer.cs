@@ -115,7 +115,13 @@ public sealed partial class SwarmPeer : IAsyncDisposable
         if (reached.Count > 0)
         {
             await Membership.BeatAsync(ct);   // learn the swarm's progress before deciding where to fetch from
-            if (fetchState) await FetchStateAsync(reached, ct);
+            if (fetchState)
+            {
+                // The peers the bootstrap gossiped are being dialled now; a heartbeat later they are donors too.
+                await Task.Delay(_options.HeartbeatInterval, _time, ct);
+                await Membership.BeatAsync(ct);
+                await FetchStateAsync(reached, ct);
+            }
         }
     }
 

@@ -29,11 +29,12 @@ internal static class SimulationCommandLine
         var corpus = new Option<string?>("--corpus") { Description = "Training text file or folder (default: the embedded corpus)" };
         var payload = new Option<long>("--payload-params") { Description = "sync-scaling: parameters synchronised", DefaultValueFactory = _ => defaults.PayloadParameters };
         var bytesPerParam = new Option<int>("--bytes-per-param") { Description = "sync-scaling: bytes per parameter on the wire (1 int8, 2 bf16, 4 fp32)", DefaultValueFactory = _ => defaults.BytesPerParameter };
+        var layersPerStage = new Option<int>("--layers-per-stage") { Description = "checkfree: decoder blocks per pipeline stage", DefaultValueFactory = _ => defaults.LayersPerStage };
         var churnRates = new Option<double[]?>("--churn-rates") { Description = "churn: departures per peer per simulated hour (default 10 40)", AllowMultipleArgumentsPerToken = true };
 
         var command = new Command("sim", "Run a scenario on the deterministic simulated network (virtual time, modelled links, real training of a small model).");
         command.Arguments.Add(scenario);
-        foreach (var option in new Option[] { seed, output, peers, quick, steps, innerSteps, latency, jitter, bandwidth, loss, represented, stepTime, codec, corpus, payload, bytesPerParam, churnRates })
+        foreach (var option in new Option[] { seed, output, peers, quick, steps, innerSteps, latency, jitter, bandwidth, loss, represented, stepTime, codec, corpus, payload, bytesPerParam, churnRates, layersPerStage })
             command.Options.Add(option);
         command.SetAction(parse =>
         {
@@ -56,6 +57,7 @@ internal static class SimulationCommandLine
                 PayloadParameters = parse.GetValue(payload),
                 BytesPerParameter = parse.GetValue(bytesPerParam),
                 ChurnRates = parse.GetValue(churnRates) is { Length: > 0 } rates ? rates : null,
+                LayersPerStage = parse.GetValue(layersPerStage),
             };
             return SimulationCommands.Run(parse.GetValue(scenario)!, options, Console.Error);
         });

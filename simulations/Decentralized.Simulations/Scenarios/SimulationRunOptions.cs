@@ -57,6 +57,9 @@ public sealed record SimulationRunOptions
     /// <summary>churn: graceful departures plus crashes per peer per hour of virtual time, low and high rate.</summary>
     public IReadOnlyList<double>? ChurnRates { get; init; }
 
+    /// <summary>checkfree: decoder blocks per pipeline stage (the paper's stages hold several; more cost more time).</summary>
+    public int LayersPerStage { get; init; } = 1;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first impossible value.</summary>
     public SimulationRunOptions Validate()
     {
@@ -73,6 +76,7 @@ public sealed record SimulationRunOptions
         if (BytesPerParameter is not (1 or 2 or 4)) throw new ArgumentException("--bytes-per-param must be 1, 2 or 4");
         if (ChurnRates is { } rates && (rates.Count == 0 || rates.Any(r => r < 0 || !double.IsFinite(r) || r > 1e6)))
             throw new ArgumentException("--churn-rates must be one or more rates between 0 and 1e6 per peer-hour");
+        if (LayersPerStage is < 1 or > 16) throw new ArgumentException("--layers-per-stage must be between 1 and 16");
         _ = Kernels.CodecChain.Parse(Codec);
         return this;
     }

@@ -14,13 +14,17 @@ public sealed partial class DaemonProcess : IAsyncDisposable
     private readonly StringBuilder _log = new();
     private readonly List<JsonNode> _seen = new();
 
-    public DaemonProcess(string dir, IEnumerable<string> args)
+    /// <param name="launcher">Command words run before dotnet (e.g. <c>ip netns exec ns1</c>); none: run directly.</param>
+    /// <param name="listen">The --listen address.</param>
+    public DaemonProcess(string dir, IEnumerable<string> args, IReadOnlyList<string>? launcher = null, string listen = "/ip4/127.0.0.1/tcp/0")
     {
         Dir = dir;
         Directory.CreateDirectory(dir);
         var dll = Path.Combine(AppContext.BaseDirectory, "decentralized.dll");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { dll, "node", "run", "--listen", "/ip4/127.0.0.1/tcp/0", "--key-file", Path.Combine(dir, "key"), "--data-dir", dir,
+        var info = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (launcher ?? []).Skip(1).Concat(launcher is { Count: > 0 } ? ["dotnet"] : []))
+            info.ArgumentList.Add(a);
+        foreach (var a in new[] { dll, "node", "run", "--listen", listen, "--key-file", Path.Combine(dir, "key"), "--data-dir", dir,
                      "--report", Path.Combine(dir, "report.json"), "--threads", "1" }.Concat(args))
             info.ArgumentList.Add(a);
         _process = Process.Start(info)!;

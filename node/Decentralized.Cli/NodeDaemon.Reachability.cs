@@ -1,0 +1,120 @@
+using Decentralized.Node.Swarm;
+using Decentralized.Protocol.Addressing;
+using Decentralized.Protocol.Identity;
+using Decentralized.Protocol.Nat;
+using Decentralized.Protocol.Tcp;
+using Microsoft.Extensions.Logging;
+
+namespace Decentralized.Cli;
+
+public sealed partial class NodeDaemon
+{
+    /// <summary>How long the start-up reachability check may take before it reports what it has.</summary>
+    private static readonly TimeSpan ReachabilityCheckTime = TimeSpan.FromSeconds(45);
+
+    /// <summary>What peers must agree on (version, swarm id, config hash); the doctor computes the same.</summary>
+    public static SwarmIdentity IdentityOf(NodeSettings s, int vocabSize)
+    {
+        var model = s.Model with { VocabSize = vocabSize };
+        string outer = s.Swarm.Algorithm == Decentralized.Node.Training.Algorithm.DiLoCo ? s.DiLoCo.ToString() : s.NoLoCo.ToString();
+        return new SwarmIdentity(SwarmIdentity.SoftwareVersionOfThisBuild, s.Swarm.SwarmId, SwarmIdentity.HashConfig(model.Hash(), s.Swarm, outer));
+    }
+
+    /// <summary>The libp2p host a node (or the doctor) runs: swarm gate, announce list, relay service, port reuse for NATs.</summary>
+    public static Libp2pHostOptions HostOptions(NodeSettings s, PrivateKey key, ConnectionHandshake gate, SwarmIdentity identity,
+        IReadOnlyList<Multiaddr> listen, IReadOnlyList<Multiaddr> announce, ILoggerFactory logs) => new()
+    {
+        Identity = key,
+        ListenAddresses = listen,
+        AnnounceAddresses = announce,
+        ConnectionGate = gate.RunAsync,
+        ConnectionGateProtocol = SwarmProtocols.Gate,
+        LoggerFactory = logs,
+        AgentVersion = $"decentralized/{identity.SoftwareVersion}",
+        // Dial from the listen port: behind a port-preserving NAT peers then see (and can punch to) that port.
+        Nat = new NatOptions { ReuseListenPort = true, AutoReachability = true },
+        Relay = new RelayOptions
+        {
+            Mode = Enum.Parse<RelayMode>(s.Relay.Mode, ignoreCase: true),
+            ReservationsMax = s.Relay.Reservations,
+            CircuitBytesMax = (long)(s.Relay.LimitMb * (1 << 20)),
+            CircuitDurationMax = TimeSpan.FromSeconds(s.Relay.LimitSeconds),
+        },
+    };
+
+    /// <summary>Parses and checks --announce values; an address nobody could dial stops the node with one line.</summary>
+    public static IReadOnlyList<Multiaddr> ParseAnnounce(IReadOnlyList<string> values)
+    {
+        var result = new List<Multiaddr>();
+        foreach (var text in values)
+        {
+            if (!Multiaddr.TryParse(text, out var address))
+                throw new ArgumentException($"--announce {text}: not a multiaddr (expected e.g. /ip4/203.0.113.7/tcp/4001)");
+            if (AddressScope.WhyNotAnnounceable(address) is { } why)
+                throw new ArgumentException($"--announce {text}: {why}");
+            result.Add(address);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Asks the peers we met to dial us back, then prints the one line that says whether others can reach us and which
+    /// addresses we announce, with the fix when nobody can.
+    /// </summary>
+    private async Task ReportReachabilityAsync(Libp2pHost host, int bootstrapCount, CancellationToken stop)
+    {
+        try
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            deadline.CancelAfter(ReachabilityCheckTime);
+            var verdict = bootstrapCount == 0 && host.ConnectedPeers.Count == 0 ? Reachability.Unknown : await host.CheckReachabilityAsync(deadline.Token);
+            if (verdict == Reachability.Private)
+                await host.WaitForRelayReservationAsync(deadline.Token);
+            PrintReachability(host, verdict, bootstrapCount);
+            // Later changes (a peer joins and dials us back, a NAT mapping changes) get the same line again.
+            host.ReachabilityChanged += changed => _ = Task.Run(async () =>
+            {
+                if (changed == Reachability.Private) await host.WaitForRelayReservationAsync(stop);
+                PrintReachability(host, changed, bootstrapCount);
+            }, stop);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            _log.LogWarning("reachability check failed: {Reason}", e.Message);
+        }
+    }
+
+    private void PrintReachability(Libp2pHost host, Reachability verdict, int bootstrapCount)
+    {
+        var line = ReachabilityLine(host, verdict, bootstrapCount);
+        _log.LogInformation("{Line}", line);
+        Emit(new { @event = "reachability", peer_id = host.LocalPeer.ToString(), reachability = verdict.ToString().ToLowerInvariant(),
+            addrs = host.ListenAddresses.Select(a => a.ToString()), relays = host.RelayReservations.Select(r => r.ToString()), line });
+    }
+
+    /// <summary>"reachability: public|private|unknown (why); announcing …" plus the fix when peers cannot reach us.</summary>
+    public static string ReachabilityLine(Libp2pHost host, Reachability verdict, int bootstrapCount)
+    {
+        var announcing = "announcing " + string.Join(" ", host.ListenAddresses);
+        var port = host.BoundAddresses.Select(AddressScope.TcpPortOf).FirstOrDefault() ?? 4001;
+        var observed = host.ObservedAddresses.FirstOrDefault();
+        return verdict switch
+        {
+            Reachability.Public => $"reachability: public ({host.ReachabilityAnswers} peer(s) dialed us back); {announcing}",
+            Reachability.Private when host.RelayReservations.Count > 0 =>
+                $"reachability: private (behind a NAT or firewall; peers see us as {observed?.ToString() ?? "?"}), reachable through {host.RelayReservations.Count} relay(s); {announcing}",
+            Reachability.Private =>
+                $"reachability: private (peers could not dial us back on {observed?.ToString() ?? $"tcp/{port}"}) and no relay reachable, so peers cannot connect to this node; "
+                + $"fix: forward TCP port {port} to this machine and pass --announce {AnnounceHint(observed, port)}, or join through a publicly reachable member (members relay by default); {announcing}",
+            _ => bootstrapCount == 0
+                ? $"reachability: unknown (no peer to ask yet: started without --bootstrap; checked again as peers join); {announcing}"
+                : $"reachability: unknown (no bootstrap peer answered the dial-back request); {announcing}",
+        };
+    }
+
+    private static string AnnounceHint(Multiaddr? observed, int port) =>
+        observed is not null && AddressScope.IpOf(observed) is { } ip ? $"/{(ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? "ip4" : "ip6")}/{ip}/tcp/{port}" : $"/ip4/<your public ip>/tcp/{port}";
+}

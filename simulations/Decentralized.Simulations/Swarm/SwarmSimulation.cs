@@ -1,0 +1,173 @@
+using Decentralized.Node.Model;
+using Decentralized.Node.Swarm;
+using Decentralized.Node.Training;
+using Decentralized.Protocol.Addressing;
+using Decentralized.Simulations.Compute;
+using Decentralized.Simulations.Core;
+using Decentralized.Simulations.Network;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Decentralized.Simulations.Swarm;
+
+/// <summary>
+/// Runs the daemon's swarm logic, <see cref="SwarmPeer"/> exactly as <c>node run</c> builds it, on the simulated
+/// network: membership gossip, pairing, update transfers with their codecs and limits, adaptive deadlines, state sync
+/// of joiners. Only the process, the links and the GPU are simulated: each peer is a <see cref="SimulatedHost"/> whose
+/// clock drives every timeout of the peer, its inner steps take the compute model's virtual time, and a crash stops it
+/// the way a killed process stops. The same seed replays the same log lines and final weights.
+/// </summary>
+public sealed class SwarmSimulation : IAsyncDisposable
+{
+    private readonly SwarmSimulationOptions _options;
+    private readonly TrainingData _data;
+    private readonly DeterministicRandom _random;
+    private readonly IReadOnlyList<long[]> _validation;
+    private readonly List<SimulatedSwarmPeer> _peers = [];
+    private readonly TextWriter? _echo;
+
+    public SwarmSimulation(SwarmSimulationOptions options, TrainingData data, TextWriter? echo = null)
+    {
+        _options = options.Validate();
+        _data = data;
+        _echo = echo;
+        // One thread: the loop is single-threaded and intra-op threads only spin against each other on a tiny model.
+        if (torch.get_num_threads() > 1) torch.set_num_threads(1);
+        _random = new DeterministicRandom(options.Seed);
+        Scheduler = new SimulationScheduler();
+        using (var probe = new ModelStage(options.Model, seed: options.Seed))
+            Parameters = probe.parameters().Sum(p => p.numel());
+        // The tiny model's real bytes take as long on the scaled links as the represented model's would on the real ones.
+        double scale = options.RepresentedParameters > 0 ? (double)Parameters / options.RepresentedParameters : 1.0;
+        var net = options.Network with
+        {
+            UplinkBitsPerSecond = options.Network.UplinkBitsPerSecond * scale,
+            DownlinkBitsPerSecond = options.Network.DownlinkBitsPerSecond * scale,
+        };
+        Network = new SimulatedNetwork(Scheduler, net, _random.Fork("network"));
+        _validation = data.Validation(options.Inner.MicroBatchSize, options.Inner.SequenceLength, options.EvalBatches);
+    }
+
+    public SimulationScheduler Scheduler { get; }
+
+    /// <summary>Parameters of the trained model.</summary>
+    public long Parameters { get; }
+    public SimulatedNetwork Network { get; }
+
+    /// <summary>Every log line of every peer, in order, stamped with virtual time.</summary>
+    public List<string> Log { get; } = [];
+
+    /// <summary>Every peer that ran, in start order (joiners after the starting peers).</summary>
+    public IReadOnlyList<SimulatedSwarmPeer> Peers => _peers;
+
+    /// <summary>Validation loss of the shared initial weights (every peer starts from the swarm seed's model).</summary>
+    public double InitialValidationLoss { get; private set; } = double.NaN;
+
+    /// <summary>Starts the swarm, crashes and joins on schedule, and runs until every surviving peer finished its rounds.</summary>
+    public SwarmSimulationResult Run()
+    {
+        for (int i = 0; i < _options.Peers; i++) Start(joiner: false);
+        InitialValidationLoss = _peers[0].Peer.Trainer.Evaluate(_validation);
+        foreach (var (at, index) in _options.Crashes)
+            Scheduler.ScheduleAt(at, null, () => Crash(_peers[index]));
+        foreach (var at in _options.Joins)
+            Scheduler.ScheduleAt(at, null, () => Start(joiner: true));
+        // Joiners are created by events, so wait in a loop until every peer that exists has finished or crashed.
+        while (true)
+        {
+            var open = _peers.Where(p => !p.Crashed && !p.Run.IsCompleted).Select(p => p.Run).ToArray();
+            bool joinsPending = _options.Joins.Any(t => t > Scheduler.Now);
+            if (open.Length == 0 && !joinsPending) break;
+            var next = open.Length > 0 ? Task.WhenAny(open) : Task.Delay(_options.Joins.Where(t => t > Scheduler.Now).Min() - Scheduler.Now, _peers[0].Host.Time);
+            Scheduler.RunUntilComplete(next, _options.Limit);
+            foreach (var failed in _peers.Where(p => p.Run.IsFaulted && !p.Crashed))
+                throw new SimulationException($"{failed.Host.Name} failed: {failed.Run.Exception!.InnerException!.Message}", failed.Run.Exception);
+        }
+        return Result();
+    }
+
+    private void Start(bool joiner)
+    {
+        int index = _peers.Count;
+        var host = new SimulatedHost(Scheduler, $"peer{index}");
+        var net = Network.CreatePeer(host);
+        var compute = new ComputeModel(_options.Compute, _random.Fork($"compute{index}"));
+        var swarm = new SwarmOptions
+        {
+            Algorithm = _options.Algorithm,
+            InnerStepsPerRound = _options.InnerStepsPerRound,
+            SwarmSeed = _options.Seed,
+            RoundTimeout = _options.RoundTimeout,
+            Overlap = _options.Overlap,
+            RoundsMax = _options.Rounds,
+            PeersMin = joiner ? 1 : _options.Peers,
+            StateDonorsMax = _options.StateDonorsMax,
+            StateChunkBytes = _options.StateChunkBytes,
+        };
+        // As the daemon builds it: the same initial weights everywhere (the swarm seed), a disjoint data shard per peer.
+        var trainer = new InnerTrainer(new ModelStage(_options.Model, seed: _options.Seed), _options.Inner, CPU);
+        var data = _data.ForReplica(_options.Seed, index, _options.Peers + _options.Joins.Count, _options.Inner.MicroBatchSize, _options.Inner.SequenceLength);
+        var codec = new ChainUpdateCodec(_options.Codec, trainer.Flat);
+        var log = new VirtualClockLogger(Scheduler, host.Name, Log, _echo);
+        var peer = new SwarmPeer(swarm, net, host.Time, new Random((int)(_options.Seed ^ index)), trainer, data, codec,
+            new Node.Outer.DiLoCoOptions(), new Node.Outer.NoLoCoOptions(), log);
+        var sim = new SimulatedSwarmPeer(index, host, net, peer, trainer, compute, joiner, Scheduler.Now);
+        peer.AfterInnerStep = ct => new ValueTask(Task.Delay(compute.NextStepTime(), host.Time, ct));
+        peer.OnRound = report => sim.Rounds.Add((Scheduler.Now, report));
+        peer.OnStep = (step, loss) => sim.Losses.Add((Scheduler.Now, step, loss));
+        _peers.Add(sim);
+        var bootstrap = index == 0 ? Array.Empty<Multiaddr>() : [_peers[0].Address];
+        if (joiner) bootstrap = [_peers.First(p => !p.Crashed).Address];
+        sim.Run = host.Start(async () =>
+        {
+            await peer.JoinAsync(bootstrap, fetchState: joiner, sim.Stop.Token);
+            sim.JoinedAtRound = peer.Round;
+            await peer.RunAsync(sim.Stop.Token);
+            sim.FinishedAt = Scheduler.Now;
+            sim.FinalValidationLoss = trainer.Evaluate(_validation);
+        });
+    }
+
+    private void Crash(SimulatedSwarmPeer p)
+    {
+        p.Crashed = true;
+        p.CrashedAt = Scheduler.Now;
+        Log.Add(FormattableString.Invariant($"{Scheduler.Now.TotalSeconds,9:0.000} {p.Host.Name,-7} info crashed (simulated kill -9) at round {p.Peer.Round}"));
+        Network.Crash(p.Net);
+    }
+
+    private SwarmSimulationResult Result()
+    {
+        var survivors = _peers.Where(p => !p.Crashed).ToArray();
+        return new SwarmSimulationResult(
+            InitialValidationLoss,
+            survivors.Average(p => p.FinalValidationLoss),
+            _peers.Max(p => p.FinishedAt).TotalSeconds,
+            _peers.Sum(p => p.Peer.Stats.UpdateBytesSent),
+            _peers.Sum(p => p.Peer.Stats.RejectedUpdates),
+            survivors.Select(p => SwarmPeerFlat(p)).ToArray());
+    }
+
+    private static float[] SwarmPeerFlat(SimulatedSwarmPeer p)
+    {
+        using var scope = NewDisposeScope();
+        return p.Peer.Trainer.Flat.Snapshot().data<float>().ToArray();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // The run is over: every process exits at once (its connections reset, its timers stop), then each peer frees
+        // its outer state. Nothing simulated runs after this, so the shutdown may finish off the loop.
+        foreach (var p in _peers.Where(p => !p.Crashed)) Network.Crash(p.Net);
+        foreach (var p in _peers)
+        {
+            try { await p.Peer.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30)); }
+            catch (TimeoutException) { }   // a peer stopped mid-operation by the crash: its tensors go with the process
+            p.Trainer.Dispose();
+        }
+    }
+}
+
+/// <summary>The headline numbers of a swarm simulation.</summary>
+public sealed record SwarmSimulationResult(double InitialValidationLoss, double FinalValidationLoss, double SimSeconds,
+    long UpdateBytesSent, long RejectedUpdates, IReadOnlyList<float[]> SurvivorWeights);
