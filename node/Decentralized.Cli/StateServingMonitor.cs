@@ -27,6 +27,7 @@ public sealed class StateServingMonitor(IPeerNetwork inner, TimeProvider time) :
         public string Protocol { get; } = protocol;
         public DateTimeOffset Started { get; } = started;
         public DateTimeOffset? Finished { get; set; }
+        /// <summary>The transfer ended with an exception (the joiner dropped the stream, or the connection died) rather than a clean close.</summary>
         public bool Failed { get; set; }
         public long Bytes => Interlocked.Read(ref _bytes);
         public void Add(long bytes) => Interlocked.Add(ref _bytes, bytes);

@@ -51,7 +51,7 @@ public static class StatusCommand
             var serving = joiners.GetProperty("serving").EnumerateArray().Select(j => $"{j.GetProperty("peer_id").GetString()} ({Units.Bytes(j.GetProperty("bytes").GetInt64())})").ToArray();
             Console.WriteLine(serving.Length == 0 ? "joiners being served: none" : $"joiners being served: {string.Join(", ", serving)}");
             foreach (var j in joiners.GetProperty("served").EnumerateArray())
-                Console.WriteLine($"  served {j.GetProperty("peer_id").GetString()}: {Units.Bytes(j.GetProperty("bytes").GetInt64())} in {j.GetProperty("seconds").GetDouble():F1} s{(j.GetProperty("failed").GetBoolean() ? " (failed)" : "")}");
+                Console.WriteLine($"  served {j.GetProperty("peer_id").GetString()}: {Units.Bytes(j.GetProperty("bytes").GetInt64())} in {j.GetProperty("seconds").GetDouble():F1} s{(j.GetProperty("failed").GetBoolean() ? " (ended early)" : "")}");
         }
         if (s.TryGetProperty("process", out var p))
             Console.WriteLine($"process: resident {Units.Bytes(p.GetProperty("resident_bytes").GetInt64())}, managed heap {Units.Bytes(p.GetProperty("managed_heap_bytes").GetInt64())}, live tensors {p.GetProperty("live_tensors")}, open files {p.GetProperty("open_files")}");

@@ -54,7 +54,7 @@ async function refresh(){
   [bytes(c.in_bytes_per_second)+'/s',1],[bytes(c.out_bytes_per_second)+'/s',1],[c.rtt_ms==null?'':c.rtt_ms.toFixed(1)+' ms',1],[c.round??'',1]]})));
  const j=s.joiners;
  $('joiners-serving').textContent=j.serving.length?j.serving.map(t=>`${t.peer_id} (${bytes(t.bytes)}, ${secs(t.seconds)})`).join(', '):'none';
- fill('joiners-served',j.served.map(t=>({peer:t.peer_id,cells:[[t.peer_id],[bytes(t.bytes),1],[secs(t.seconds),1],[secs(t.finished_seconds_ago)+' ago'],[t.failed?'failed':'ok']]})));
+ fill('joiners-served',j.served.map(t=>({peer:t.peer_id,cells:[[t.peer_id],[bytes(t.bytes),1],[secs(t.seconds),1],[secs(t.finished_seconds_ago)+' ago'],[t.failed?'ended early':'ok']]})));
  const p=s.process;
  $('process').textContent=`resident ${bytes(p.resident_bytes)}, managed heap ${bytes(p.managed_heap_bytes)}, live tensors ${p.live_tensors}, open files ${p.open_files}, threads ${p.threads}`;
  const r=line($('train-line'),s.loss_curve,640,220);line($('val-line'),s.val_curve,640,220);
