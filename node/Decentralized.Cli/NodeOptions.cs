@@ -52,7 +52,7 @@ public static class NodeOptions
         var shardCount = c.Add("shard-count", "Shards the corpus is cut into.", 64);
         var checkpointEvery = c.Add("checkpoint-every", "Checkpoint every N rounds (0: only on exit).", 1);
         var misbehave = c.AddOptional<string>("misbehave", "Testing only: send garbage | nan | huge updates.");
-        var relay = c.Add("relay", "auto | on | off: serve as a circuit relay for peers behind NATs (auto: only once AutoNAT finds us publicly reachable).", "auto");
+        var relay = c.Add("relay", "auto | on | off: serve as a circuit relay for peers behind NATs (auto: once AutoNAT finds us publicly reachable, or on a public IP until it knows).", "auto");
         var relayReservations = c.Add("relay-reservations", "Relay: peers that may hold a reservation on us at once.", 64);
         var relayLimitMb = c.Add("relay-limit-mb", "Relay: MiB carried per relayed connection and direction before it is reset.", 256.0);
         var relayLimitSeconds = c.Add("relay-limit-seconds", "Relay: seconds a relayed connection may last before it is reset.", 1800.0);

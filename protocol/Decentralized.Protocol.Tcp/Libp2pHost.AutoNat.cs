@@ -292,7 +292,13 @@ public sealed partial class Libp2pHost
                 }
             });
         }
-        else if (protocols.Contains(Relay.HopMessage.ProtocolId) && Reachability == Reachability.Private && _options.Relay.AutoReserve)
+        // Reserve while private, and already before the verdict when we only listen on private addresses: AutoNAT
+        // against a router that drops packets takes a dial-back timeout, and peers that learn our addresses in
+        // the meantime must find a circuit among them. A reservation we turn out not to need costs the relay a slot.
+        var likelyPrivate = Reachability == Reachability.Private
+            || (Reachability == Reachability.Unknown && !ListensOnPublicIp()
+                && _listenAddresses.Any(a => AddressScope.IpOf(a) is { } ip && !IPAddress.IsLoopback(ip)));
+        if (protocols.Contains(Relay.HopMessage.ProtocolId) && likelyPrivate && _options.Relay.AutoReserve)
         {
             _ = WaitForRelayReservationAsync(_lifetime.Token).ContinueWith(_ => { }, TaskScheduler.Default);
         }

@@ -138,6 +138,7 @@ public sealed partial class Libp2pHost
             return false;
         }
         using var done = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
+        done.CancelAfter(HolePunchDialTimeout * 2);   // connect and handshake; a stuck handshake must not hold the retry
         var attempts = targets.Select(async address =>
         {
             var endPoint = new IPEndPoint(AddressScope.IpOf(address)!, AddressScope.TcpPortOf(address)!.Value);
@@ -145,19 +146,28 @@ public sealed partial class Libp2pHost
             var connection = await UpgradeAsync(socket, TcpAddress.FromEndPoint(endPoint), asClient, relayed.RemotePeer, done.Token).ConfigureAwait(false);
             return Register(connection);
         }).ToList();
-        while (attempts.Count > 0)
+        var all = Task.WhenAll(attempts);
+        while (!all.IsCompleted)
         {
-            var finished = await Task.WhenAny(attempts).ConfigureAwait(false);
-            attempts.Remove(finished);
-            if (finished.IsCompletedSuccessfully && !finished.Result.IsRelayed)
+            // The other side's SYN may have reached our listener instead (then our own dial fails or hangs): a direct
+            // connection registered by any path ends the attempt, and the spec says to cancel the rest.
+            if (GetDirectConnection(relayed.RemotePeer) is not null || attempts.Any(a => a.IsCompletedSuccessfully && !a.Result.IsRelayed))
             {
-                Interlocked.Increment(ref _holePunchSuccesses);
-                done.Cancel();   // the spec: cancel the other attempts once one connection stands
-                return true;
+                break;
             }
-            _log.LogDebug("Hole punch dial to {Peer} failed: {Reason}", relayed.RemotePeer, finished.Exception?.GetBaseException().Message);
+            await Task.WhenAny(all, Task.Delay(TimeSpan.FromMilliseconds(50), _time)).ConfigureAwait(false);
         }
-        return GetDirectConnection(relayed.RemotePeer) is not null;   // the other side's dial may have reached our listener
+        var direct = GetDirectConnection(relayed.RemotePeer) is not null;
+        done.Cancel();
+        foreach (var failed in attempts.Where(a => a.IsFaulted))
+        {
+            _log.LogDebug("Hole punch dial to {Peer} failed: {Reason}", relayed.RemotePeer, failed.Exception?.GetBaseException().Message);
+        }
+        if (direct)
+        {
+            Interlocked.Increment(ref _holePunchSuccesses);
+        }
+        return direct;
     }
 
     /// <summary>Our addresses as others see them (what the other side must dial), public ones first.</summary>

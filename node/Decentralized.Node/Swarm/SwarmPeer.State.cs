@@ -135,8 +135,8 @@ public sealed partial class SwarmPeer
             }
             LastStateSync = new StateSyncReport(result.Round, result.ChunksByDonor.ToDictionary(d => d.Key.ToString(), d => d.Value),
                 result.Failed.Select(f => f.ToString()).Distinct().ToArray(), result.Took.TotalSeconds);
-            _log.LogInformation("joined at round {Round} with state from {Donors} donors ({Split} chunks) in {Seconds:F2} s",
-                result.Round, result.ChunksByDonor.Count(d => d.Value > 0), string.Join("+", result.ChunksByDonor.Values), result.Took.TotalSeconds);
+            _log.LogInformation("joined at round {Round} with state from {Donors} in {Seconds:F2} s", result.Round,
+                string.Join(", ", result.ChunksByDonor.Where(d => d.Value > 0).Select(d => $"{d.Key} ({d.Value} chunks)")), result.Took.TotalSeconds);
             await Membership.BeatAsync(ct);   // did the swarm move on while we downloaded?
             long newest = Membership.LivePeers().Select(p => Membership.Get(p)?.Round ?? 0).DefaultIfEmpty(0).Max();
             if (newest <= Round) return;

@@ -144,6 +144,33 @@ public sealed class SwarmDaemonTests : IDisposable
     }
 
     [Fact]
+    public async Task SixJoinersArrivingAtOnceAllJoinOnTheCurrentRoundWhileTheDonorsTrain()
+    {
+        await using var a = Start("a", 0, "--min-peers", "3");
+        await using var b = Start("b", 0, "--bootstrap", a.Address);
+        await using var c = Start("c", 0, "--bootstrap", a.Address);
+        a.Round(2, Long);
+        var joiners = Enumerable.Range(0, 6).Select(i => Start($"j{i}", 0, "--bootstrap", (i % 3 == 0 ? a : i % 3 == 1 ? b : c).Address)).ToArray();
+        try
+        {
+            foreach (var j in joiners)
+            {
+                var joined = j.WaitFor(e => DaemonProcess.Is(e, "round"), Long, "first round of a joiner");
+                Assert.True(joined["round"]!.GetValue<long>() >= 3, $"{j.Dir} finished round {joined["round"]} first; the swarm was past round 2\n{j.Log}");
+                Assert.Contains("joined at round", j.Log);
+            }
+            // The donors never stopped: they finished rounds while serving, and at most two joiners each at a time.
+            foreach (var d in new[] { a, b, c }) d.Round(4, Long);
+            foreach (var p in joiners.Append(a).Append(b).Append(c)) p.Terminate();
+            foreach (var p in joiners.Append(a).Append(b).Append(c)) await p.ExpectCleanExitAsync(Long);
+        }
+        finally
+        {
+            foreach (var j in joiners) await j.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task PeerWithWrongSwarmKeyIsRefusedWithAClearReason()
     {
         await using var a = Start("a", 3, "--min-peers", "2");

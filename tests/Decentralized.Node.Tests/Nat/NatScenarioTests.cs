@@ -111,7 +111,8 @@ public sealed class NatScenarioTests : IDisposable
         // The relay allows 1 MiB per relayed connection and direction: a connection that reaches it is cut (by the
         // client before the relay has to), the peers dial again through the relay, and training goes on.
         Assert.Contains("data limit of 1048576 bytes", boot.Log + a.Log + b.Log);
-        Assert.Contains(ShortId(PeerId(b)), string.Join('\n', a.Log.Split('\n').Where(l => l.Contains("round 2:"))));
+        var circuits = boot.Log.Split('\n').Count(l => l.Contains("Relaying "));
+        Assert.True(circuits >= 2, $"after the cut the peers must come back through the relay: {circuits} relayed connection(s)");
     }
 
     [NatLabFact]
@@ -140,9 +141,6 @@ public sealed class NatScenarioTests : IDisposable
         _output.WriteLine($"h1<->h2: {pairBytes} bytes, {relayed} relayed ({100.0 * relayed / pairBytes:F1}%), {pairBytes - relayed} direct");
         Assert.True(relayed * 2 < pairBytes, $"most bytes must go direct: {relayed} of {pairBytes} relayed");
     }
-
-    /// <summary>The last 6 characters, as the swarm's round log lines print peers.</summary>
-    private static string ShortId(string peerId) => peerId[^6..];
 
     private static string Summary(JsonNode report) =>
         $"rounds {report["rounds"]} direct {report["bytes_direct_total"]} relayed {report["bytes_relayed_total"]} connections {report["connections"]?.ToJsonString()}";

@@ -15,14 +15,22 @@ public sealed class HolePunchTests
     {
         var reuse = new NatOptions { ReuseListenPort = true };
         await using var relay = await HostFixture.StartAsync(81, o => o with { Relay = new RelayOptions { Mode = RelayMode.On } });
-        await using var target = await HostFixture.StartAsync(82, o => o with { Nat = reuse });
-        await using var dialer = await HostFixture.StartAsync(83, o => o with { Nat = reuse });
+        var log = new TestLog();
+        await using var target = await HostFixture.StartAsync(82, o => o with { Nat = reuse }, log);
+        await using var dialer = await HostFixture.StartAsync(83, o => o with { Nat = reuse }, log);
         target.SetStreamHandler(Echo, EchoAsync);
         await AutoNatTests.ConnectAndIdentifyAsync(target, relay);
         Assert.True(await target.ReserveOnAsync(relay.LocalPeer, CancellationToken.None));
 
         await dialer.DialAsync(target.ListenAddresses.Single(AddressScope.IsCircuit), CancellationToken.None);
-        await RelayTests.WaitUntilAsync(() => dialer.GetStats(target.LocalPeer) is { IsRelayed: false });
+        try
+        {
+            await RelayTests.WaitUntilAsync(() => dialer.GetStats(target.LocalPeer) is { IsRelayed: false });
+        }
+        catch (Exception e)
+        {
+            throw new Xunit.Sdk.XunitException($"{e.Message}\n{string.Join("\n", log.Lines.Where(l => !l.StartsWith("Trace")))}");
+        }
 
         var before = dialer.GetStats(target.LocalPeer)!;
         var payload = new byte[2 << 20];
