@@ -243,7 +243,7 @@ public sealed partial class StageWorker : IDisposable
         GradNormWeight = CheckFreeRecovery.Weight(clipped);
         double lr = _options.Inner.LearningRateAt(Steps) * LearningRateScale;
         foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
-        _optimizer.step();
+        TorchGuard.Run(() => _optimizer.step());   // TorchSharp's AdamW builds Scalars a collection could finalize mid-call
         _optimizer.zero_grad();
         Steps++;
     }

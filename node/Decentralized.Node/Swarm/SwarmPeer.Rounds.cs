@@ -204,7 +204,7 @@ public sealed partial class SwarmPeer
 
     private static double Distance(float[] a, float[] b) => TensorPrimitives.Distance(a, b);
 
-    private void ApplyOuterStep(float[] own, float[]? ownSlow, UpdateKind kind, List<ReceivedUpdate> accepted)
+    private void ApplyOuterStep(float[] own, float[]? ownSlow, UpdateKind kind, List<ReceivedUpdate> accepted) => TorchGuard.Run(() =>
     {
         using var scope = NewDisposeScope();
         var device = Slow.device;
@@ -223,5 +223,5 @@ public sealed partial class SwarmPeer
                 NoLoCo!.Step(accepted.Select(u => T(u.Primary)).Prepend(T(own)).ToArray(),
                     accepted.Select(u => T(u.Slow!)).Prepend(T(ownSlow!)).ToArray());
         }
-    }
+    });
 }

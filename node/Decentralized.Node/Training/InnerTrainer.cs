@@ -44,7 +44,7 @@ public sealed class InnerTrainer : IDisposable
     /// parameters. <paramref name="fill"/> writes one micro-batch of B × (T + 1) token ids.
     /// Returns the mean training loss (nats per token).
     /// </summary>
-    public double ComputeGradients(Action<long[]> fill, long[] buffer)
+    public double ComputeGradients(Action<long[]> fill, long[] buffer) => TorchGuard.Run(() =>
     {
         // Every access to p.grad wraps a new handle, so even zero_grad and clipping run inside a scope.
         using (var zeroScope = NewDisposeScope()) _optimizer.zero_grad();
@@ -59,10 +59,10 @@ public sealed class InnerTrainer : IDisposable
             total += loss.item<float>();
         }
         return total / accumulation;
-    }
+    });
 
     /// <summary>Clips, applies the scheduled learning rate and takes one AdamW step. Returns the pre-clip gradient norm.</summary>
-    public double ApplyUpdate()
+    public double ApplyUpdate() => TorchGuard.Run(() =>
     {
         using var scope = NewDisposeScope();
         double norm = Options.GradientClipNorm > 0
@@ -73,7 +73,7 @@ public sealed class InnerTrainer : IDisposable
         _optimizer.step();
         Step++;
         return norm;
-    }
+    });
 
     /// <summary>One full inner step; returns the training loss.</summary>
     public double TrainStep(Action<long[]> fill, long[] buffer)
@@ -84,7 +84,7 @@ public sealed class InnerTrainer : IDisposable
     }
 
     /// <summary>Mean cross-entropy over the given token batches, without gradients.</summary>
-    public double Evaluate(IEnumerable<long[]> batches)
+    public double Evaluate(IEnumerable<long[]> batches) => TorchGuard.Run(() =>
     {
         using var noGrad = no_grad();
         Model.eval();
@@ -97,7 +97,7 @@ public sealed class InnerTrainer : IDisposable
         }
         Model.train();
         return count == 0 ? double.NaN : total / count;
-    }
+    });
 
     /// <summary>Writes the AdamW state (moments and step counts) for a checkpoint.</summary>
     public void SaveOptimizerState(BinaryWriter writer) => _optimizer.save_state_dict(writer);

@@ -1,3 +1,4 @@
+using Decentralized.Node.Training;
 using Decentralized.Node.Pipeline;
 using Decentralized.Simulations.Training;
 

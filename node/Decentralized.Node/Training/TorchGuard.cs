@@ -1,15 +1,16 @@
 using System.Runtime;
 
-namespace Decentralized.Simulations.Training;
+namespace Decentralized.Node.Training;
 
 /// <summary>
 /// Runs a burst of TorchSharp calls with the garbage collector held off. TorchSharp turns C# scalars into native
 /// Scalar handles whose finalizer can run while the native call that uses them is still in flight if a collection
-/// happens mid-call (seen here as "Expected false to be true ... toFloat at c10/core/Scalar.h:140" in RmsNorm's
-/// <c>add_(eps)</c>). The simulator allocates heavily between steps, which makes that race likely; no collection
-/// during a step makes it impossible. Collections still happen between steps.
+/// happens mid-call (seen as "Expected false to be true ... toFloat at c10/core/Scalar.h:140" in RmsNorm's
+/// <c>add_(eps)</c> under the simulator, and in TorchSharp's own AdamW <c>addcmul_</c> in a daemon 9 minutes into a
+/// soak run: the process died). Our hot paths hold their Scalars, but TorchSharp's optimizers and operators create
+/// them internally; no collection during a step makes the race impossible. Collections still happen between steps.
 /// </summary>
-internal static class TorchGuard
+public static class TorchGuard
 {
     // Far more than one step of a small model allocates on the managed heap (tensor wrappers, a few flat copies).
     private const long BudgetBytes = 64L << 20;
