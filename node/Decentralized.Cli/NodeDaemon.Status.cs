@@ -60,6 +60,14 @@ public sealed partial class NodeDaemon
             relays = host.RelayReservations.Select(r => r.ToString()).ToArray(),
             relay_circuits = host.ActiveCircuits,
             connections = Connections(peer, host),
+            // How this peer itself joined: the round, the chunks each donor served, failed donors, seconds.
+            state_sync = peer.LastStateSync is { } sync ? new
+            {
+                round = sync.Round,
+                chunks_by_donor = sync.ChunksByDonor,
+                failed_donors = sync.FailedDonors,
+                seconds = sync.Seconds,
+            } : null,
             joiners = new
             {
                 serving = (_serving?.Active ?? []).Select(t => Joiner(t, now)).ToArray(),

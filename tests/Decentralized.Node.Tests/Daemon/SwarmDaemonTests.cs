@@ -133,10 +133,18 @@ public sealed class SwarmDaemonTests : IDisposable
         await using var a = Start("a", 0, "--min-peers", "2");
         await using var b = Start("b", 0, "--bootstrap", a.Address);
         a.Round(4, Long);
-        await using var late = Start("late", 0, "--bootstrap", b.Address);
+        await using var late = Start("late", 0, "--bootstrap", b.Address, "--http", "127.0.0.1:0");
         var first = late.WaitFor(e => DaemonProcess.Is(e, "round"), Long, "first round of the joiner");
         Assert.True(first["round"]!.GetValue<long>() >= 5, $"joiner finished round {first["round"]} first; the swarm was past round 4\n{late.Log}");
         Assert.Contains("joined at round", late.Log);
+        // Its status says how it joined: the round and which donors served the chunks.
+        string http = late.WaitFor(e => DaemonProcess.Is(e, "listening"), Long, "listening")["http"]!.GetValue<string>();
+        using (var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) })
+        {
+            var sync = System.Text.Json.Nodes.JsonNode.Parse(await client.GetStringAsync($"http://{http}/status"))!["state_sync"]!;
+            Assert.True(sync["round"]!.GetValue<long>() >= 4, sync.ToJsonString());
+            Assert.NotEmpty(sync["chunks_by_donor"]!.AsObject());
+        }
         var later = late.Round(first["round"]!.GetValue<long>() + 2, Long);
         Assert.NotEmpty(later["received"]!.AsArray());   // it trains with the others, not alone
         foreach (var p in new[] { a, b, late }) p.Terminate();
