@@ -56,7 +56,9 @@ public sealed class SwarmDaemonTests : IDisposable
         foreach (var p in new[] { a, b })
         {
             var r = p.Report();
-            Assert.Equal(4, r["rounds"]!.GetValue<long>());
+            Assert.Equal(4, r["round"]!.GetValue<long>());
+            // b may join after a finished round 0 (a starts once b is connected): it then fetches round 1's state and completes 3.
+            Assert.True(r["rounds"]!.GetValue<long>() >= 3, $"{p.Dir} completed {r["rounds"]} rounds\n{p.Log}");
             Assert.True(r["update_bytes_received"]!.GetValue<long>() > 0, $"{p.Dir} never received an update\n{p.Log}");
             Assert.True(r["final_val_loss"]!.GetValue<double>() < r["first_val_loss"]!.GetValue<double>() - 0.2, $"{p.Dir}: loss did not fall\n{r}");
         }
