@@ -37,6 +37,7 @@ public sealed partial class NodeDaemon
         var p = ProcessSample.Read();
         Family(m, "process_resident_bytes", "gauge", "Resident set size of the daemon.", [("", p.ResidentBytes)]);
         Family(m, "managed_heap_bytes", "gauge", "Managed heap in use (GC.GetTotalMemory).", [("", p.ManagedHeapBytes)]);
+        Family(m, "gc_committed_bytes", "gauge", "Memory the GC has committed (heap plus its free space); resident minus this is native.", [("", p.GcCommittedBytes)]);
         Family(m, "live_tensors", "gauge", "TorchSharp tensors alive (created, not yet disposed).", [("", p.LiveTensors)]);
         Family(m, "open_files", "gauge", "Open file handles, sockets included (/proc/self/fd).", [("", p.OpenFiles)]);
         Family(m, "threads", "gauge", "Threads of the daemon process.", [("", p.Threads)]);

@@ -112,7 +112,7 @@ public sealed partial class NodeDaemon
     private static object Resources()
     {
         var p = ProcessSample.Read();
-        return new { resident_bytes = p.ResidentBytes, managed_heap_bytes = p.ManagedHeapBytes, live_tensors = p.LiveTensors, open_files = p.OpenFiles, threads = p.Threads };
+        return new { resident_bytes = p.ResidentBytes, managed_heap_bytes = p.ManagedHeapBytes, gc_committed_bytes = p.GcCommittedBytes, live_tensors = p.LiveTensors, open_files = p.OpenFiles, threads = p.Threads };
     }
 
     /// <summary>Bytes in and out over all open connections.</summary>

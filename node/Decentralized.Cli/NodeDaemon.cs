@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using Decentralized.Node.Checkpoints;
 using Decentralized.Node.Model;
+using Decentralized.Node.Runtime;
 using Decentralized.Node.Swarm;
 using Decentralized.Node.Training;
 using Decentralized.Protocol.Addressing;
@@ -107,6 +108,7 @@ public sealed partial class NodeDaemon
         _validationLosses.Add(peer.Round, val);
         Emit(new { @event = "round", peer_id = peer.LocalPeer.ToString(), point.round, point.step, point.val_loss, point.train_loss, point.partners, point.received, point.rejected, point.wait_seconds, point.closed });
         if (_settings.CheckpointEveryRounds > 0 && peer.Round % _settings.CheckpointEveryRounds == 0) SwarmCheckpoint.Save(checkpoint, peer);
+        NativeHeap.Trim();   // a round frees its update buffers and codec scratch: give those pages back (days-long runs)
     }
 
     private static readonly object EmitLock = new();

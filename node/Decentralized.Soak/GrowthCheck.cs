@@ -17,6 +17,8 @@ public static class GrowthCheck
         ["live_tensors"] = (16, 0.05),        // a healthy peer holds a fixed set; rounds add a transient few
         ["connections"] = (2, 0),              // joiners and restarts come and go
         ["open_files"] = (16, 0.05),
+        ["gc_committed_bytes"] = (64, 0.25),   // MiB; the GC keeps free space it may reuse
+        ["threads"] = (8, 0.25),               // the thread pool grows and shrinks with load
     };
 
     /// <summary>The verdict on one series of one process.</summary>

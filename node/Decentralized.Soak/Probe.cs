@@ -7,12 +7,14 @@ public sealed class Probe(HttpClient http)
 {
     public async Task<Sample> ReadAsync(NodeProcess p, double seconds)
     {
-        double rss = double.NaN, files = double.NaN;
+        double rss = double.NaN, files = double.NaN, threads = double.NaN;
         try
         {
             foreach (var line in File.ReadLines($"/proc/{p.Pid}/status"))
                 if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
                     rss = double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;   // kB
+                else if (line.StartsWith("Threads:", StringComparison.Ordinal))
+                    threads = double.Parse(line.Split('\t', ' ').Last(t => t.Length > 0), CultureInfo.InvariantCulture);
             files = Directory.GetFileSystemEntries($"/proc/{p.Pid}/fd").Length;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }   // exited between the check and the read
@@ -32,6 +34,6 @@ public sealed class Probe(HttpClient http)
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException) { }   // busy or gone: NaN this time
 
         double Metric(string name) => metrics.TryGetValue("decentralized_" + name, out double v) ? v : double.NaN;
-        return new Sample(seconds, p.Name, p.Role, p.Pid, rss, Metric("managed_heap_bytes"), Metric("live_tensors"), Metric("connections"), files, Metric("round"));
+        return new Sample(seconds, p.Name, p.Role, p.Pid, rss, Metric("managed_heap_bytes"), Metric("live_tensors"), Metric("connections"), files, Metric("round"), Metric("gc_committed_bytes"), threads);
     }
 }

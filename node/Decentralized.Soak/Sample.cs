@@ -3,9 +3,10 @@ namespace Decentralized.Soak;
 /// <summary>One row of soak.csv: one process at one moment. NaN where a value could not be read (process busy or gone).</summary>
 public sealed record Sample(
     double Seconds, string Process, string Role, int Pid,
-    double ResidentBytes, double ManagedHeapBytes, double LiveTensors, double Connections, double OpenFiles, double Round)
+    double ResidentBytes, double ManagedHeapBytes, double LiveTensors, double Connections, double OpenFiles, double Round,
+    double GcCommittedBytes, double Threads)
 {
-    public const string Header = "seconds,process,role,pid,rss_bytes,managed_heap_bytes,live_tensors,connections,open_files,round";
+    public const string Header = "seconds,process,role,pid,rss_bytes,managed_heap_bytes,live_tensors,connections,open_files,round,gc_committed_bytes,threads";
 
     /// <summary>The series the verdict judges and the chart draws, in CSV order.</summary>
     public static readonly (string Name, string Unit, Func<Sample, double> Value)[] Series =
@@ -15,17 +16,19 @@ public sealed record Sample(
         ("live_tensors", "tensors", s => s.LiveTensors),
         ("connections", "connections", s => s.Connections),
         ("open_files", "handles", s => s.OpenFiles),
+        ("gc_committed_bytes", "MiB", s => s.GcCommittedBytes / (1 << 20)),
+        ("threads", "threads", s => s.Threads),
     ];
 
-    public string ToCsv() => string.Join(',', [F(Seconds), Process, Role, Pid.ToString(), F(ResidentBytes), F(ManagedHeapBytes), F(LiveTensors), F(Connections), F(OpenFiles), F(Round)]);
+    public string ToCsv() => string.Join(',', [F(Seconds), Process, Role, Pid.ToString(), F(ResidentBytes), F(ManagedHeapBytes), F(LiveTensors), F(Connections), F(OpenFiles), F(Round), F(GcCommittedBytes), F(Threads)]);
 
     /// <summary>One CSV row back (empty fields are NaN); for --judge.</summary>
     public static Sample Parse(string line)
     {
         var f = line.Split(',');
-        if (f.Length != 10) throw new FormatException($"expected 10 fields in a soak.csv row: '{line}'");
+        if (f.Length != 12) throw new FormatException($"expected 12 fields in a soak.csv row: '{line}'");
         double D(string text) => text.Length == 0 ? double.NaN : double.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
-        return new Sample(D(f[0]), f[1], f[2], int.Parse(f[3], System.Globalization.CultureInfo.InvariantCulture), D(f[4]), D(f[5]), D(f[6]), D(f[7]), D(f[8]), D(f[9]));
+        return new Sample(D(f[0]), f[1], f[2], int.Parse(f[3], System.Globalization.CultureInfo.InvariantCulture), D(f[4]), D(f[5]), D(f[6]), D(f[7]), D(f[8]), D(f[9]), D(f[10]), D(f[11]));
     }
 
     private static string F(double v) => double.IsFinite(v) ? v.ToString("R", System.Globalization.CultureInfo.InvariantCulture) : "";

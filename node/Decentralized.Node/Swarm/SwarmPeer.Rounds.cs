@@ -48,9 +48,25 @@ public sealed partial class SwarmPeer
     private void AdvanceRound()
     {
         Round++;
+        // Behind the swarm (a slow machine, a long pause): pairing is derived from the round number, so a peer on an
+        // old round pairs with nobody and waits out every deadline. Skip to the round most live peers report; our
+        // weights stay ours, only the count moves, and the next exchange pairs us again.
+        long swarm = MedianLiveRound();
+        if (swarm > Round)
+        {
+            _log.LogInformation("behind the swarm: skipping from round {Round} to round {Swarm}, where most live peers are", Round, swarm);
+            Round = swarm;
+        }
         StepsInRound = 0;
         if (DiLoCo is not null) DiLoCo.Round = Round;
         if (NoLoCo is not null) NoLoCo.Round = Round;
+    }
+
+    /// <summary>The median round the live peers report in their heartbeats (0 when none is live).</summary>
+    private long MedianLiveRound()
+    {
+        var rounds = Membership.LivePeers().Select(p => Membership.Get(p)?.Round ?? 0).Order().ToArray();
+        return rounds.Length == 0 ? 0 : rounds[rounds.Length / 2];
     }
 
     /// <summary>An exchange in flight: what we sent and the task that sends it and waits for the partners.</summary>
@@ -161,9 +177,15 @@ public sealed partial class SwarmPeer
                     _log.LogWarning("peer {Peer} missed {Misses} rounds in a row: dropped from our pairing until it answers again", m, RoundDeadlines.MissesToSuspend);
                 return $"deadline {wait.TotalSeconds:F1} s ({basis}) passed without [{string.Join(", ", missing.Select(Short))}]";
             }
-            // A partner that died is dropped from the live set by the heartbeat; stop waiting for it early.
+            // A partner that died is dropped from the live set by the heartbeat, and one whose heartbeat reports a later
+            // round has closed this one without us (its send failed or we refused it): neither will send, stop waiting.
             var live = Membership.LivePeers();
-            if (missing.All(m => !live.Contains(m))) return $"partners [{string.Join(", ", missing.Select(Short))}] left the swarm";
+            long closedBelow = _options.Overlap ? round + 1 : round;   // with overlap a peer counts one round ahead of its exchange
+            var gone = missing.Where(m => !live.Contains(m)).ToArray();
+            var passed = missing.Where(m => live.Contains(m) && Membership.Get(m)?.Round > closedBelow).ToArray();
+            if (gone.Length + passed.Length == missing.Length)
+                return passed.Length == 0 ? $"partners [{string.Join(", ", gone.Select(Short))}] left the swarm"
+                    : $"partners [{string.Join(", ", passed.Select(Short))}] already closed round {round}" + (gone.Length > 0 ? $", [{string.Join(", ", gone.Select(Short))}] left the swarm" : "");
             using var wake = CancellationTokenSource.CreateLinkedTokenSource(ct);
             // Whole milliseconds, at least one: Task.Delay truncates to milliseconds, and a sub-millisecond rest of the
             // deadline would complete at once and spin this loop (forever on a virtual clock that only moves between events).
