@@ -1,8 +1,8 @@
 namespace Decentralized.Soak;
 
 /// <summary>
-/// Does a series grow without bound? Over the second half of a process's life (after warm-up: JIT tiering, allocator
-/// pools, the first checkpoint) we fit a Theil–Sen slope (the median of pairwise slopes, so a GC cycle or one churn
+/// Does a series grow without bound? Over the second half of a process's life, and never its first
+/// <see cref="WarmUpSeconds"/> (JIT tiering, the GC growing its budgets, allocator pools, the first checkpoint), we fit a Theil–Sen slope (the median of pairwise slopes, so a GC cycle or one churn
 /// spike cannot tilt it) and project it over that half. A series fails when the projection exceeds its allowance:
 /// max(absolute, relative × its level). A bounded series (flat, or sawtooth under GC) projects to about zero; a leak
 /// of one tensor per round or one socket per reconnect projects to a steady climb.
@@ -30,7 +30,7 @@ public static class GrowthCheck
         /// <summary>Too few points in the judged half (a short life; the heap needs two 150 s floor buckets there).</summary>
         public bool Judged => !double.IsNaN(Growth);
 
-        public override string ToString() => !Judged ? $"{Process,-16} {Series,-19} not judged: too few points in the second half of this life (run longer)" :
+        public override string ToString() => !Judged ? $"{Process,-16} {Series,-19} not judged: lived too short (judged only after a 5-minute warm-up, for at least 3 minutes)" :
             $"{Process,-16} {Series,-19} median {FirstHalfMedian,9:F1} -> {SecondHalfMedian,9:F1} {Unit,-11} max {Max,9:F1}  slope {SlopePerTenMinutes,8:F2}/10min  " +
             $"growth over 2nd half {Growth,8:F1} (allowed {Allowed:F1})  {(Grows ? "GROWS" : "ok")}";
     }
@@ -41,7 +41,7 @@ public static class GrowthCheck
     /// <summary>Judges every series of one process's samples (in time order).</summary>
     public static IEnumerable<Finding> Judge(string process, IReadOnlyList<Sample> samples)
     {
-        double start = samples[0].Seconds, end = samples[^1].Seconds, middle = (start + end) / 2;
+        double start = samples[0].Seconds, end = samples[^1].Seconds, middle = start + Math.Max(WarmUpSeconds, (end - start) / 2);
         foreach (var (series, unit, value) in Sample.Series)
         {
             var points = samples.Select(s => (T: s.Seconds, V: value(s))).Where(p => double.IsFinite(p.V)).ToArray();
@@ -50,7 +50,7 @@ public static class GrowthCheck
             string name = floor ? "managed_heap_floor" : series;
             var first = points.Where(p => p.T < middle).Select(p => p.V).ToArray();
             var second = points.Where(p => p.T >= middle).ToArray();
-            if (first.Length < 1 || second.Length < 2) { yield return NotJudged(process, name, unit); continue; }
+            if (first.Length < 1 || second.Length < 2 || end - middle < JudgedSecondsMin) { yield return NotJudged(process, name, unit); continue; }
             double slope = TheilSen(second);
             double growth = slope * (end - middle);
             var (absolute, relative) = Allowance[series];
@@ -58,6 +58,15 @@ public static class GrowthCheck
             yield return new Finding(process, name, unit, Median(first), level, points.Max(p => p.V), slope * 600, growth, Math.Max(absolute, relative * level));
         }
     }
+
+    /// <summary>
+    /// A freshly started daemon's memory climbs for its first minutes and then levels (a restarted soak peer: the GC's
+    /// committed memory rose for ~5 minutes, then stayed flat for the rest of its life); that climb is not a leak.
+    /// </summary>
+    public const double WarmUpSeconds = 300;
+
+    /// <summary>A life whose judged part is shorter than this says nothing about growth: reported as not judged.</summary>
+    public const double JudgedSecondsMin = 180;
 
     /// <summary>
     /// The managed heap is a sawtooth (allocations climb until a collection drops them; ~1-2 min per tooth in a 6-minute

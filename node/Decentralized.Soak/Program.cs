@@ -6,6 +6,7 @@ using Decentralized.Soak;
 if (args.Length >= 2 && args[0] == "--judge")
 {
     var output = args.Length >= 4 && args[2] == "--out" ? args[3] : Path.GetDirectoryName(Path.GetFullPath(args[1]))!;
+    Directory.CreateDirectory(output);
     var loaded = File.ReadLines(args[1]).Skip(1).Select(Sample.Parse).ToList();
     int restarts = loaded.Where(x => x.Role == "peer").Select(x => (x.Process, x.Pid)).Distinct().Count() - loaded.Where(x => x.Role == "peer").Select(x => x.Process).Distinct().Count();
     int joins = loaded.Where(x => x.Role == "joiner").Select(x => x.Process).Distinct().Count();

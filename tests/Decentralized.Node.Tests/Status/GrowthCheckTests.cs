@@ -62,14 +62,34 @@ public sealed class GrowthCheckTests
     [InlineData(3, 140.0)]
     public void ShortRunWithASlowGcSawtoothPasses(int seed, double periodSeconds)
     {
-        // 6 minutes: the judged half holds one to three teeth of the heap's sawtooth (periods seen in a real run); only its floor counts.
+        // 9 minutes: the judged part (after the 5-minute warm-up) holds one to four teeth of the heap's sawtooth (periods seen in a real run); only its floor counts.
         var samples = Run(seed, (t, r) =>
         {
             var (rss, _, tensors, connections, files) = Healthy(t, r);
             return (rss, 40 + 60 * ((t % periodSeconds) / periodSeconds), tensors, connections, files);
-        }, samples: 72);
+        }, samples: 108);
         var findings = GrowthCheck.Judge("peer0", samples).ToArray();
         Assert.All(findings, f => Assert.True(f.Judged && !f.Grows, $"seed {seed}, period {periodSeconds} s: {f}"));
+    }
+
+    [Fact]
+    public void AWarmUpClimbThatLevelsOffPasses()
+    {
+        // A restarted daemon: resident and GC-committed memory climb 150 MiB over 5 minutes, then stay flat for 10.
+        var samples = Run(5, (t, r) =>
+        {
+            var (rss, heap, tensors, connections, files) = Healthy(t, r);
+            return (rss + 150 * Math.Min(t, 300) / 300, heap, tensors, connections, files);
+        }, samples: 180);
+        var findings = GrowthCheck.Judge("peer2", samples).ToArray();
+        Assert.All(findings, f => Assert.True(f.Judged && !f.Grows, f.ToString()));
+    }
+
+    [Fact]
+    public void ALifeTooShortToJudgeIsSaidSo()
+    {
+        var findings = GrowthCheck.Judge("joiner1", Run(6, Healthy, samples: 72)).ToArray();   // 6 minutes: 1 minute after warm-up
+        Assert.All(findings, f => Assert.False(f.Judged, f.ToString()));
     }
 
     [Fact]
