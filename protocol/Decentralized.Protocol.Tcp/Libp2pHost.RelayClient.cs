@@ -187,7 +187,7 @@ public sealed partial class Libp2pHost
         await stream.WriteLengthPrefixedAsync(new StopMessage(StopMessageType.Status, Status: RelayStatus.Ok).Encode(), ct).ConfigureAwait(false);
         var source = request.Peer.Id!;
         var remote = relayConnection.RemoteAddress.WithPeerId(relay).Encapsulate(Multiaddr.Parse($"/p2p-circuit/p2p/{source}"));
-        var transport = new RelayedStream(stream, LimitBytes(request.Limit));
+        var transport = new CountingStream(stream, LimitBytes(request.Limit), "relay data");
         var connection = await UpgradeAsync(transport, remote, isInitiator: false, source, relayed: true, ct).ConfigureAwait(false);
         connection = Register(connection);
         ArmDurationLimit(connection, request.Limit);
@@ -223,7 +223,7 @@ public sealed partial class Libp2pHost
             {
                 throw new ProtocolException(ProtocolErrorCode.DialFailed, $"relay {relay} could not connect us to {target}: {reply?.Status.ToString() ?? "no answer"}");
             }
-            var transport = new RelayedStream(stream, LimitBytes(reply.Limit));
+            var transport = new CountingStream(stream, LimitBytes(reply.Limit), "relay data");
             var connection = Register(await UpgradeAsync(transport, address, isInitiator: true, target, relayed: true, deadline.Token).ConfigureAwait(false));
             ArmDurationLimit(connection, reply.Limit);
             return connection;
