@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using Decentralized.Node.Outer;
 using Decentralized.Node.Swarm;
 using Decentralized.Node.Training;
@@ -23,17 +22,11 @@ public static class NodeCommand
         {
             if (parse.GetValue(threads) is > 0 and var n) TorchSharp.torch.set_num_threads(n);
             var settings = settingsOf(parse);
-            using var logs = LoggerFactory.Create(b => b.SetMinimumLevel(Enum.Parse<LogLevel>(parse.GetValue(logLevel)!, ignoreCase: true))
-                .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
-                .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)   // stdout is for JSON events only
-                .AddFilter("Microsoft", LogLevel.Warning));
+            using var logs = DaemonHosting.Logs(parse.GetValue(logLevel)!);
             // SIGINT and SIGTERM both mean: finish the current step, save, exit.
-            // Not disposed: a signal handler can still be running on its own thread as the command returns, and
-            // cancelling a disposed source would crash the process (seen as exit 134 on a late SIGTERM).
-            var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Cancel(); });
-            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Cancel(); });
-            try { return await new NodeDaemon(settings, logs).RunAsync(stop.Token); }
+            var (stop, signals) = DaemonHosting.StopOnSignals(ct);
+            using var _ = signals;
+            try { return await new NodeDaemon(settings, logs).RunAsync(stop); }
             catch (OperationCanceledException) when (stop.IsCancellationRequested) { return 0; }   // stopped before training began
         });
         return node;

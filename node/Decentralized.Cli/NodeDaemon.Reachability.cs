@@ -22,6 +22,11 @@ public sealed partial class NodeDaemon
 
     /// <summary>The libp2p host a node (or the doctor) runs: swarm gate, announce list, relay service, port reuse for NATs.</summary>
     public static Libp2pHostOptions HostOptions(NodeSettings s, PrivateKey key, ConnectionHandshake gate, SwarmIdentity identity,
+        IReadOnlyList<Multiaddr> listen, IReadOnlyList<Multiaddr> announce, ILoggerFactory logs) =>
+        HostOptions(s.Relay, key, gate, identity, listen, announce, logs);
+
+    /// <summary>The same host for any daemon of this project (the pipeline daemon too): one gate, one NAT and relay setup.</summary>
+    public static Libp2pHostOptions HostOptions(RelaySettings relay, PrivateKey key, ConnectionHandshake gate, SwarmIdentity identity,
         IReadOnlyList<Multiaddr> listen, IReadOnlyList<Multiaddr> announce, ILoggerFactory logs) => new()
     {
         Identity = key,
@@ -35,10 +40,10 @@ public sealed partial class NodeDaemon
         Nat = new NatOptions { ReuseListenPort = true, AutoReachability = true },
         Relay = new RelayOptions
         {
-            Mode = Enum.Parse<RelayMode>(s.Relay.Mode, ignoreCase: true),
-            ReservationsMax = s.Relay.Reservations,
-            CircuitBytesMax = (long)(s.Relay.LimitMb * (1 << 20)),
-            CircuitDurationMax = TimeSpan.FromSeconds(s.Relay.LimitSeconds),
+            Mode = Enum.Parse<RelayMode>(relay.Mode, ignoreCase: true),
+            ReservationsMax = relay.Reservations,
+            CircuitBytesMax = (long)(relay.LimitMb * (1 << 20)),
+            CircuitDurationMax = TimeSpan.FromSeconds(relay.LimitSeconds),
         },
     };
 

@@ -43,8 +43,7 @@ public sealed partial class NodeDaemon
         var key = KeyFile.LoadOrCreate(s.KeyFile);
         var data = TrainingData.Open(s.Data, line => _log.LogInformation("{Line}", line));
         var model = s.Model with { VocabSize = data.Tokenizer.VocabSize };
-        // Stable across restarts (string.GetHashCode is randomised per process): the checkpointed data position must match.
-        int shard = s.ShardIndex ?? (int)(BitConverter.ToUInt32(System.Security.Cryptography.SHA256.HashData(key.PeerId.ToByteArray())) % (uint)s.ShardCount);
+        int shard = s.ShardIndex ?? ShardOf(key.PeerId, s.ShardCount);
         var source = data.ForReplica(s.Swarm.SwarmSeed, shard, s.ShardCount, s.Inner.MicroBatchSize, s.Inner.SequenceLength);
         var validation = data.Validation(s.Inner.MicroBatchSize, s.Inner.SequenceLength, s.EvalBatches);
 
@@ -111,9 +110,17 @@ public sealed partial class NodeDaemon
         NativeHeap.Trim();   // a round frees its update buffers and codec scratch: give those pages back (days-long runs)
     }
 
+    /// <summary>
+    /// The data shard of a peer, from a hash of its id. Stable across restarts (string.GetHashCode is randomised per
+    /// process): the checkpointed data position must match.
+    /// </summary>
+    internal static int ShardOf(Decentralized.Protocol.Identity.PeerId peer, int shardCount) =>
+        (int)(BitConverter.ToUInt32(System.Security.Cryptography.SHA256.HashData(peer.ToByteArray())) % (uint)shardCount);
+
     private static readonly object EmitLock = new();
 
-    private static void Emit(object value)
+    /// <summary>One JSON event line on stdout (the pipeline daemon writes its events through this too, so lines never interleave).</summary>
+    internal static void Emit(object value)
     {
         var line = JsonSerializer.Serialize(value, JsonOutput.Options);
         lock (EmitLock) { Console.Out.WriteLine(line); Console.Out.Flush(); }

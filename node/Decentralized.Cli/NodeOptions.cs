@@ -98,7 +98,8 @@ public static class NodeOptions
         };
     }
 
-    private static Option<string[]> Many(Command c, string name, string description)
+    /// <summary>A repeatable string option (one value per occurrence); pipeline run declares its addresses the same way.</summary>
+    internal static Option<string[]> Many(Command c, string name, string description)
     {
         var option = new Option<string[]>("--" + name) { Description = description, AllowMultipleArgumentsPerToken = false };
         c.Options.Add(option);

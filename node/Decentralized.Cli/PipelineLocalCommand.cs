@@ -25,6 +25,7 @@ public static class PipelineLocalCommand
         var pipeline = new Command("pipeline", "Pipeline-parallel training (stages across peers) and checkpoint-free stage recovery.");
         var c = new Command("local", "Run S stages x R replicas on 127.0.0.1 in this process; optionally kill a whole stage and watch it rebuilt.");
         pipeline.Subcommands.Add(c);
+        pipeline.Subcommands.Add(PipelineRunCommand.Create());
         var stages = c.Add("stages", "Pipeline stages S (a tiny model with S x --layers-per-stage blocks).", 3);
         var replicas = c.Add("replicas", "Replicas per stage.", 2);
         var layers = c.Add("layers-per-stage", "Decoder blocks per stage.", 1);
@@ -37,24 +38,9 @@ public static class PipelineLocalCommand
         c.SetAction(async (parse, ct) =>
         {
             int s = parse.GetValue(stages), r = parse.GetValue(replicas);
-            if (s is < 2 or > 16) throw new ArgumentException("--stages must be between 2 and 16");
             if (r is < 1 or > 8) throw new ArgumentException("--replicas must be between 1 and 8");
-            var options = new PipelineOptions
-            {
-                Model = new ModelConfig(VocabSize: 256, Dim: 32, Layers: s * Math.Clamp(parse.GetValue(layers), 1, 8), Heads: 2, ContextLength: 32),
-                StageCount = s,
-                Inner = new InnerOptions(LearningRate: 4e-3, WarmupSteps: 10, TotalSteps: 5000, MicroBatchSize: 8, SequenceLength: 32),
-                InnerStepsPerRound = 10,
-                CheckFreePlus = parse.GetValue(plus),
-                Codec = parse.GetValue(codec)!.ToLowerInvariant() switch
-                {
-                    "bf16" => ActivationCodecKind.Bf16, "int8" => ActivationCodecKind.Int8, "fp32" => ActivationCodecKind.Fp32,
-                    var other => throw new ArgumentException($"--codec must be bf16, int8 or fp32, not '{other}'"),
-                },
-                HeartbeatInterval = TimeSpan.FromMilliseconds(200),
-                PeerTimeout = TimeSpan.FromSeconds(1.5),
-                Seed = 11,
-            }.Validate();
+            var options = PipelineDefaults.Options(s, Math.Clamp(parse.GetValue(layers), 1, 8), parse.GetValue(plus), PipelineDefaults.ParseCodec(parse.GetValue(codec)!),
+                seed: 11, heartbeat: TimeSpan.FromMilliseconds(200), peerTimeout: TimeSpan.FromSeconds(1.5));
             var output = parse.GetValue(json) ? TextWriter.Null : Console.Error;
             var data = TrainingData.Open(new TrainingDataOptions(), line => output.WriteLine(line));
             var events = new List<string>();

@@ -70,6 +70,18 @@ public sealed record PipelineOptions
     /// <summary>Swarm seed: weights initialisation, routing and pairing derive from it.</summary>
     public long Seed { get; init; } = 1;
 
+    /// <summary>
+    /// Driver losses a peer remembers (a long-lived daemon must not grow without bound); at least the newest half of
+    /// it is kept. Raise it only to analyse long curves in-process.
+    /// </summary>
+    public int LossHistoryMax { get; init; } = 65_536;
+
+    /// <summary>
+    /// What every peer of one pipeline must share for hops, weights and rebuilds to mean the same thing (compared in
+    /// every hello; a daemon also hashes it into its connection gate).
+    /// </summary>
+    public string SharedConfig => $"{Model.Hash()}|{StageCount}|{Inner.MicroBatchSize}x{Inner.SequenceLength}|{Codec}|{CheckFreePlus}";
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first impossible value.</summary>
     public PipelineOptions Validate()
     {
@@ -86,6 +98,7 @@ public sealed record PipelineOptions
         Require(RecoveryLrScale > 0 && double.IsFinite(RecoveryLrScale), "recovery lr scale must be positive");
         Require(ActivationBytesMax >= 1024 && ControlBytesMax >= 1024, "message limits must be at least 1 KiB");
         Require(HopAttemptsMax >= 1, "hop attempts must be at least 1");
+        Require(LossHistoryMax >= 16, "loss history must keep at least 16 points");
         Require(HeartbeatInterval > TimeSpan.Zero && PeerTimeout > HeartbeatInterval, "peer timeout must exceed the heartbeat interval");
         long activation = (long)Inner.MicroBatchSize * Inner.SequenceLength * Model.Dim;
         Require(ActivationCodec.EncodedBytes(Codec, activation) <= ActivationBytesMax, "one microbatch's activations exceed the activation byte limit");

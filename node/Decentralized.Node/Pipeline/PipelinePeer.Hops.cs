@@ -27,7 +27,7 @@ public sealed partial class PipelinePeer
             {
                 var result = await RunHopAsync(new HopTask(microbatch, swapped, 0, b, t, targets, tokens, null), ct);
                 Interlocked.Increment(ref _microbatches);
-                lock (_lossGate) _losses.Add(new PipelineLossPoint(_time.GetUtcNow(), microbatch, swapped, result.Loss));
+                RecordLoss(new PipelineLossPoint(_time.GetUtcNow(), microbatch, swapped, result.Loss));
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {

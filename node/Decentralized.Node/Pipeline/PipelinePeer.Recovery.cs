@@ -5,19 +5,61 @@ namespace Decentralized.Node.Pipeline;
 
 public sealed partial class PipelinePeer
 {
-    /// <summary>Takes up the configured stage, or, after a few heartbeats to learn the swarm, the one with the fewest replicas.</summary>
+    /// <summary>
+    /// Takes up the configured stage, or the one with the fewest replicas once this peer's view of the swarm has settled.
+    /// A failed build (a neighbour not heard from yet, a weight fetch that timed out) is retried with a fresh choice:
+    /// giving up here would leave a process that stays connected but serves nothing.
+    /// </summary>
     private async Task JoinAsync(CancellationToken ct)
     {
-        int stage;
-        if (_options.Stage is int configured) stage = configured;
-        else
+        for (int attempt = 1; ; attempt++)
         {
-            await Task.Delay(_options.HeartbeatInterval * 4, _time, ct);
-            var replicas = new int[_options.StageCount];
-            foreach (var m in _directory.Live()) if (m.Stage >= 0) replicas[m.Stage]++;
-            stage = StageAssignment.ForJoiner(replicas);
+            int stage = _options.Stage ?? await ChooseStageAsync(ct);
+            try
+            {
+                await TakeStageAsync(stage, previous: null, ct);
+                return;
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                _log.LogWarning("taking stage {Stage} failed (attempt {Attempt}): {Reason}; retrying", stage, attempt, e.Message);
+                await Task.Delay(_options.HeartbeatInterval * 2, _time, ct);
+            }
         }
-        await TakeStageAsync(stage, previous: null, ct);
+    }
+
+    /// <summary>
+    /// The stage with the fewest live replicas, decided once the view has settled: at least four heartbeats, a bootstrap
+    /// peer (if any was given) heard from, and no change in the live set for a peer timeout plus a heartbeat (a peer
+    /// learned from gossip is greeted at the next heartbeat and that greeting ends within a peer timeout). Deciding
+    /// earlier, a joiner that had heard only its bootstrap peer would take an empty-looking stage fresh from the seed,
+    /// or fail to find the neighbours a CheckFree rebuild needs. Bounded by ten peer timeouts; then the view at hand
+    /// decides (a swarm whose bootstrap peers never answer is started alone).
+    /// </summary>
+    private async Task<int> ChooseStageAsync(CancellationToken ct)
+    {
+        var started = _time.GetUtcNow();
+        var changed = started;
+        var seen = new HashSet<PeerId>();
+        for (int beat = 1; ; beat++)
+        {
+            await Task.Delay(_options.HeartbeatInterval, _time, ct);
+            var now = _time.GetUtcNow();
+            var live = _directory.Live();
+            if (!live.All(m => seen.Contains(m.Peer)) || live.Count != seen.Count)
+            {
+                seen = live.Select(m => m.Peer).ToHashSet();
+                changed = now;
+            }
+            bool heardBootstrap = _bootstraps.IsEmpty || live.Any(m => _bootstraps.ContainsKey(m.Peer));
+            bool settled = beat >= 4 && heardBootstrap && now - changed >= _options.PeerTimeout + _options.HeartbeatInterval;
+            if (settled || now - started >= _options.PeerTimeout * 10) break;
+        }
+        var replicas = new int[_options.StageCount];
+        foreach (var m in _directory.Live()) if (m.Stage >= 0) replicas[m.Stage]++;
+        int stage = StageAssignment.ForJoiner(replicas);
+        _log.LogInformation("replicas per stage {Replicas}: joining stage {Stage}", string.Join(" ", replicas), stage);
+        return stage;
     }
 
     /// <summary>Each heartbeat: if a stage has no live replica and this peer is the one chosen to move, rebuild it.</summary>

@@ -26,6 +26,7 @@ public sealed partial class PipelinePeer : IAsyncDisposable
     private readonly object _lossGate = new();
     private readonly List<PipelineLossPoint> _losses = [];
     private readonly System.Collections.Concurrent.ConcurrentDictionary<PeerId, byte> _greeting = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<PeerId, byte> _bootstraps = new();
     private volatile StageWorker? _worker;
     private int _recovering;
     private long _microbatches;
@@ -40,7 +41,7 @@ public sealed partial class PipelinePeer : IAsyncDisposable
         _data = data;
         _log = log;
         _directory = new PipelineDirectory(time, options);
-        _configHash = $"{options.Model.Hash()}|{options.StageCount}|{options.Inner.MicroBatchSize}x{options.Inner.SequenceLength}|{options.Codec}|{options.CheckFreePlus}";
+        _configHash = options.SharedConfig;
         network.SetStreamHandler(PipelineProtocols.Hello, ServeHelloAsync);
         network.SetStreamHandler(PipelineProtocols.Hop, ServeHopAsync);
         network.SetStreamHandler(PipelineProtocols.Weights, ServeWeightsAsync);
@@ -71,12 +72,33 @@ public sealed partial class PipelinePeer : IAsyncDisposable
         lock (_lossGate) return _losses.ToArray();
     }
 
+    /// <summary>The newest <paramref name="count"/> driver losses (cheap enough to call every few seconds).</summary>
+    public IReadOnlyList<PipelineLossPoint> Losses(int count)
+    {
+        lock (_lossGate)
+        {
+            int start = Math.Max(0, _losses.Count - Math.Max(0, count));
+            return _losses.GetRange(start, _losses.Count - start).ToArray();
+        }
+    }
+
+    private void RecordLoss(PipelineLossPoint point)
+    {
+        lock (_lossGate)
+        {
+            _losses.Add(point);
+            // Trimmed in halves so the copy is amortised over many microbatches instead of paid on each one.
+            if (_losses.Count > _options.LossHistoryMax) _losses.RemoveRange(0, _losses.Count - _options.LossHistoryMax / 2);
+        }
+    }
+
     /// <summary>Remembers a bootstrap peer.</summary>
     public void AddBootstrap(Multiaddr address)
     {
         var peer = address.GetPeerId() ?? throw new ArgumentException("a bootstrap address needs its /p2p/ peer id");
         _network.AddAddresses(peer, [address]);
         _directory.AddAddresses(peer, [address]);
+        _bootstraps.TryAdd(peer, 0);
     }
 
     /// <summary>Starts the heartbeat, stage assignment and (on stage 0) the microbatch driver.</summary>

@@ -18,6 +18,10 @@ public sealed record SwarmIdentity(string SoftwareVersion, string SwarmId, strin
     public static string HashConfig(string modelHash, SwarmOptions swarm, string outerSettings)
     {
         var text = $"{modelHash}|{swarm.Algorithm}|H={swarm.InnerStepsPerRound}|{outerSettings}";
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
+        return Hash(text);
     }
+
+    /// <summary>The short config hash the gate compares, of any text that names a configuration (the pipeline daemon's, for one).</summary>
+    public static string Hash(string configText) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(configText)))[..16];
 }

@@ -17,6 +17,14 @@ public sealed partial class DaemonProcess : IAsyncDisposable
     /// <param name="launcher">Command words run before dotnet (e.g. <c>ip netns exec ns1</c>); none: run directly.</param>
     /// <param name="listen">The --listen address.</param>
     public DaemonProcess(string dir, IEnumerable<string> args, IReadOnlyList<string>? launcher = null, string listen = "/ip4/127.0.0.1/tcp/0")
+        : this(dir, new[] { "node", "run", "--listen", listen, "--key-file", Path.Combine(dir, "key"), "--data-dir", dir,
+            "--report", Path.Combine(dir, "report.json"), "--threads", "1" }.Concat(args).ToArray(), launcher) { }
+
+    /// <summary>A real `decentralized pipeline run` process on loopback (one tensor thread, its own key in <paramref name="dir"/>).</summary>
+    public static DaemonProcess Pipeline(string dir, IEnumerable<string> args) =>
+        new(dir, new[] { "pipeline", "run", "--listen", "/ip4/127.0.0.1/tcp/0", "--key-file", Path.Combine(dir, "key"), "--threads", "1" }.Concat(args).ToArray(), null);
+
+    private DaemonProcess(string dir, string[] words, IReadOnlyList<string>? launcher)
     {
         Dir = dir;
         Directory.CreateDirectory(dir);
@@ -24,8 +32,7 @@ public sealed partial class DaemonProcess : IAsyncDisposable
         var info = new ProcessStartInfo(launcher is { Count: > 0 } ? launcher[0] : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in (launcher ?? []).Skip(1).Concat(launcher is { Count: > 0 } ? ["dotnet"] : []))
             info.ArgumentList.Add(a);
-        foreach (var a in new[] { dll, "node", "run", "--listen", listen, "--key-file", Path.Combine(dir, "key"), "--data-dir", dir,
-                     "--report", Path.Combine(dir, "report.json"), "--threads", "1" }.Concat(args))
+        foreach (var a in words.Prepend(dll))
             info.ArgumentList.Add(a);
         _process = Process.Start(info)!;
         _process.OutputDataReceived += (_, e) => { if (e.Data is { } line && TryParse(line) is { } node) _events.Add(node); };
@@ -37,6 +44,13 @@ public sealed partial class DaemonProcess : IAsyncDisposable
     public string Dir { get; }
     public string Log { get { lock (_log) return _log.ToString(); } }
     public bool HasExited => _process.HasExited;
+
+    /// <summary>The last <paramref name="lines"/> lines of the log, for failure messages that show several daemons.</summary>
+    public string Tail(int lines)
+    {
+        var all = Log.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return string.Join('\n', all.Skip(Math.Max(0, all.Length - lines)));
+    }
     public int ExitCode => _process.ExitCode;
 
     /// <summary>The first event (already seen or still to come) satisfying <paramref name="match"/>; fails after the timeout with the log.</summary>
