@@ -56,7 +56,9 @@ public sealed partial class PipelinePeer
         }
         if (worker.BackupDuty(_options.StageCount) is { } duty) await RefreshBackupAsync(worker, duty, ct);
         worker.ApplyOuter(received);
-        _log.LogInformation("stage {Stage} outer round {Round}: averaged with {Count} of {Group} partners", worker.Stage, worker.Round, received.Count, group.Length);
+        // A lone replica of its stage has nobody to average with: that is the normal case there, not news every round.
+        _log.Log(group.Length == 0 ? LogLevel.Debug : LogLevel.Information,
+            "stage {Stage} outer round {Round}: averaged with {Count} of {Group} partners", worker.Stage, worker.Round, received.Count, group.Length);
     }
 
     private async Task SendOuterAsync(PeerId peer, int stage, long round, float[] fast, CancellationToken ct)
