@@ -1,39 +1,26 @@
 using System.Runtime.InteropServices;
-using Decentralized.Protocol;
-using MessagePack;
+using Decentralized.Node.Swarm;
 
 namespace Decentralized.Node.Pipeline;
 
-/// <summary>Length-prefixed MessagePack and payloads on pipeline streams; every read is bounded and typed.</summary>
+/// <summary>Pipeline streams: control messages through <see cref="MessageIo"/> (bounded, untrusted) with pipeline error codes, and exact-size payloads.</summary>
 public static class PipelineWire
 {
-    private static readonly MessagePackSerializerOptions Untrusted =
-        MessagePackSerializerOptions.Standard.WithSecurity(MessagePackSecurity.UntrustedData);
+    private static Exception Malformed(string message) => new PipelineProtocolException(PipelineErrorCode.Malformed, message);
 
-    public static ValueTask WriteAsync<T>(Stream stream, T message, CancellationToken ct) =>
-        stream.WriteLengthPrefixedAsync(MessagePackSerializer.Serialize(message, Untrusted), ct);
+    public static ValueTask WriteAsync<T>(Stream stream, T message, CancellationToken ct) => MessageIo.WriteAsync(stream, message, ct);
 
     /// <summary>Reads one control message of at most <paramref name="maxBytes"/>.</summary>
-    public static async ValueTask<T> ReadAsync<T>(Stream stream, int maxBytes, CancellationToken ct)
-    {
-        var bytes = await ReadBytesAsync(stream, maxBytes, ct);
-        try
-        {
-            return MessagePackSerializer.Deserialize<T>(bytes, Untrusted)
-                ?? throw new PipelineProtocolException(PipelineErrorCode.Malformed, $"empty {typeof(T).Name}");
-        }
-        catch (MessagePackSerializationException e)
-        {
-            throw new PipelineProtocolException(PipelineErrorCode.Malformed, $"malformed {typeof(T).Name}: {e.Message}");
-        }
-    }
+    public static ValueTask<T> ReadAsync<T>(Stream stream, int maxBytes, CancellationToken ct) where T : class =>
+        MessageIo.ReadAsync<T>(stream, maxBytes, ct, Malformed);
 
     /// <summary>Reads a payload of exactly <paramref name="exactBytes"/> (the length prefix is checked before buffering).</summary>
     public static async ValueTask<byte[]> ReadPayloadAsync(Stream stream, long exactBytes, CancellationToken ct)
     {
         if (exactBytes is < 0 or > int.MaxValue - 64)
             throw new PipelineProtocolException(PipelineErrorCode.BadShape, $"payload of {exactBytes} bytes is out of range");
-        var bytes = await ReadBytesAsync(stream, (int)exactBytes, ct);
+        var bytes = await MessageIo.TryReadBytesAsync(stream, (int)exactBytes, "bad payload", ct, Malformed)
+            ?? throw Malformed("stream ended early");
         if (bytes.LongLength != exactBytes)
             throw new PipelineProtocolException(PipelineErrorCode.BadShape, $"payload of {bytes.Length} bytes, expected {exactBytes}");
         return bytes;
@@ -50,13 +37,5 @@ public static class PipelineWire
         foreach (float v in values)
             if (!float.IsFinite(v)) throw new PipelineProtocolException(PipelineErrorCode.NonFinite, "non-finite weight value");
         return values;
-    }
-
-    private static async ValueTask<byte[]> ReadBytesAsync(Stream stream, int maxBytes, CancellationToken ct)
-    {
-        byte[]? bytes;
-        try { bytes = await stream.ReadLengthPrefixedAsync(maxBytes, ct); }
-        catch (ProtocolException e) { throw new PipelineProtocolException(PipelineErrorCode.Malformed, e.Message); }
-        return bytes ?? throw new PipelineProtocolException(PipelineErrorCode.Malformed, "stream ended early");
     }
 }
