@@ -26,9 +26,10 @@ public sealed record Sample(
     public static Sample Parse(string line)
     {
         var f = line.Split(',');
-        if (f.Length != 12) throw new FormatException($"expected 12 fields in a soak.csv row: '{line}'");
+        // Runs before GC-committed memory and threads were sampled have 10 fields; those two series read as NaN (not judged).
+        if (f.Length is not (10 or 12)) throw new FormatException($"expected 12 fields (10 in older runs) in a soak.csv row: '{line}'");
         double D(string text) => text.Length == 0 ? double.NaN : double.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
-        return new Sample(D(f[0]), f[1], f[2], int.Parse(f[3], System.Globalization.CultureInfo.InvariantCulture), D(f[4]), D(f[5]), D(f[6]), D(f[7]), D(f[8]), D(f[9]), D(f[10]), D(f[11]));
+        return new Sample(D(f[0]), f[1], f[2], int.Parse(f[3], System.Globalization.CultureInfo.InvariantCulture), D(f[4]), D(f[5]), D(f[6]), D(f[7]), D(f[8]), D(f[9]), f.Length == 12 ? D(f[10]) : double.NaN, f.Length == 12 ? D(f[11]) : double.NaN);
     }
 
     private static string F(double v) => double.IsFinite(v) ? v.ToString("R", System.Globalization.CultureInfo.InvariantCulture) : "";

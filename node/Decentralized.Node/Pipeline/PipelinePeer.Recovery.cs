@@ -46,7 +46,7 @@ public sealed partial class PipelinePeer
             await Task.Delay(_options.HeartbeatInterval, _time, ct);
             var now = _time.GetUtcNow();
             var live = _directory.Live();
-            if (!live.All(m => seen.Contains(m.Peer)) || live.Count != seen.Count)
+            if (!seen.SetEquals(live.Select(m => m.Peer)))
             {
                 seen = live.Select(m => m.Peer).ToHashSet();
                 changed = now;
