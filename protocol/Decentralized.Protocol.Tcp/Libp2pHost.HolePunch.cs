@@ -22,6 +22,10 @@ public sealed partial class Libp2pHost
     private static readonly TimeSpan HolePunchDialTimeout = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<long, byte> _punching = new();
+
+    // A's side of a punch in progress: B's endpoints, whose SYN may reach our listener before our own SYN leaves.
+    // Such an inbound socket is the punched connection, and DCUtR makes A its client (see HandleInboundAsync).
+    private readonly ConcurrentDictionary<IPEndPoint, PeerId> _punchedFrom = new();
     private int _holePunchSuccesses;
 
     /// <summary>Direct connections obtained by hole punching so far.</summary>
@@ -81,7 +85,7 @@ public sealed partial class Libp2pHost
                     var rtt = _time.GetElapsedTime(started);
                     await SendHolePunchAsync(stream, HolePunchType.Sync, deadline.Token).ConfigureAwait(false);
                     await Task.Delay(rtt / 2, _time, deadline.Token).ConfigureAwait(false);
-                    if (await DialSimultaneousAsync(relayed, theirs.ObservedAddresses, asClient: false).ConfigureAwait(false))
+                    if (await DialSimultaneousAsync(relayed, DialTargets(theirs.ObservedAddresses), asClient: false).ConfigureAwait(false))
                     {
                         _log.LogInformation("Hole punch to {Peer} succeeded (attempt {Attempt}, relay RTT {Rtt} ms)", relayed.RemotePeer, attempt, (int)rtt.TotalMilliseconds);
                         return;
@@ -113,11 +117,27 @@ public sealed partial class Libp2pHost
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
             deadline.CancelAfter(_options.StreamNegotiationTimeout);
             var theirs = await ReadHolePunchAsync(stream, HolePunchType.Connect, deadline.Token).ConfigureAwait(false);
-            await SendHolePunchAsync(stream, HolePunchType.Connect, deadline.Token).ConfigureAwait(false);
-            await ReadHolePunchAsync(stream, HolePunchType.Sync, deadline.Token).ConfigureAwait(false);
-            if (await DialSimultaneousAsync(relayed, theirs.ObservedAddresses, asClient: true).ConfigureAwait(false))
+            var targets = DialTargets(theirs.ObservedAddresses);
+            // Expect B's SYN from now on: B dials only after our CONNECT reaches it, so no SYN can beat this.
+            foreach (var target in targets)
             {
-                _log.LogInformation("Hole punch from {Peer} succeeded", peer);
+                _punchedFrom[target] = peer;
+            }
+            try
+            {
+                await SendHolePunchAsync(stream, HolePunchType.Connect, deadline.Token).ConfigureAwait(false);
+                await ReadHolePunchAsync(stream, HolePunchType.Sync, deadline.Token).ConfigureAwait(false);
+                if (await DialSimultaneousAsync(relayed, targets, asClient: true).ConfigureAwait(false))
+                {
+                    _log.LogInformation("Hole punch from {Peer} succeeded", peer);
+                }
+            }
+            finally
+            {
+                foreach (var target in targets)
+                {
+                    _punchedFrom.TryRemove(new KeyValuePair<IPEndPoint, PeerId>(target, peer));
+                }
             }
         }
         catch (ProtocolException e)
@@ -127,11 +147,17 @@ public sealed partial class Libp2pHost
         }
     }
 
-    /// <summary>Dials each of the peer's addresses (from our listen port) at the same moment; true once one connects.</summary>
-    private async Task<bool> DialSimultaneousAsync(PeerConnection relayed, IReadOnlyList<Multiaddr> addresses, bool asClient)
+    /// <summary>The direct TCP endpoints among the addresses a peer sent in its CONNECT (bounded).</summary>
+    private static IPEndPoint[] DialTargets(IReadOnlyList<Multiaddr> addresses) =>
+        [.. addresses.Where(a => !AddressScope.IsCircuit(a) && AddressScope.TcpPortOf(a) is > 0 && AddressScope.IpOf(a) is not null)
+            .Select(a => new IPEndPoint(AddressScope.IpOf(a)!, AddressScope.TcpPortOf(a)!.Value)).Distinct().Take(HolePunchAddressesMax)];
+
+    /// <summary>The peer whose punch expects an inbound socket from this endpoint, if any (A acts as its client).</summary>
+    private PeerId? PunchingPeerAt(IPEndPoint remote) => _punchedFrom.TryGetValue(remote, out var peer) ? peer : null;
+
+    /// <summary>Dials each of the peer's endpoints (from our listen port) at the same moment; true once one connects.</summary>
+    private async Task<bool> DialSimultaneousAsync(PeerConnection relayed, IPEndPoint[] targets, bool asClient)
     {
-        var targets = addresses.Where(a => !AddressScope.IsCircuit(a) && AddressScope.TcpPortOf(a) is > 0 && AddressScope.IpOf(a) is not null)
-            .Select(a => a.WithoutPeerId()).Distinct().Take(HolePunchAddressesMax).ToArray();
         if (targets.Length == 0)
         {
             _log.LogInformation("Hole punch with {Peer}: it sent no dialable address", relayed.RemotePeer);
@@ -139,9 +165,8 @@ public sealed partial class Libp2pHost
         }
         using var done = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
         done.CancelAfter(HolePunchDialTimeout * 2);   // connect and handshake; a stuck handshake must not hold the retry
-        var attempts = targets.Select(async address =>
+        var attempts = targets.Select(async endPoint =>
         {
-            var endPoint = new IPEndPoint(AddressScope.IpOf(address)!, AddressScope.TcpPortOf(address)!.Value);
             var socket = await ConnectAsync(endPoint, ReusablePort(endPoint.AddressFamily), HolePunchDialTimeout, done.Token).ConfigureAwait(false);
             var connection = await UpgradeAsync(socket, TcpAddress.FromEndPoint(endPoint), asClient, relayed.RemotePeer, done.Token).ConfigureAwait(false);
             return Register(connection);

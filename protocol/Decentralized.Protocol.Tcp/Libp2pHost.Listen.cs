@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using Decentralized.Protocol.Addressing;
+using Decentralized.Protocol.Identity;
 using Microsoft.Extensions.Logging;
 
 namespace Decentralized.Protocol.Tcp;
@@ -100,9 +101,12 @@ public sealed partial class Libp2pHost
     private async Task HandleInboundAsync(Socket socket)
     {
         Multiaddr remote;
+        PeerId? punching;
         try
         {
-            remote = TcpAddress.FromEndPoint((IPEndPoint)socket.RemoteEndPoint!);
+            var endPoint = (IPEndPoint)socket.RemoteEndPoint!;
+            remote = TcpAddress.FromEndPoint(endPoint);
+            punching = PunchingPeerAt(endPoint);
         }
         catch (Exception)
         {
@@ -113,7 +117,8 @@ public sealed partial class Libp2pHost
         try
         {
             ConfigureSocket(socket);
-            var connection = await UpgradeAsync(socket, remote, isInitiator: false, expectedPeer: null, _lifetime.Token).ConfigureAwait(false);
+            // The other side of a hole punch whose SYN beat ours to this listener: DCUtR makes us its client.
+            var connection = await UpgradeAsync(socket, remote, isInitiator: punching is not null, expectedPeer: punching, _lifetime.Token).ConfigureAwait(false);
             _ = Register(connection);
         }
         catch (Exception e)
