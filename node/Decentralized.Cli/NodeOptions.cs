@@ -52,6 +52,9 @@ public static class NodeOptions
         var shardCount = c.Add("shard-count", "Shards the corpus is cut into.", 64);
         var checkpointEvery = c.Add("checkpoint-every", "Checkpoint every N rounds (0: only on exit).", 1);
         var misbehave = c.AddOptional<string>("misbehave", "Testing only: send garbage | nan | huge updates.");
+        var stateChunkKib = c.Add("state-chunk-kib", "State sync: KiB per verified chunk a joiner downloads (spread over several donors).", 4096);
+        var stateJoiners = c.Add("state-joiners-max", "State sync: joiners this node serves at once; more are told to try another peer.", 2);
+        var stateUpload = c.Add("state-upload-mib", "State sync: MiB/s this node uploads to joiners, all together (0: unlimited). Keeps a home uplink free for rounds.", 0.0);
         var relay = c.Add("relay", "auto | on | off: serve as a circuit relay for peers behind NATs (auto: once AutoNAT finds us publicly reachable, or on a public IP until it knows).", "auto");
         var relayReservations = c.Add("relay-reservations", "Relay: peers that may hold a reservation on us at once.", 64);
         var relayLimitMb = c.Add("relay-limit-mb", "Relay: MiB carried per relayed connection and direction before it is reset.", 256.0);
@@ -81,6 +84,9 @@ public static class NodeOptions
                 PeersMin = parse.GetValue(minPeers),
                 Overlap = parse.GetValue(overlap),
                 UpdateNormBound = parse.GetValue(normBound),
+                StateChunkBytes = (int)Math.Clamp(parse.GetValue(stateChunkKib) * 1024L, int.MinValue, int.MaxValue),   // Validate bounds it
+                StateJoinersMax = parse.GetValue(stateJoiners),
+                StateUploadBytesPerSecond = MibPerSecond(parse.GetValue(stateUpload)),
             },
             DiLoCo = new DiLoCoOptions(parse.GetValue(outerLr), parse.GetValue(outerMomentum)),
             NoLoCo = new NoLoCoOptions(GroupSize: parse.GetValue(groupSize)),
@@ -107,6 +113,9 @@ public static class NodeOptions
     }
 
     private static IReadOnlyList<string> Or(string[]? values, string fallback) => values is { Length: > 0 } ? values : [fallback];
+
+    private static long MibPerSecond(double value) =>
+        value >= 0 && double.IsFinite(value) ? (long)(value * (1 << 20)) : throw new ArgumentException("--state-upload-mib must be 0 (unlimited) or a positive number of MiB/s");
 
     private static TimeSpan Seconds(double value, string what) =>
         value > 0 && double.IsFinite(value) ? TimeSpan.FromSeconds(value) : throw new ArgumentException($"{what} must be a positive number of seconds");

@@ -40,8 +40,12 @@ internal sealed class StateDownload(IPeerNetwork network, TimeProvider time, Swa
             long round = donors.Max(d => d.Manifest.Round);
             foreach (var stale in donors.Where(d => d.Manifest.Round != round)) log.LogInformation("state donor {Peer} is at round {Round}, others at {Newest}: not used", stale.Peer, stale.Manifest.Round, round);
             donors.RemoveAll(d => d.Manifest.Round != round);
+            // Chunk size is each donor's own setting: chunks are only interchangeable between donors that cut them alike.
+            int chunkBytes = donors.GroupBy(d => d.Manifest.ChunkBytes).MaxBy(g => g.Count())!.Key;
+            foreach (var other in donors.Where(d => d.Manifest.ChunkBytes != chunkBytes)) log.LogInformation("state donor {Peer} cuts {Bytes}-byte chunks, most others {Common}: not used", other.Peer, other.Manifest.ChunkBytes, chunkBytes);
+            donors.RemoveAll(d => d.Manifest.ChunkBytes != chunkBytes);
 
-            int chunks = StateSnapshot.ChunkCount(totalBytes, donors[0].Manifest.ChunkBytes);
+            int chunks = StateSnapshot.ChunkCount(totalBytes, chunkBytes);
             var bytes = new byte[totalBytes];
             // Workers run concurrently on the daemon's thread pool: a concurrent queue, atomic counters, disjoint slices of bytes.
             var pending = new ConcurrentQueue<int>(Enumerable.Range(0, chunks));
@@ -84,7 +88,7 @@ internal sealed class StateDownload(IPeerNetwork network, TimeProvider time, Swa
         }
         finally
         {
-            foreach (var d in donors) await d.Stream.DisposeAsync();
+            foreach (var d in opened.OfType<Donor>()) await d.Stream.DisposeAsync();   // the donors set aside above too
         }
     }
 
@@ -144,7 +148,12 @@ internal sealed class StateDownload(IPeerNetwork network, TimeProvider time, Swa
         if (header.Round != round || header.Chunk != chunk || header.Bytes != length)
             throw new SwarmProtocolException($"answered chunk {header.Chunk} of round {header.Round} ({header.Bytes} bytes) for chunk {chunk} of round {round} ({length} bytes)");
         var target = bytes.AsMemory(StateSnapshot.ChunkOffset(chunk, donor.Manifest.ChunkBytes), length);
-        await donor.Stream.ReadExactlyAsync(target, deadline.Token);
+        // A donor may pace its upload (--state-upload-mib): the body must keep moving, not finish by a fixed time.
+        for (int offset = 0; offset < length; offset += UploadPacer.SliceBytes)
+        {
+            using var stall = new Deadline(time, options.PeerTimeout * 3, ct);
+            await donor.Stream.ReadExactlyAsync(target.Slice(offset, Math.Min(UploadPacer.SliceBytes, length - offset)), stall.Token);
+        }
         if (!SHA256.HashData(target.Span).AsSpan().SequenceEqual(donor.Manifest.ChunkHashes[chunk]))
             throw new SwarmProtocolException($"chunk {chunk} failed its checksum");
     }

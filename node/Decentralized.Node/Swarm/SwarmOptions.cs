@@ -64,6 +64,9 @@ public sealed record SwarmOptions
     /// <summary>Donors a joiner downloads from at once (chunks are spread across them and retried elsewhere on failure).</summary>
     public int StateDonorsMax { get; init; } = 4;
 
+    /// <summary>Bytes per second this donor uploads to joiners, all of them together (0: unlimited).</summary>
+    public long StateUploadBytesPerSecond { get; init; }
+
     public SwarmOptions Validate()
     {
         if (string.IsNullOrWhiteSpace(SwarmId) || SwarmId.Length > 128) throw new ArgumentException("swarm id must be 1 to 128 characters");
@@ -74,6 +77,7 @@ public sealed record SwarmOptions
         if (PeersMin < 1) throw new ArgumentException("minimum peers must be at least 1");
         if (StateChunkBytes < 4096 || StateChunkBytes > 64 << 20 || StateChunkBytes % 4 != 0) throw new ArgumentException("state chunk size must be a multiple of 4 between 4 KiB and 64 MiB");
         if (StateJoinersMax < 1 || StateDonorsMax < 1) throw new ArgumentException("joiners per donor and donors per joiner must be at least 1");
+        if (StateUploadBytesPerSecond < 0) throw new ArgumentException("state upload limit must be 0 (unlimited) or positive");
         if (RoundsMax < 0) throw new ArgumentException("rounds must be 0 (unbounded) or more");
         return this;
     }

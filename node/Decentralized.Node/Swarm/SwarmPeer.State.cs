@@ -10,6 +10,7 @@ public sealed partial class SwarmPeer
     private readonly object _snapshotLock = new();
     private readonly List<StateSnapshot> _snapshots = [];   // the newest two rounds served, while any joiner downloads
     private int _joinersServing;
+    private readonly UploadPacer _statePacer;   // shared by every joiner served (SwarmOptions.StateUploadBytesPerSecond)
 
     /// <summary>The config hash peers must share; set by the host from <see cref="SwarmIdentity"/>.</summary>
     public string ConfigHash { get; init; } = "";
@@ -54,9 +55,16 @@ public sealed partial class SwarmPeer
                     continue;
                 }
                 var chunk = snapshot!.Chunk(request.Chunk);
-                await MessageIo.WriteAsync(stream, new StateChunkHeader(request.Round, request.Chunk, chunk.Length, null), idle.Token);
-                await stream.WriteAsync(chunk, idle.Token);
-                await stream.FlushAsync(idle.Token);
+                // The upload limit stretches a chunk's write; a joiner that stops reading still frees the slot in time.
+                using var sending = new Deadline(_time, _options.PeerTimeout * 3 + _statePacer.Duration(chunk.Length) * (_joinersServing + 1), ct);
+                await MessageIo.WriteAsync(stream, new StateChunkHeader(request.Round, request.Chunk, chunk.Length, null), sending.Token);
+                for (int offset = 0; offset < chunk.Length; offset += UploadPacer.SliceBytes)
+                {
+                    var slice = chunk.Slice(offset, Math.Min(UploadPacer.SliceBytes, chunk.Length - offset));
+                    await _statePacer.WaitAsync(slice.Length, sending.Token);
+                    await stream.WriteAsync(slice, sending.Token);
+                }
+                await stream.FlushAsync(sending.Token);
                 served += chunk.Length;
                 Stats.AddStateServed(chunk.Length);
             }

@@ -40,6 +40,7 @@ public sealed partial class SwarmPeer : IAsyncDisposable
         if (options.Algorithm == Algorithm.Ddp) throw new ArgumentException("a swarm runs diloco or noloco; ddp is the in-process baseline only");
         _network = network;
         _time = time;
+        _statePacer = new UploadPacer(time, options.StateUploadBytesPerSecond);
         _random = random;
         _codec = codec;
         _log = log;

@@ -181,6 +181,56 @@ public sealed class SwarmDaemonTests : IDisposable
     }
 
     [Fact]
+    public async Task ADonorKilledMidTransferDoesNotStopTheJoiner()
+    {
+        // Donors cap their state upload (0.1 MiB/s each, 64 KiB chunks), so the joiner's ~1 MB download takes seconds
+        // and a donor can be killed while the joiner holds chunks of it in flight. Rounds of 100 inner steps outlast it.
+        string[] paced = ["--state-upload-mib", "0.1", "--state-chunk-kib", "64", "--inner-steps", "100", "--http", "127.0.0.1:0"];
+        var a = Start("a", 0, [.. paced, "--min-peers", "3"]);
+        var donors = new[] { a, Start("b", 0, [.. paced, "--bootstrap", a.Address]), Start("c", 0, [.. paced, "--bootstrap", a.Address]) };
+        DaemonProcess? joiner = null;
+        try
+        {
+            var http = donors.Select(d => d.WaitFor(e => DaemonProcess.Is(e, "listening"), Long, "listening")["http"]!.GetValue<string>()).ToArray();
+            a.Round(2, Long);
+            joiner = Start("joiner", 0, [.. paced, "--bootstrap", a.Address]);
+            // Kill the first donor that has sent the joiner a chunk (a donor at a stale round sends none), while it
+            // still holds most of its share.
+            int victim = -1;
+            using (var client = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
+            {
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                while (victim < 0)
+                {
+                    Assert.True(clock.Elapsed < Long && !joiner.HasExited, $"no donor served the joiner\n{joiner.Log}");
+                    for (int i = 0; i < donors.Length && victim < 0; i++)
+                    {
+                        var serving = System.Text.Json.Nodes.JsonNode.Parse(await client.GetStringAsync($"http://{http[i]}/status"))!["joiners"]!["serving"]!.AsArray();
+                        if (serving.Any(j => j!["bytes"]!.GetValue<long>() >= 64 << 10)) victim = i;
+                    }
+                    await Task.Delay(50);
+                }
+            }
+            string victimId = donors[victim].WaitFor(e => DaemonProcess.Is(e, "listening"), Long, "listening")["peer_id"]!.GetValue<string>();
+            donors[victim].KillHard();
+            var survivors = donors.Where((_, i) => i != victim).ToArray();
+
+            var first = joiner.WaitFor(e => DaemonProcess.Is(e, "round"), Long, "first round of the joiner");
+            Assert.True(joiner.Log.Contains($"from {victimId} failed"), $"the joiner lost no chunks with the killed donor\n{joiner.Log}");
+            Assert.Contains("joined at round", joiner.Log);       // the other donors finished the transfer
+            var later = joiner.Round(first["round"]!.GetValue<long>() + 2, Long);
+            Assert.NotEmpty(later["received"]!.AsArray());         // and it trains with the survivors
+            foreach (var p in survivors.Append(joiner)) p.Terminate();
+            foreach (var p in survivors.Append(joiner)) await p.ExpectCleanExitAsync(Long);
+        }
+        finally
+        {
+            foreach (var p in donors) await p.DisposeAsync();
+            if (joiner is not null) await joiner.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task PeerWithWrongSwarmKeyIsRefusedWithAClearReason()
     {
         await using var a = Start("a", 3, "--min-peers", "2");
