@@ -42,7 +42,7 @@ internal sealed class JsBenchmark
         var ready = await ReadEventAsync(js, "ready");
         var target = Multiaddr.Parse(ready.GetProperty("addrs")[0].GetString()!);
         await using var client = await Libp2pBenchmark.StartHostAsync(serve: false);
-        var oneWay = await Libp2pBenchmark.OneWayAsync(client, target, data, chunk, Libp2pBenchmark.BulkProtocol);
+        var (oneWay, _) = await Libp2pBenchmark.OneWayAsync(client, target, data, chunk, Libp2pBenchmark.BulkProtocol);
         var echo = await Libp2pBenchmark.EchoAsync(client, target, data, chunk);
         var dial = await Libp2pBenchmark.DialToFirstStreamAsync(target, samples: 5);
         js.StandardInput.Close();

@@ -31,11 +31,15 @@ internal static class Libp2pBenchmark
         return host;
     }
 
-    /// <summary>Sends <paramref name="data"/>, half-closes, waits for the listener's reply (a digest or a count).</summary>
-    public static async Task<double> OneWayAsync(Libp2pHost client, Multiaddr target, byte[] data, int chunk, string protocol = SinkProtocol)
+    /// <summary>
+    /// Sends <paramref name="data"/>, half-closes, waits for the listener's reply (a digest or a count). Returns the rate
+    /// and this process's CPU time over the transfer (both ends when the listener is a host in this process).
+    /// </summary>
+    public static async Task<(double MBps, double CpuMs)> OneWayAsync(Libp2pHost client, Multiaddr target, byte[] data, int chunk, string protocol = SinkProtocol)
     {
         var peer = await client.DialAsync(target, CancellationToken.None);
         await using var stream = await client.OpenStreamAsync(peer, protocol, CancellationToken.None);
+        var cpu = ProcessCpu.Now();
         var watch = Stopwatch.StartNew();
         for (var offset = 0; offset < data.Length; offset += chunk)
         {
@@ -44,7 +48,7 @@ internal static class Libp2pBenchmark
         await stream.CloseWriteAsync();
         await stream.CopyToAsync(Stream.Null);
         watch.Stop();
-        return data.Length / 1e6 / watch.Elapsed.TotalSeconds;
+        return (data.Length / 1e6 / watch.Elapsed.TotalSeconds, (ProcessCpu.Now() - cpu).TotalMilliseconds);
     }
 
     /// <summary>Sends <paramref name="data"/> while reading the echo; stops when the echo reaches its end.</summary>

@@ -9,7 +9,8 @@ internal static class PlainTcpBenchmark
 {
     public static async Task<BenchmarkResult> RunAsync(byte[] data, int chunk)
     {
-        return new BenchmarkResult("plain .NET TCP", await OneWayAsync(data, chunk), await EchoAsync(data, chunk), null);
+        var (oneWay, cpuMs) = await OneWayAsync(data, chunk);
+        return new BenchmarkResult("plain .NET TCP", oneWay, await EchoAsync(data, chunk), null, OneWayCpuMs: cpuMs);
     }
 
     private static async Task<(Socket Client, Socket Server)> ConnectAsync()
@@ -25,7 +26,7 @@ internal static class PlainTcpBenchmark
         return (client, server);
     }
 
-    private static async Task<double> OneWayAsync(byte[] data, int chunk)
+    private static async Task<(double MBps, double CpuMs)> OneWayAsync(byte[] data, int chunk)
     {
         var (client, server) = await ConnectAsync();
         using (client)
@@ -43,6 +44,7 @@ internal static class PlainTcpBenchmark
                 await server.SendAsync(BitConverter.GetBytes(total));
                 return total;
             });
+            var cpu = ProcessCpu.Now();
             var watch = Stopwatch.StartNew();
             for (var offset = 0; offset < data.Length; offset += chunk)
             {
@@ -52,8 +54,9 @@ internal static class PlainTcpBenchmark
             var ack = new byte[8];
             await client.ReceiveAsync(ack);
             watch.Stop();
+            var cpuMs = (ProcessCpu.Now() - cpu).TotalMilliseconds;
             await sink;
-            return data.Length / 1e6 / watch.Elapsed.TotalSeconds;
+            return (data.Length / 1e6 / watch.Elapsed.TotalSeconds, cpuMs);
         }
     }
 

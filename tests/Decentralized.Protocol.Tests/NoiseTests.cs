@@ -95,6 +95,78 @@ public sealed class NoiseTests
         r.Stream.Dispose();
     }
 
+    [Fact]
+    public async Task BulkWriteBehindAHeaderGoesOutAsOneTopUpFrameThenFullFrames()
+    {
+        // A Yamux header (12 bytes) staged ahead of a 64 KiB payload: the payload's remainder modulo a full frame (17
+        // bytes) tops up the header's frame, and the rest is sealed from the caller's memory as one full frame.
+        var (send, receive) = CreateCipherPair();
+        var wire = new MemoryStream();
+        var header = Enumerable.Range(0, 12).Select(i => (byte)i).ToArray();
+        var payload = new byte[65536];
+        new Random(3).NextBytes(payload);
+        await using (var writer = new NoiseSecureStream(wire, send, new NoiseCipherState(), leaveOpen: true))
+        {
+            await writer.WriteAsync(header);
+            await writer.WriteAsync(payload);
+            await writer.FlushAsync();
+        }
+        Assert.Equal([12 + 17 + 16, NoiseSecureStream.MaxFrameLength], FrameLengths(wire.ToArray()));
+        var received = new byte[header.Length + payload.Length];
+        await using var reader = new NoiseSecureStream(new MemoryStream(wire.ToArray()), new NoiseCipherState(), receive);
+        await reader.ReadExactlyAsync(received);
+        Assert.Equal([.. header, .. payload], received);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public async Task WritesOfEverySizeAroundTheFrameBoundaryRoundTrip(int seed)
+    {
+        // Random small and bulk writes (around multiples of the 65,519-byte frame) with random flushes: every byte
+        // arrives in order and every frame stays within the Noise limit.
+        var random = new Random(seed);
+        int[] sizes = [0, 1, 3, 12, 29, 65_518, 65_519, 65_520, 65_536, 131_037, 131_038, 131_039, 200_000, 262_144];
+        var (send, receive) = CreateCipherPair();
+        var wire = new MemoryStream();
+        var sent = new MemoryStream();
+        await using (var writer = new NoiseSecureStream(wire, send, new NoiseCipherState(), leaveOpen: true))
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                var chunk = new byte[sizes[random.Next(sizes.Length)]];
+                random.NextBytes(chunk);
+                sent.Write(chunk);
+                await writer.WriteAsync(chunk);
+                if (random.Next(3) == 0)
+                {
+                    await writer.FlushAsync();
+                }
+            }
+            await writer.FlushAsync();
+        }
+        var lengths = FrameLengths(wire.ToArray());
+        Assert.All(lengths, length => Assert.InRange(length, NoiseCipherState.TagSize + 1, NoiseSecureStream.MaxFrameLength));
+        var received = new byte[sent.Length];
+        await using var reader = new NoiseSecureStream(new MemoryStream(wire.ToArray()), new NoiseCipherState(), receive);
+        await reader.ReadExactlyAsync(received);
+        Assert.True(sent.ToArray().AsSpan().SequenceEqual(received), $"seed {seed}: plaintext differs after the round trip");
+        Assert.Equal(0, await reader.ReadAsync(new byte[1]));
+    }
+
+    /// <summary>The ciphertext lengths of the u16-prefixed frames in <paramref name="wire"/>.</summary>
+    private static List<int> FrameLengths(byte[] wire)
+    {
+        var lengths = new List<int>();
+        for (var offset = 0; offset < wire.Length; offset += 2 + lengths[^1])
+        {
+            lengths.Add(BinaryPrimitives.ReadUInt16BigEndian(wire.AsSpan(offset)));
+        }
+        return lengths;
+    }
+
     private static (NoiseCipherState, NoiseCipherState) CreateCipherPair()
     {
         var key = Enumerable.Range(0, 32).Select(x => (byte)x).ToArray();

@@ -8,9 +8,11 @@ namespace Decentralized.Protocol.Noise;
 ///   frame = u16 big-endian length ‖ ChaChaPoly(plaintext) ‖ tag(16)      length ≤ 65535, plaintext ≤ 65519
 /// </code>
 /// Writes are staged into a plaintext frame and sealed when it fills or on <see cref="FlushAsync(CancellationToken)"/>,
-/// so a small header and its payload written separately still share one frame; several sealed frames are batched
-/// into one write to the inner stream. Reads pull as much ciphertext as the socket has and decrypt frame by frame,
-/// straight into the caller's buffer when it is large enough.
+/// so a small header and its payload written separately still share one frame. A write of at least a full frame is
+/// sealed straight from the caller's memory (after at most one top-up frame for what is staged), never copied through
+/// the staging buffer. Sealed frames, length prefix and ciphertext together, are batched into one write to the inner
+/// stream. Reads pull as much ciphertext as the socket has and decrypt frame by frame, straight into the caller's
+/// buffer when it is large enough (a Yamux stream's receive buffer usually is, so full frames need no intermediate copy).
 /// One reader and one writer may run concurrently; concurrent writers must be serialized by the caller.
 /// </summary>
 public sealed class NoiseSecureStream : Stream
@@ -98,6 +100,23 @@ public sealed class NoiseSecureStream : Stream
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_plainOutCount > 0 && buffer.Length >= MaxPlaintextLength)
+        {
+            // Bytes are staged (typically a Yamux header) ahead of a bulk payload. Top the staged frame up with only the
+            // payload's remainder modulo a full frame: everything after it is then sealed straight from the caller's
+            // memory in full frames. A 64 KiB write behind a 12-byte header goes out as 29 + 65,519 bytes with 29 bytes
+            // copied, instead of 65,519 + 29 with the whole payload copied through the staging buffer.
+            var topUp = buffer.Length % MaxPlaintextLength;
+            if (_plainOutCount + topUp <= MaxPlaintextLength)
+            {
+                buffer.Span[..topUp].CopyTo(_plainOut.AsSpan(_plainOutCount));
+                _plainOutCount += topUp;
+                buffer = buffer[topUp..];
+                await EnsureCipherSpaceAsync(cancellationToken).ConfigureAwait(false);
+                Seal(_plainOut.AsSpan(0, _plainOutCount));
+                _plainOutCount = 0;
+            }
+        }
         while (!buffer.IsEmpty)
         {
             if (_plainOutCount == 0 && buffer.Length >= MaxPlaintextLength)
