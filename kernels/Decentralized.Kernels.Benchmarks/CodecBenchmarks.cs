@@ -36,7 +36,7 @@ public class CodecBenchmarks
     public void Setup()
     {
         CodecChain chain = CodecChain.Parse(Chain);
-        _input = BenchInputs.PseudoGradient(N);
+        _input = BenchInputs.Make(N);
         _copy = new float[N];
         _output = new float[N];
         _kernel = ValueKernels.Create(chain.Value);

@@ -32,7 +32,7 @@ public sealed class CompressionRatioColumn : IColumn
         double ratio = Ratios.GetOrAdd((chain, n), key =>
         {
             int sample = Math.Min(key.Item2, 1 << 20);
-            var tensors = new[] { new TensorView("w", [sample], BenchInputs.PseudoGradient(sample)) };
+            var tensors = new[] { new TensorView("w", [sample], BenchInputs.Make(sample)) };
             long bytes = new PseudoGradientEncoder(CodecChain.Parse(key.Item1)).Encode(tensors, Stream.Null, new ErrorFeedbackState());
             return 4.0 * sample / bytes;
         });

@@ -8,7 +8,7 @@ internal static class PiecesBench
 {
     public static int Run(int n)
     {
-        float[] input = BenchInputs.PseudoGradient(n);
+        float[] input = BenchInputs.Make(n);
         float[] copy = new float[n];
         var q8 = new Int8BlockKernel(64, false);
         var q4 = new Int4BlockKernel(64, false);

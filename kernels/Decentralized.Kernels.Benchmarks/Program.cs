@@ -1,7 +1,8 @@
 using BenchmarkDotNet.Running;
 using Decentralized.Kernels.Benchmarks;
 
-// --quick: the seconds-long table (optionally --sizes 1,16 in Mi-elements, --chains q8,q4, --cpu).
+// --quick: the seconds-long table (optionally --sizes 1,16 in Mi-elements, --chains q8,q4, --cpu,
+// --input pseudo|gaussian|laplace).
 // --bdn (or any BenchmarkDotNet arguments such as --filter '*Decode*'): the full suite.
 if (args.Contains("--quick"))
 {

@@ -21,15 +21,21 @@ internal static class QuickBench
     public static int Run(string[] args)
     {
         _cpuTime = args.Contains("--cpu");
+        int inputAt = Array.IndexOf(args, "--input");
+        if (inputAt >= 0 && inputAt + 1 < args.Length)
+        {
+            BenchInputs.Input = args[inputAt + 1];
+        }
+
         int[] sizes = ParseSizes(args) ?? BenchInputs.Sizes;
         string[] chains = ParseChains(args) ?? BenchInputs.Chains;
-        Console.WriteLine($"# quick bench: {Environment.ProcessorCount} cores, {RuntimeInfo()}; best of interleaved repetitions, {(_cpuTime ? "thread CPU time" : "wall clock")}");
+        Console.WriteLine($"# quick bench: {Environment.ProcessorCount} cores, {RuntimeInfo()}; best of interleaved repetitions, {(_cpuTime ? "thread CPU time" : "wall clock")}; input {BenchInputs.Input}");
         Console.WriteLine("# GB/s of fp32 input; x = ratio to memcpy measured alongside; kernel = span->span, blob = full wire format");
         Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,-18}{1,6}{2,9}{3,16}{4,16}{5,16}{6,16}{7,9}",
             "chain", "M", "memcpy", "enc kernel", "dec kernel", "enc blob", "dec blob", "ratio"));
         foreach (int n in sizes)
         {
-            float[] input = BenchInputs.PseudoGradient(n);
+            float[] input = BenchInputs.Make(n);
             float[] copy = new float[n];
             float[] output = new float[n];
             foreach (string spec in chains)
@@ -51,7 +57,9 @@ internal static class QuickBench
         var decKernel = new List<double>();
         var encBlob = new List<double>();
         var decBlob = new List<double>();
-        bool dense = chain.TopK is null && !chain.UsesLz4 && !chain.UsesErrorFeedback;
+        // Kernel columns only where the blob is the value kernel's output alone (same kernel as the
+        // chain without its lossless stage otherwise).
+        bool dense = chain.TopK is null && chain.Lossless == LosslessStage.None && !chain.UsesErrorFeedback;
         IValueKernel kernel = ValueKernels.Create(chain.Value);
         byte[]? packed = dense ? new byte[kernel.EncodedLength(n)] : null;
         var encoder = new PseudoGradientEncoder(chain);

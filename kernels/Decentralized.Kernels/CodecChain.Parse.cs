@@ -7,11 +7,11 @@ public sealed partial class CodecChain
     /// <summary>Longest chain string accepted (the wire format stores it with a one-byte length).</summary>
     public const int MaxSpecLength = 64;
 
-    private const string ValidNames = "fp32, bf16, fp16, q8 (int8), q4 (int4), topk, ef, lz4";
+    private const string ValidNames = "fp32, bf16, fp16, q8 (int8), q4 (int4), topk, ef, lz4, ans";
 
     /// <summary>The stage names <see cref="Parse"/> accepts.</summary>
     public static IReadOnlyList<string> StageNames { get; } =
-        ["fp32", "bf16", "fp16", "q8", "int8", "q4", "int4", "topk", "ef", "lz4"];
+        ["fp32", "bf16", "fp16", "q8", "int8", "q4", "int4", "topk", "ef", "lz4", "ans"];
 
     /// <summary>Parses a chain string.
     /// <para>Grammar (case-insensitive, no spaces inside a stage):</para>
@@ -20,17 +20,21 @@ public sealed partial class CodecChain
     /// stage := name (':' param)*
     ///
     /// fp32 | bf16 | fp16          value codecs without parameters
-    /// q8 | int8 [:B] [:sr]        blockwise absmax int8 (q_max 127), fp32 scale per block of B values
-    /// q4 | int4 [:B] [:sr]        blockwise absmax 4-bit (q_max 7), fp32 scale per block
-    ///                             B: multiple of 16 in [16, 65536], default 64; sr: stochastic rounding
+    /// q8 | int8 [:B] [:bf16] [:sr]  blockwise absmax int8 (q_max 127), one scale per block of B values
+    /// q4 | int4 [:B] [:bf16] [:sr]  blockwise absmax 4-bit (q_max 7), one scale per block
+    ///                             B: multiple of 16 in [16, 65536], default 64; bf16: scales stored as
+    ///                             bfloat16 (rounded up) instead of fp32; sr: stochastic rounding
     /// topk:F | topk:N             keep the largest magnitudes: F has a '.' or an exponent and lies in
     ///                             (0, 1] (fraction of each tensor); N is a plain integer >= 1 (count)
     /// ef                          error feedback around the lossy stages (needs a lossy stage)
     /// lz4                         lossless LZ4 over each chunk's packed bytes (must be last)
+    /// ans                         lossless rANS entropy coding of each chunk's codes, scales and byte
+    ///                             planes (must be last; at most one of lz4 and ans)
     /// </code>
     /// <para>At most one value codec (fp32 when none is named), each other stage at most once, topk
-    /// before the value codec, lz4 last; ef may stand anywhere. Examples: <c>fp32</c>, <c>int8</c>,
-    /// <c>q4+lz4</c>, <c>q4:128:sr</c>, <c>topk:0.01+ef+q8</c>, <c>topk:1000+bf16</c>.</para>
+    /// before the value codec, lz4 or ans last; ef may stand anywhere. Examples: <c>fp32</c>, <c>int8</c>,
+    /// <c>q4+lz4</c>, <c>q4:128:sr</c>, <c>q4+ef+ans</c>, <c>q4:bf16+ef+ans</c>, <c>topk:0.01+ef+q8</c>,
+    /// <c>topk:1000+bf16</c>.</para>
     /// </summary>
     /// <exception cref="CodecException">With <see cref="CodecErrorCode.InvalidChain"/> and a message
     /// naming the offending stage and listing the valid names.</exception>
@@ -59,7 +63,7 @@ public sealed partial class CodecChain
             throw Invalid("'ef' needs a lossy stage (topk, bf16, fp16, q8 or q4) to feed back");
         }
 
-        return new CodecChain(state.TopK, value, state.ErrorFeedback, state.Lz4);
+        return new CodecChain(state.TopK, value, state.ErrorFeedback, state.Lossless);
     }
 
     /// <summary>Like <see cref="Parse"/> but returns false instead of throwing.</summary>
@@ -89,9 +93,10 @@ public sealed partial class CodecChain
             throw Invalid("empty stage (two '+' in a row, or a leading/trailing '+')");
         }
 
-        if (state.Lz4)
+        if (state.Lossless != LosslessStage.None)
         {
-            throw Invalid($"'{stage}' follows 'lz4'; lz4 must be the last stage");
+            string last = state.Lossless == LosslessStage.Lz4 ? "lz4" : "ans";
+            throw Invalid($"'{stage}' follows '{last}'; {last} must be the last stage (and lz4 and ans do not combine)");
         }
 
         string[] parts = stage.Split(':');
@@ -124,7 +129,11 @@ public sealed partial class CodecChain
                 break;
             case "lz4":
                 NoArgs(name, args);
-                state.Lz4 = true;
+                state.Lossless = LosslessStage.Lz4;
+                break;
+            case "ans":
+                NoArgs(name, args);
+                state.Lossless = LosslessStage.Ans;
                 break;
             default:
                 throw Invalid($"unknown stage '{name}'");
@@ -143,16 +152,14 @@ public sealed partial class CodecChain
 
     private static ValueCodecOptions ParseQuantizer(string name, ValueCodecKind kind, ReadOnlySpan<string> args)
     {
+        // Parameters in a fixed order, each at most once: [:B] [:bf16] [:sr].
         int blockSize = ValueCodecOptions.DefaultBlockSize;
+        var scale = BlockScaleFormat.Fp32;
         bool stochastic = false;
-        bool sawBlock = false;
+        int position = 0;
         foreach (string arg in args)
         {
-            if (arg == "sr" && !stochastic)
-            {
-                stochastic = true;
-            }
-            else if (!sawBlock && !stochastic && IsDigits(arg))
+            if (position < 1 && IsDigits(arg))
             {
                 if (!int.TryParse(arg, NumberStyles.None, CultureInfo.InvariantCulture, out blockSize)
                     || blockSize < ValueCodecOptions.MinBlockSize || blockSize > ValueCodecOptions.MaxBlockSize
@@ -162,15 +169,25 @@ public sealed partial class CodecChain
                         $"[{ValueCodecOptions.MinBlockSize}, {ValueCodecOptions.MaxBlockSize}]");
                 }
 
-                sawBlock = true;
+                position = 1;
+            }
+            else if (position < 2 && arg == "bf16")
+            {
+                scale = BlockScaleFormat.Bf16;
+                position = 2;
+            }
+            else if (position < 3 && arg == "sr")
+            {
+                stochastic = true;
+                position = 3;
             }
             else
             {
-                throw Invalid($"'{name}' parameter '{arg}' is not understood; use {name}[:blockSize][:sr], e.g. {name}:128:sr");
+                throw Invalid($"'{name}' parameter '{arg}' is not understood; use {name}[:blockSize][:bf16][:sr], e.g. {name}:128:bf16:sr");
             }
         }
 
-        return new ValueCodecOptions(kind, blockSize, stochastic);
+        return new ValueCodecOptions(kind, blockSize, stochastic, scale);
     }
 
     private static TopKOptions ParseTopK(ReadOnlySpan<string> args)
@@ -234,6 +251,6 @@ public sealed partial class CodecChain
         public TopKOptions? TopK;
         public ValueCodecOptions? Value;
         public bool ErrorFeedback;
-        public bool Lz4;
+        public LosslessStage Lossless;
     }
 }

@@ -4,16 +4,16 @@ using System.Text;
 namespace Decentralized.Kernels;
 
 /// <summary>A parsed, validated codec chain: an optional top-k sparsifier, one value codec, an
-/// optional error-feedback wrapper around the lossy stages and an optional lossless LZ4 stage.
-/// Immutable and thread-safe; parse once and reuse.</summary>
+/// optional error-feedback wrapper around the lossy stages and an optional lossless last stage (LZ4 or
+/// rANS entropy coding). Immutable and thread-safe; parse once and reuse.</summary>
 public sealed partial class CodecChain
 {
-    private CodecChain(TopKOptions? topK, ValueCodecOptions value, bool errorFeedback, bool lz4)
+    private CodecChain(TopKOptions? topK, ValueCodecOptions value, bool errorFeedback, LosslessStage lossless)
     {
         TopK = topK;
         Value = value;
         UsesErrorFeedback = errorFeedback;
-        UsesLz4 = lz4;
+        Lossless = lossless;
         Spec = BuildCanonicalSpec();
     }
 
@@ -32,9 +32,14 @@ public sealed partial class CodecChain
     /// <summary>The value codec applied to the (dense or selected) values.</summary>
     public ValueCodecOptions Value { get; }
 
-    /// <summary>True when the packed bytes of each chunk go through LZ4 (kept raw when LZ4 does not
-    /// shrink them).</summary>
-    public bool UsesLz4 { get; }
+    /// <summary>The lossless stage over each chunk's packed bytes (kept raw when it does not shrink them).</summary>
+    public LosslessStage Lossless { get; }
+
+    /// <summary>True when the packed bytes of each chunk go through LZ4.</summary>
+    public bool UsesLz4 => Lossless == LosslessStage.Lz4;
+
+    /// <summary>True when the packed bytes of each chunk are rANS entropy coded (<c>ans</c>).</summary>
+    public bool UsesAns => Lossless == LosslessStage.Ans;
 
     /// <summary>True when decoding reproduces the input bit for bit.</summary>
     public bool IsLossless => TopK is null && Value.IsLossless;
@@ -64,9 +69,9 @@ public sealed partial class CodecChain
         }
 
         parts.Add(ValueSpec(Value));
-        if (UsesLz4)
+        if (Lossless != LosslessStage.None)
         {
-            parts.Add("lz4");
+            parts.Add(UsesLz4 ? "lz4" : "ans");
         }
 
         return string.Join('+', parts);
@@ -92,6 +97,11 @@ public sealed partial class CodecChain
         if (value.IsQuantizer && value.BlockSize != ValueCodecOptions.DefaultBlockSize)
         {
             text.Append(':').Append(value.BlockSize.ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (value.ScaleFormat == BlockScaleFormat.Bf16)
+        {
+            text.Append(":bf16");
         }
 
         if (value.StochasticRounding)

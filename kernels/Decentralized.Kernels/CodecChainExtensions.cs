@@ -1,6 +1,3 @@
-using System.Buffers;
-using K4os.Compression.LZ4;
-
 namespace Decentralized.Kernels;
 
 /// <summary>Conveniences for in-process use of a chain (the simulator and single-process trainers
@@ -8,8 +5,8 @@ namespace Decentralized.Kernels;
 public static class CodecChainExtensions
 {
     /// <summary>Encodes and decodes one flat vector through <paramref name="chain"/>, exactly as a
-    /// receiver of a one-tensor blob would see it, and returns that blob's size in bytes (LZ4, when
-    /// in the chain, is run so the count is honest). <paramref name="output"/> may not overlap
+    /// receiver of a one-tensor blob would see it, and returns that blob's size in bytes (LZ4 or
+    /// rANS, when in the chain, is run so the count is honest). <paramref name="output"/> may not overlap
     /// <paramref name="input"/>. Uses pooled buffers of one chunk.</summary>
     /// <param name="chain">The codec chain.</param>
     /// <param name="input">Values to send.</param>
@@ -52,28 +49,16 @@ public static class CodecChainExtensions
         residual = chain.UsesErrorFeedback ? feedback!.GetOrCreate(name, input.Length) : null;
         int chunkElements = ChunkCodec.EffectiveChunkElements(chain, limits.ChunkElements);
         using var codec = new ChunkCodec(chain, chunkElements, reference: false);
-        byte[] raw = ArrayPool<byte>.Shared.Rent(codec.MaxRawLength);
-        byte[]? packed = chain.UsesLz4 ? ArrayPool<byte>.Shared.Rent(LZ4Codec.MaximumOutputSize(codec.MaxRawLength)) : null;
-        try
-        {
-            var sink = new DecodingSink(codec, raw, packed, output);
-            TensorPipeline.Encode(codec, chain, input, residual, StochasticRounding.KeyFor(seed, name), raw, ref sink);
-            long header = HeaderCodec.Measure(chain.Spec, [(nameBytes, [input.Length])]);
-            return header + sink.ChunkBytes + WireFormat.TrailerBytes;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(raw);
-            if (packed is not null)
-            {
-                ArrayPool<byte>.Shared.Return(packed);
-            }
-        }
+        using var framer = new ChunkFramer(chain, codec.MaxRawLength);
+        var sink = new DecodingSink(codec, framer, output);
+        TensorPipeline.Encode(codec, chain, input, residual, StochasticRounding.KeyFor(seed, name), framer.RawArea, ref sink);
+        long header = HeaderCodec.Measure(chain.Spec, [(nameBytes, [input.Length])]);
+        return header + sink.ChunkBytes + WireFormat.TrailerBytes;
     }
 
-    /// <summary>Decodes each chunk straight into the caller's output and counts what the wire
-    /// would carry.</summary>
-    private ref struct DecodingSink(ChunkCodec codec, byte[] raw, byte[]? packed, Span<float> output) : IChunkSink
+    /// <summary>Frames each chunk as the stream encoder would (so the count is the wire's), then
+    /// decodes its raw bytes straight into the caller's output.</summary>
+    private ref struct DecodingSink(ChunkCodec codec, ChunkFramer framer, Span<float> output) : IChunkSink
     {
         private readonly Span<float> _output = output;
 
@@ -81,15 +66,8 @@ public static class CodecChainExtensions
 
         public void Accept(long chunk, int rawLength, int start, int count)
         {
-            int stored = rawLength;
-            if (packed is not null && rawLength > 0)
-            {
-                int compressed = LZ4Codec.Encode(raw.AsSpan(0, rawLength), packed, LZ4Level.L00_FAST);
-                stored = compressed > 0 && compressed < rawLength ? compressed : rawLength;
-            }
-
-            ChunkBytes += WireFormat.ChunkHeaderBytes + stored;
-            codec.Decode(raw.AsSpan(0, rawLength), _output.Slice(start, count));
+            ChunkBytes += framer.Frame(0, chunk, rawLength, count, out _).Length;
+            codec.Decode(framer.RawArea[..rawLength], _output.Slice(start, count));
         }
     }
 }

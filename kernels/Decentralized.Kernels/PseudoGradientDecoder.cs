@@ -104,7 +104,7 @@ public static class PseudoGradientDecoder
         var trailer = new XxHash3();
         PseudoGradientEncoder.AppendChecksum(trailer, header.Checksum);
         using var codec = new ChunkCodec(header.Chain, header.ChunkElements, reference: false);
-        using var framer = new ChunkFramer(header.Chain.UsesLz4, codec.MaxRawLength, forEncoding: false);
+        using var framer = new ChunkFramer(header.Chain, codec.MaxRawLength, forEncoding: false);
         bool sparse = header.Chain.TopK is not null;
         for (int t = 0; t < header.Tensors.Length; t++)
         {

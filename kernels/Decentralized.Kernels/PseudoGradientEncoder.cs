@@ -79,7 +79,7 @@ public sealed class PseudoGradientEncoder
 
         long written = headerLength;
         using var codec = new ChunkCodec(_chain, _chunkElements, _reference);
-        using var framer = new ChunkFramer(_chain.UsesLz4, codec.MaxRawLength);
+        using var framer = new ChunkFramer(_chain, codec.MaxRawLength, reference: _reference);
         for (int t = 0; t < tensors.Count; t++)
         {
             TensorView tensor = tensors[t];
@@ -164,7 +164,7 @@ public sealed class PseudoGradientEncoder
 
         public void Accept(long chunk, int rawLength, int start, int count)
         {
-            ReadOnlySpan<byte> frame = framer.Frame(tensor, chunk, rawLength, out ulong checksum);
+            ReadOnlySpan<byte> frame = framer.Frame(tensor, chunk, rawLength, count, out ulong checksum);
             destination.Write(frame);
             AppendChecksum(trailer, checksum);
             Written += frame.Length;

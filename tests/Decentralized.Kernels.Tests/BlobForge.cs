@@ -18,14 +18,15 @@ internal static class BlobForge
         var trailer = new XxHash3();
         PseudoGradientEncoder.AppendChecksum(trailer, headerChecksum);
         int maxRaw = tensors.SelectMany(t => t.RawChunks).Select(c => c.Length).DefaultIfEmpty(0).Max();
-        using var framer = new ChunkFramer(lz4Flagged, Math.Max(maxRaw, 1));
+        // Only the framer's lossless stage matters here: LZ4 (kept only where it shrinks) or none.
+        using var framer = new ChunkFramer(CodecChain.Parse(lz4Flagged ? "fp32+lz4" : "fp32"), Math.Max(maxRaw, 1));
         for (int t = 0; t < tensors.Count; t++)
         {
             for (int c = 0; c < tensors[t].RawChunks.Length; c++)
             {
                 byte[] raw = tensors[t].RawChunks[c];
                 raw.CopyTo(framer.RawArea);
-                output.Write(framer.Frame(t, c, raw.Length, out ulong checksum));
+                output.Write(framer.Frame(t, c, raw.Length, 0, out ulong checksum));
                 PseudoGradientEncoder.AppendChecksum(trailer, checksum);
             }
         }

@@ -6,6 +6,7 @@ public class BlobRoundTripTests
     {
         "fp32", "fp32+lz4", "bf16", "fp16+lz4", "q8", "q8:128:sr+lz4", "q4", "q4:48:sr", "topk:0.05+q8", "topk:0.3+q4+lz4",
         "topk:100+fp32", "topk:1.0+bf16", "topk:0.01+ef+q8", "ef+q4:sr+lz4",
+        "q4+ef+ans", "q4:bf16+ef+ans", "q8:128:bf16:sr+ans", "topk:0.05+q4:bf16+ans", "topk:0.01+ef+q8+ans", "fp32+ans", "bf16+ans",
     };
 
     private static List<TensorView> Model(int seed)
@@ -76,6 +77,7 @@ public class BlobRoundTripTests
     [Theory]
     [InlineData("q8:sr")]
     [InlineData("q4")]
+    [InlineData("q4:bf16+ans")]
     [InlineData("topk:0.1+bf16")]
     public void Decoded_values_do_not_depend_on_chunk_size(string spec)
     {
@@ -126,6 +128,8 @@ public class BlobRoundTripTests
         Assert.True(Size("q4") < fp32 * 0.15);
         Assert.True(Size("topk:0.01+q8") < fp32 * 0.02);
         Assert.True(Size("q8+lz4") <= Size("q8"));
+        Assert.True(Size("q4+ans") < Size("q4") * 0.92);
+        Assert.True(Size("q4:bf16") < Size("q4"));
     }
 
     [Theory]
@@ -216,7 +220,7 @@ public class BlobRoundTripTests
     public void Round_trip_reports_the_same_byte_count_as_the_blob()
     {
         float[] values = TestData.Make(new Random(14), 100_000, TestData.Shape.Normal);
-        foreach (string spec in new[] { "fp32", "q4+lz4", "topk:0.02+q8" })
+        foreach (string spec in new[] { "fp32", "q4+lz4", "topk:0.02+q8", "q4+ans", "fp32+ans" })
         {
             CodecChain chain = CodecChain.Parse(spec);
             long blob = new PseudoGradientEncoder(chain).Encode([new TensorView("w", [values.Length], values)], Stream.Null);

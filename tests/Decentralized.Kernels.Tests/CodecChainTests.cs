@@ -18,6 +18,12 @@ public class CodecChainTests
     [InlineData("topk:1e-3+fp16+lz4", "topk:0.001+fp16+lz4")]
     [InlineData("lz4", "fp32+lz4")]
     [InlineData("bf16+ef", "ef+bf16")]
+    [InlineData("q4+ef+ans", "ef+q4+ans")]
+    [InlineData("Q4:64:BF16+EF+ANS", "ef+q4:bf16+ans")]
+    [InlineData("q8:128:bf16:sr", "q8:128:bf16:sr")]
+    [InlineData("int4:bf16", "q4:bf16")]
+    [InlineData("topk:0.01+ef+q8+ans", "topk:0.01+ef+q8+ans")]
+    [InlineData("ans", "fp32+ans")]
     public void Parses_to_canonical_spec_that_reparses_to_the_same_chain(string spec, string canonical)
     {
         CodecChain chain = CodecChain.Parse(spec);
@@ -36,6 +42,14 @@ public class CodecChainTests
         Assert.False(chain.IsLossless);
         Assert.True(CodecChain.Parse("fp32+lz4").IsLossless);
         Assert.False(CodecChain.Parse("q8").UsesErrorFeedback);
+
+        CodecChain ans = CodecChain.Parse("q4:bf16+ef+ans");
+        Assert.True(ans.UsesAns);
+        Assert.False(ans.UsesLz4);
+        Assert.Equal(LosslessStage.Ans, ans.Lossless);
+        Assert.Equal(new ValueCodecOptions(ValueCodecKind.Int4, 64, false, BlockScaleFormat.Bf16), ans.Value);
+        Assert.Equal(2, ans.Value.ScaleBytes);
+        Assert.True(CodecChain.Parse("fp32+ans").IsLossless);
     }
 
     [Theory]
@@ -62,11 +76,21 @@ public class CodecChainTests
     [InlineData("q8++lz4")]
     [InlineData("fp16:2")]
     [InlineData("topk:0.1+topk:0.2")]
+    [InlineData("q4+lz4+ans")]
+    [InlineData("q4+ans+lz4")]
+    [InlineData("ans+q4")]
+    [InlineData("q4+ans+ef")]
+    [InlineData("q4+ans:2")]
+    [InlineData("q4:bf16:64")]
+    [InlineData("q4:sr:bf16")]
+    [InlineData("q4:bf16:bf16")]
+    [InlineData("q4:fp16")]
+    [InlineData("bf16:bf16")]
     public void Rejects_bad_specs_with_a_message_listing_valid_stages(string spec)
     {
         var error = Assert.Throws<CodecException>(() => CodecChain.Parse(spec));
         Assert.Equal(CodecErrorCode.InvalidChain, error.Code);
-        Assert.Contains("Valid stages: fp32, bf16, fp16, q8 (int8), q4 (int4), topk, ef, lz4", error.Message);
+        Assert.Contains("Valid stages: fp32, bf16, fp16, q8 (int8), q4 (int4), topk, ef, lz4, ans", error.Message);
         Assert.False(CodecChain.TryParse(spec, out _));
     }
 

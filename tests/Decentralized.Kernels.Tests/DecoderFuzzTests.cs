@@ -8,7 +8,10 @@ namespace Decentralized.Kernels.Tests;
 public class DecoderFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private static readonly string[] Chains =
-        ["fp32", "bf16+lz4", "fp16", "q8", "q8:16:sr+lz4", "q4", "q4:48+lz4", "topk:0.1+q8", "topk:0.5+q4+lz4", "topk:3+fp16"];
+        ["fp32", "bf16+lz4", "fp16", "q8", "q8:16:sr+lz4", "q4", "q4:48+lz4", "topk:0.1+q8", "topk:0.5+q4+lz4", "topk:3+fp16",
+         "q4+ans", "q8:bf16+ans", "q4:48:bf16:sr", "topk:0.2+q4:bf16+ans", "fp32+ans"];
+
+    private static readonly string[] AnsChains = ["q4+ans", "q4:bf16+ans", "q8+ans", "fp32+ans", "bf16+ans", "topk:0.3+q4+ans", "topk:0.2+q8:bf16+ans"];
 
     private static readonly DecoderLimits Limits = new()
     {
@@ -27,14 +30,15 @@ public class DecoderFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
         for (int iteration = 0; iteration < 5000; iteration++)
         {
             (byte[] source, List<TensorView> tensors) = corpus[random.Next(corpus.Count)];
-            byte[] blob = (iteration % 4) switch
+            byte[] blob = (iteration % 5) switch
             {
                 0 => Mutate(source, random),
                 1 => Forge(random),
                 2 => ForgeLz4(random),
-                _ => iteration % 8 == 3 ? RandomBytes(random) : Mutate(Mutate(source, random), random),
+                3 => iteration % 10 == 3 ? RandomBytes(random) : Mutate(Mutate(source, random), random),
+                _ => ForgeAns(random),
             };
-            bool forged = iteration % 4 is 1 or 2;
+            bool forged = iteration % 5 is 1 or 2 or 4;
             string outcome = Run(blob, forged ? null : tensors, seed, iteration);
             outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
         }
@@ -181,6 +185,33 @@ public class DecoderFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
         }
 
         return BlobForge.Build(spec, chunk, [("w", [n], chunks.ToArray())], lz4Flagged: spec.Contains("lz4"));
+    }
+
+    // ans-flagged chunks with valid checksums whose stored bytes are a real entropy coding of a real
+    // chunk, usually mutated (so the segment, lane, table and rANS checks are reached), with the true
+    // or a wrong raw length.
+    private static byte[] ForgeAns(Random random)
+    {
+        string spec = AnsChains[random.Next(AnsChains.Length)];
+        CodecChain chain = CodecChain.Parse(spec);
+        int n = random.Next(1, 400);
+        float[] values = TestData.Make(random, n, TestData.AllShapes[random.Next(TestData.AllShapes.Length)]);
+        using var codec = new ChunkCodec(chain, n, reference: false);
+        byte[] raw = new byte[codec.RawLengthBound(n)];
+        var cursor = chain.TopK is null ? default : new SparseCursor(codec.Select(values));
+        raw = raw[..codec.Encode(values, raw, new RoundingContext(1, 0), ref cursor)];
+        var segments = new Entropy.AnsSegment[Entropy.AnsLayout.MaxSegments];
+        int used = Entropy.AnsLayout.Split(chain, raw, n, segments);
+        byte[] stored = new byte[Entropy.AnsChunkCodec.MaxStoredLength(raw.Length)];
+        using var ans = new Entropy.AnsChunkCodec(reference: false);
+        stored = stored[..ans.Encode(raw, segments.AsSpan(0, used), stored)];
+        if (random.Next(4) != 0)
+        {
+            stored = Mutate(stored, random);
+        }
+
+        int rawLength = random.Next(5) == 0 ? random.Next(0, 2 * raw.Length + 2) : raw.Length;
+        return BlobForge.BuildStored(spec, n, "w", [n], [(rawLength, (byte)2, stored)]);
     }
 
     // LZ4-flagged chunks whose stored bytes are garbage or truncated real LZ4 blocks.

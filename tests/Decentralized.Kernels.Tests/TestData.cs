@@ -12,6 +12,7 @@ internal static class TestData
         AllZero,
         Constant,
         Ties,
+        MixedBlocks,
     }
 
     public static readonly Shape[] AllShapes = Enum.GetValues<Shape>();
@@ -33,6 +34,14 @@ internal static class TestData
                 Shape.WideRange => Gaussian(random) * MathF.Pow(2f, random.Next(-120, 90)),
                 Shape.AllZero => random.Next(2) == 0 ? 0f : -0f,
                 Shape.Constant => 0.375f,
+                // Runs of 64 that are zero, below the 2^-100 zero-block threshold, or normal: blocks
+                // of one batch of eight take different paths.
+                Shape.MixedBlocks => ((i / 64) % 3) switch
+                {
+                    0 => 0f,
+                    1 => Gaussian(random) * 1e-32f,
+                    _ => Gaussian(random),
+                },
                 _ => random.Next(-4, 5) * 0.25f,
             };
         }

@@ -9,6 +9,7 @@ public class ValueKernelPropertyTests
     public static TheoryData<string> Codecs => new()
     {
         "fp32", "bf16", "fp16", "q8", "q8:16", "q8:48", "q8:128:sr", "q8:sr", "q4", "q4:16", "q4:48", "q4:96:sr", "q4:sr",
+        "q8:bf16", "q8:48:bf16:sr", "q4:bf16", "q4:16:bf16", "q4:48:bf16", "q4:bf16:sr",
     };
 
     [Theory]
@@ -76,11 +77,17 @@ public class ValueKernelPropertyTests
     [InlineData("q4", 7)]
     [InlineData("q4:32", 7)]
     [InlineData("q4:80:sr", 7)]
+    [InlineData("q8:bf16", 127)]
+    [InlineData("q4:bf16", 7)]
+    [InlineData("q4:48:bf16:sr", 7)]
     public void Quantizers_stay_within_half_a_step_or_a_step_with_stochastic_rounding(string spec, int qMax)
     {
         ValueCodecOptions options = CodecChain.Parse(spec).Value;
         IValueKernel kernel = ValueKernels.Create(options);
         float stepsAllowed = options.StochasticRounding ? 1f : 0.5f;
+
+        // bf16 scales round max|x| / q_max up by at most 2^-7 relative (7 mantissa bits), and so the step.
+        float stepSlack = options.ScaleFormat == BlockScaleFormat.Bf16 ? 1.0079f : 1.0001f;
         foreach (int seed in new[] { 11, 12 })
         {
             var random = new Random(seed);
@@ -100,7 +107,7 @@ public class ValueKernelPropertyTests
                         }
 
                         float step = absMax / qMax;
-                        float bound = absMax < ValueRange.MinBlockMagnitude ? absMax : step * stepsAllowed * 1.0001f + 1e-38f;
+                        float bound = absMax < ValueRange.MinBlockMagnitude ? absMax : step * stepsAllowed * stepSlack + 1e-38f;
                         for (int i = start; i < end; i++)
                         {
                             Assert.True(Math.Abs(output[i] - input[i]) <= bound,
@@ -115,6 +122,7 @@ public class ValueKernelPropertyTests
     [Theory]
     [InlineData("q8")]
     [InlineData("q4:sr")]
+    [InlineData("q4:bf16")]
     [InlineData("bf16")]
     [InlineData("fp16")]
     public void Zero_blocks_decode_to_exact_zeros(string spec)
@@ -226,6 +234,9 @@ public class ValueKernelPropertyTests
     [InlineData("q8", float.PositiveInfinity)]
     [InlineData("q4", -1f)]
     [InlineData("q4", 1e31f)]
+    [InlineData("q8:bf16", float.NaN)]
+    [InlineData("q4:bf16", -1f)]
+    [InlineData("q4:bf16", float.PositiveInfinity)]
     public void Quantizer_decoders_refuse_bad_scales(string spec, float scale)
     {
         ValueCodecOptions options = CodecChain.Parse(spec).Value;
@@ -234,7 +245,16 @@ public class ValueKernelPropertyTests
             IValueKernel kernel = ValueKernels.Create(options, reference);
             byte[] bytes = new byte[kernel.EncodedLength(100)];
             kernel.Encode(new float[100], bytes, default);
-            BitConverter.TryWriteBytes(bytes.AsSpan(4), scale);
+            // The second block's scale (bf16 scales are the upper half of the fp32 bits).
+            if (options.ScaleFormat == BlockScaleFormat.Bf16)
+            {
+                BitConverter.TryWriteBytes(bytes.AsSpan(2), (ushort)(BitConverter.SingleToUInt32Bits(scale) >> 16));
+            }
+            else
+            {
+                BitConverter.TryWriteBytes(bytes.AsSpan(4), scale);
+            }
+
             var error = Assert.Throws<CodecException>(() => kernel.Decode(bytes, new float[100]));
             Assert.Equal(CodecErrorCode.NonFiniteDecoded, error.Code);
         }
@@ -243,11 +263,44 @@ public class ValueKernelPropertyTests
     [Fact]
     public void Decoders_refuse_wrong_payload_lengths()
     {
-        foreach (string spec in new[] { "fp32", "bf16", "fp16", "q8", "q4" })
+        foreach (string spec in new[] { "fp32", "bf16", "fp16", "q8", "q4", "q8:bf16", "q4:bf16" })
         {
             IValueKernel kernel = ValueKernels.Create(CodecChain.Parse(spec).Value);
             var error = Assert.Throws<CodecException>(() => kernel.Decode(new byte[kernel.EncodedLength(10) + 1], new float[10]));
             Assert.Equal(CodecErrorCode.Malformed, error.Code);
+        }
+    }
+
+    [Theory]
+    [InlineData("q8:bf16", 127)]
+    [InlineData("q4:bf16", 7)]
+    [InlineData("q4:32:bf16", 7)]
+    public void Bf16_scales_round_up_so_the_largest_value_keeps_its_code(string spec, int qMax)
+    {
+        // 0.1 / 7 and 0.1 / 127 are not bf16 values: rounding the scale down would clip the block's
+        // largest value, rounding it up keeps it at q_max (and the codes are taken against that scale).
+        ValueCodecOptions options = CodecChain.Parse(spec).Value;
+        float[] input = new float[options.BlockSize];
+        var random = new Random(3);
+        for (int i = 0; i < input.Length; i++)
+        {
+            input[i] = (float)(random.NextDouble() * 0.2 - 0.1);
+        }
+
+        input[5] = 0.1f;
+        input[9] = -0.1f;
+        foreach (bool reference in new[] { false, true })
+        {
+            IValueKernel kernel = ValueKernels.Create(options, reference);
+            byte[] bytes = new byte[kernel.EncodedLength(input.Length)];
+            kernel.Encode(input, bytes, new RoundingContext(1, 0));
+            float scale = BitConverter.UInt32BitsToSingle((uint)BitConverter.ToUInt16(bytes, 0) << 16);
+            Assert.True(scale >= 0.1f / qMax && scale <= 0.1f / qMax * 1.0079f, $"scale {scale}");
+            Assert.Equal(2 + (qMax == 7 ? options.BlockSize / 2 : options.BlockSize), bytes.Length);
+            float[] output = new float[input.Length];
+            kernel.Decode(bytes, output);
+            Assert.Equal(qMax * scale, output[5]);
+            Assert.Equal(-qMax * scale, output[9]);
         }
     }
 

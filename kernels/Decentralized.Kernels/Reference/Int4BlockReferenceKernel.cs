@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace Decentralized.Kernels.Reference;
 
 /// <summary>Scalar reference of <see cref="Int4BlockKernel"/>. Layout for n values in blocks of B:
@@ -11,6 +9,7 @@ namespace Decentralized.Kernels.Reference;
 /// full groups of 32 values, 16 bytes each:  byte j = code[g+j] | code[g+16+j] &lt;&lt; 4   (j &lt; 16)
 /// the last n % 32 values, in pairs:          byte t = code[2t]  | code[2t+1]  &lt;&lt; 4   (high 0 if odd)
 /// </code>
+/// With bf16 scales each scale is 2 bytes (the upper half of its fp32 bits, little-endian).
 /// The split-halves grouping lets a vector decoder produce 16 consecutive values from the low nibbles
 /// and the next 16 from the high nibbles without any interleaving shuffle.</summary>
 public sealed class Int4BlockReferenceKernel : IValueKernel
@@ -18,9 +17,9 @@ public sealed class Int4BlockReferenceKernel : IValueKernel
     private const float QMax = 7f;
 
     /// <summary>Creates the reference for block size <paramref name="blockSize"/>.</summary>
-    public Int4BlockReferenceKernel(int blockSize, bool stochasticRounding)
+    public Int4BlockReferenceKernel(int blockSize, bool stochasticRounding, BlockScaleFormat scaleFormat = BlockScaleFormat.Fp32)
     {
-        Options = new ValueCodecOptions(ValueCodecKind.Int4, blockSize, stochasticRounding);
+        Options = new ValueCodecOptions(ValueCodecKind.Int4, blockSize, stochasticRounding, scaleFormat);
     }
 
     /// <inheritdoc />
@@ -28,7 +27,7 @@ public sealed class Int4BlockReferenceKernel : IValueKernel
 
     /// <inheritdoc />
     public int EncodedLength(int count) =>
-        checked(BlockScale.BlockCount(count, Options.BlockSize) * 4 + (int)(((long)count + 1) / 2));
+        checked(BlockScale.BlockCount(count, Options.BlockSize) * Options.ScaleBytes + (int)(((long)count + 1) / 2));
 
     /// <summary>Byte index and nibble (0 low, 1 high) of value <paramref name="i"/> among <paramref name="count"/>.</summary>
     public static (int Byte, int Nibble) NibbleOf(int i, int count)
@@ -51,7 +50,7 @@ public sealed class Int4BlockReferenceKernel : IValueKernel
         KernelGuards.EncodeLengths(this, source.Length, destination.Length);
         int blockSize = Options.BlockSize;
         int blocks = BlockScale.BlockCount(source.Length, blockSize);
-        Span<byte> packed = destination.Slice(blocks * 4, EncodedLength(source.Length) - blocks * 4);
+        Span<byte> packed = destination.Slice(blocks * Options.ScaleBytes, EncodedLength(source.Length) - blocks * Options.ScaleBytes);
         packed.Clear();
         for (int b = 0; b < blocks; b++)
         {
@@ -63,8 +62,8 @@ public sealed class Int4BlockReferenceKernel : IValueKernel
                 absMax = Math.Max(absMax, Math.Abs(source[i]));
             }
 
-            BlockScale.Compute(absMax, QMax, out float scale, out float inverse);
-            BinaryPrimitives.WriteSingleLittleEndian(destination.Slice(b * 4), scale);
+            BlockScale.Compute(absMax, QMax, Options.ScaleFormat, out float scale, out float inverse);
+            BlockScale.Write(destination, b, scale, Options.ScaleFormat);
             for (int i = start; i < end; i++)
             {
                 int code = Options.StochasticRounding
@@ -84,7 +83,7 @@ public sealed class Int4BlockReferenceKernel : IValueKernel
         int count = destination.Length;
         int blockSize = Options.BlockSize;
         int blocks = BlockScale.BlockCount(count, blockSize);
-        ReadOnlySpan<byte> packed = source.Slice(blocks * 4);
+        ReadOnlySpan<byte> packed = source.Slice(blocks * Options.ScaleBytes);
         if (count % 2 == 1 && (packed[^1] & 0xF0) != 0)
         {
             throw new CodecException(CodecErrorCode.Malformed, "Int4 payload has a non-zero padding nibble");
@@ -93,7 +92,7 @@ public sealed class Int4BlockReferenceKernel : IValueKernel
         for (int i = 0; i < count; i++)
         {
             int b = i / blockSize;
-            float scale = BinaryPrimitives.ReadSingleLittleEndian(source.Slice(b * 4));
+            float scale = BlockScale.Read(source, b, Options.ScaleFormat);
             if (!BlockScale.IsValidScale(scale))
             {
                 throw KernelGuards.BadScale(ValueCodecKind.Int4, b, scale);

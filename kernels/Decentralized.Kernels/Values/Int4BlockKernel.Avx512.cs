@@ -13,7 +13,7 @@ public sealed partial class Int4BlockKernel
     private unsafe void PackGroups512(ReadOnlySpan<float> source, Span<byte> packed, ReadOnlySpan<float> inverses, RoundingContext rounding)
     {
         bool stochastic = Options.StochasticRounding;
-        var blocks = new BlockWalker(Options.BlockSize);
+        var blocks = new VectorMath.BlockWalker(Options.BlockSize);
         Vector512<float> qMax = Vector512.Create(QMax);
         Vector512<int> low = Vector512.Create(0xF);
         int groups = source.Length / 32;
@@ -36,7 +36,7 @@ public sealed partial class Int4BlockKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void UnpackGroups512(ReadOnlySpan<byte> packed, Span<float> values, ReadOnlySpan<float> scales)
     {
-        var blocks = new BlockWalker(Options.BlockSize);
+        var blocks = new VectorMath.BlockWalker(Options.BlockSize);
         int groups = values.Length / 32;
         fixed (byte* p = packed)
         fixed (float* y = values)
@@ -54,22 +54,4 @@ public sealed partial class Int4BlockKernel
         }
     }
 
-    /// <summary>Yields the block index of consecutive 16-value halves without dividing.</summary>
-    private struct BlockWalker(int blockSize)
-    {
-        private int _block = -1;
-        private int _left;
-
-        public int Next()
-        {
-            if (_left == 0)
-            {
-                _block++;
-                _left = blockSize;
-            }
-
-            _left -= 16;
-            return _block;
-        }
-    }
 }

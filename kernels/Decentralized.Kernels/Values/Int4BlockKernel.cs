@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -7,7 +6,7 @@ using Decentralized.Kernels.Reference;
 
 namespace Decentralized.Kernels;
 
-/// <summary>Blockwise absmax 4-bit quantizer (q_max 7, fp32 scale per block), vectorised with AVX2;
+/// <summary>Blockwise absmax 4-bit quantizer (q_max 7, fp32 or bf16 scale per block), vectorised with AVX2;
 /// byte layout (see <see cref="Int4BlockReferenceKernel"/>) and results identical to the reference,
 /// which it falls back to where AVX2 is missing.</summary>
 public sealed partial class Int4BlockKernel : IValueKernel
@@ -16,14 +15,14 @@ public sealed partial class Int4BlockKernel : IValueKernel
     private readonly Int4BlockReferenceKernel _fallback;
 
     /// <summary>Creates the kernel for block size <paramref name="blockSize"/> (multiple of 16).</summary>
-    public Int4BlockKernel(int blockSize, bool stochasticRounding)
+    public Int4BlockKernel(int blockSize, bool stochasticRounding, BlockScaleFormat scaleFormat = BlockScaleFormat.Fp32)
     {
         if (blockSize < ValueCodecOptions.MinBlockSize || blockSize % 16 != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize, "must be a multiple of 16, at least 16");
         }
 
-        _fallback = new Int4BlockReferenceKernel(blockSize, stochasticRounding);
+        _fallback = new Int4BlockReferenceKernel(blockSize, stochasticRounding, scaleFormat);
         Options = _fallback.Options;
     }
 
@@ -46,36 +45,40 @@ public sealed partial class Int4BlockKernel : IValueKernel
         KernelGuards.EncodeLengths(this, source.Length, destination.Length);
         int blockSize = Options.BlockSize;
         int blocks = BlockScale.BlockCount(source.Length, blockSize);
-        Span<byte> packed = destination.Slice(blocks * 4, (source.Length + 1) / 2);
+        Span<byte> packed = destination.Slice(blocks * Options.ScaleBytes, (source.Length + 1) / 2);
 
-        // Segments of whole blocks and whole 32-value groups (about 4,096 values, L1-resident): scales
-        // first, then codes, so a group straddling two blocks (B not a multiple of 32) finds both
-        // reciprocals, and the second read of the segment hits L1.
-        int unit = blockSize % 32 == 0 ? blockSize : 2 * blockSize;
-        int segment = unit * Math.Max(1, 4096 / unit);
+        // Block size 64 in batches of eight blocks; the rest in segments of whole blocks and whole
+        // 32-value groups (about 4,096 values, L1-resident): scales first, then codes, so a group
+        // straddling two blocks (B not a multiple of 32) finds both reciprocals, and the second read
+        // of the segment hits L1.
+        int done = blockSize == 64 ? EncodeBlocks64(source, destination, blocks, rounding) : 0;
+        int segment = VectorMath.SegmentLength(blockSize);
         Span<float> inverses = stackalloc float[Math.Max(2, segment / blockSize)];
-        for (int start = 0; start < source.Length; start += segment)
+        for (int start = done; start < source.Length; start += segment)
         {
             int length = Math.Min(segment, source.Length - start);
             var at = new RoundingContext(rounding.Key, rounding.CounterBase + (uint)start);
-            EncodeSegment(source.Slice(start, length), destination.Slice(start / blockSize * 4), packed.Slice(start / 2), inverses, at);
+            EncodeSegment(source.Slice(start), length, destination.Slice(start / blockSize * Options.ScaleBytes), packed.Slice(start / 2), inverses, at);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void EncodeSegment(ReadOnlySpan<float> source, Span<byte> scales, Span<byte> packed, Span<float> inverses, RoundingContext rounding)
+    private void EncodeSegment(ReadOnlySpan<float> rest, int length, Span<byte> scales, Span<byte> packed, Span<float> inverses, RoundingContext rounding)
     {
+        // `rest` runs to the end of the input, so the prefetch can reach into the next segment.
+        ReadOnlySpan<float> source = rest[..length];
         int blockSize = Options.BlockSize;
         int blocks = BlockScale.BlockCount(source.Length, blockSize);
         for (int b = 0; b < blocks; b++)
         {
             int start = b * blockSize;
             ReadOnlySpan<float> block = source.Slice(start, Math.Min(blockSize, source.Length - start));
-            float absMax = VectorMath.Avx512 && block.Length == blockSize
-                ? VectorMath.AbsMax512(ref MemoryMarshal.GetReference(block), blockSize)
-                : VectorMath.AbsMax(block);
-            BlockScale.Compute(absMax, QMax, out float scale, out inverses[b]);
-            BinaryPrimitives.WriteSingleLittleEndian(scales.Slice(b * 4), scale);
+            VectorMath.PrefetchAhead(rest, start, block.Length);
+            float absMax = block.Length < blockSize ? VectorMath.AbsMax(block)
+                : VectorMath.Avx512 ? VectorMath.AbsMax512(ref MemoryMarshal.GetReference(block), blockSize)
+                : VectorMath.AbsMax256(ref MemoryMarshal.GetReference(block), blockSize);
+            BlockScale.Compute(absMax, QMax, Options.ScaleFormat, out float scale, out inverses[b]);
+            BlockScale.Write(scales, b, scale, Options.ScaleFormat);
         }
 
         if (VectorMath.Avx512)
@@ -90,6 +93,8 @@ public sealed partial class Int4BlockKernel : IValueKernel
         PackTail(source, packed, inverses, rounding);
     }
 
+    // One 32-value group per step: the 32 codes are packed to bytes in order (three packs and a
+    // permute), then to nibbles.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void PackGroups(ReadOnlySpan<float> source, Span<byte> packed, ReadOnlySpan<float> inverses, RoundingContext rounding)
     {
@@ -99,9 +104,8 @@ public sealed partial class Int4BlockKernel : IValueKernel
         ref byte p = ref MemoryMarshal.GetReference(packed);
         Vector256<float> qMax = Vector256.Create(QMax);
         Vector256<uint> keys = Vector256.Create(rounding.Key);
-        Vector256<int> low = Vector256.Create(0xF);
         int groups = source.Length / 32;
-        var blocks = new BlockWalker(blockSize);
+        var blocks = new VectorMath.BlockWalker(blockSize);
         for (int g = 0; g < groups; g++)
         {
             int at = g * 32;
@@ -110,14 +114,21 @@ public sealed partial class Int4BlockKernel : IValueKernel
             // Blocks are multiples of 16, so each 16-value half lies inside one block.
             Vector256<float> invLow = Vector256.Create(inverses[blocks.Next()]);
             Vector256<float> invHigh = Vector256.Create(inverses[blocks.Next()]);
-            Vector256<int> l0 = VectorMath.Quantize(Vector256.LoadUnsafe(ref x, (nuint)at), invLow, qMax, stochastic, keys, counter);
-            Vector256<int> l1 = VectorMath.Quantize(Vector256.LoadUnsafe(ref x, (nuint)(at + 8)), invLow, qMax, stochastic, keys, counter + 8);
-            Vector256<int> h0 = VectorMath.Quantize(Vector256.LoadUnsafe(ref x, (nuint)(at + 16)), invHigh, qMax, stochastic, keys, counter + 16);
-            Vector256<int> h1 = VectorMath.Quantize(Vector256.LoadUnsafe(ref x, (nuint)(at + 24)), invHigh, qMax, stochastic, keys, counter + 24);
-            Vector256<int> b0 = (l0 & low) | Vector256.ShiftLeft(h0 & low, 4);
-            Vector256<int> b1 = (l1 & low) | Vector256.ShiftLeft(h1 & low, 4);
-            Vector256<short> shorts = Vector256.Narrow(b0, b1);
-            Vector128.Narrow(shorts.GetLower().AsUInt16(), shorts.GetUpper().AsUInt16()).StoreUnsafe(ref p, (nuint)(g * 16));
+            Vector256<float> x0 = Vector256.LoadUnsafe(ref x, (nuint)at);
+            Vector256<float> x1 = Vector256.LoadUnsafe(ref x, (nuint)(at + 8));
+            Vector256<float> x2 = Vector256.LoadUnsafe(ref x, (nuint)(at + 16));
+            Vector256<float> x3 = Vector256.LoadUnsafe(ref x, (nuint)(at + 24));
+            Vector256<byte> codes = stochastic
+                ? VectorMath.PackCodes(
+                    VectorMath.Quantize(x0, invLow, qMax, true, keys, counter),
+                    VectorMath.Quantize(x1, invLow, qMax, true, keys, counter + 8),
+                    VectorMath.Quantize(x2, invHigh, qMax, true, keys, counter + 16),
+                    VectorMath.Quantize(x3, invHigh, qMax, true, keys, counter + 24))
+                : VectorMath.PackCodes(
+                    VectorMath.RoundToCodes(x0, invLow), VectorMath.RoundToCodes(x1, invLow),
+                    VectorMath.RoundToCodes(x2, invHigh), VectorMath.RoundToCodes(x3, invHigh));
+
+            NibbleGroup(codes).StoreUnsafe(ref p, (nuint)(g * 16));
         }
     }
 
@@ -152,37 +163,73 @@ public sealed partial class Int4BlockKernel : IValueKernel
 
         KernelGuards.DecodeLengths(this, source.Length, destination.Length);
         int count = destination.Length;
-        int blocks = BlockScale.BlockCount(count, Options.BlockSize);
-        ReadOnlySpan<float> scales = MemoryMarshal.Cast<byte, float>(source[..(blocks * 4)]);
-        for (int b = 0; b < blocks; b++)
-        {
-            if (!BlockScale.IsValidScale(scales[b]))
-            {
-                throw KernelGuards.BadScale(ValueCodecKind.Int4, b, scales[b]);
-            }
-        }
-
-        ReadOnlySpan<byte> packed = source.Slice(blocks * 4);
+        int blockSize = Options.BlockSize;
+        int blocks = BlockScale.BlockCount(count, blockSize);
+        ReadOnlySpan<byte> packed = source.Slice(blocks * Options.ScaleBytes);
         if (count % 2 == 1 && (packed[^1] & 0xF0) != 0)
         {
             throw new CodecException(CodecErrorCode.Malformed, "Int4 payload has a non-zero padding nibble");
         }
 
-        if (VectorMath.Avx512)
+        if (Options.ScaleFormat == BlockScaleFormat.Fp32)
         {
-            UnpackGroups512(packed, destination, scales);
+            ReadOnlySpan<float> scales = MemoryMarshal.Cast<byte, float>(source[..(blocks * 4)]);
+            ValidateScales(scales, 0);
+            UnpackAll(packed, destination, scales);
         }
         else
         {
-            UnpackGroups(packed, destination, scales);
+            // bf16: widen one segment's scales at a time to fp32 on the stack, then the same loops.
+            int segment = VectorMath.SegmentLength(blockSize);
+            Span<float> widened = stackalloc float[segment / blockSize + 1];
+            for (int start = 0; start < count; start += segment)
+            {
+                int length = Math.Min(segment, count - start);
+                Span<float> scales = widened[..BlockScale.BlockCount(length, blockSize)];
+                int first = start / blockSize;
+                ReadOnlySpan<ushort> bits = MemoryMarshal.Cast<byte, ushort>(source.Slice(first * 2, scales.Length * 2));
+                for (int b = 0; b < scales.Length; b++)
+                {
+                    scales[b] = BitConverter.UInt32BitsToSingle((uint)bits[b] << 16);
+                }
+
+                ValidateScales(scales, first);
+                UnpackAll(packed.Slice(start / 2), destination.Slice(start, length), scales);
+            }
         }
 
-        int first = count / 32 * 32;
-        for (int i = first; i < count; i++)
+        int tail = count / 32 * 32;
+        for (int i = tail; i < count; i++)
         {
-            byte pair = packed[first / 2 + (i - first) / 2];
-            int code = ((i - first) & 1) == 0 ? (sbyte)(pair << 4) >> 4 : (sbyte)pair >> 4;
-            destination[i] = code * scales[i / Options.BlockSize];
+            byte pair = packed[tail / 2 + (i - tail) / 2];
+            int code = ((i - tail) & 1) == 0 ? (sbyte)(pair << 4) >> 4 : (sbyte)pair >> 4;
+            destination[i] = code * BlockScale.Read(source, i / blockSize, Options.ScaleFormat);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ValidateScales(ReadOnlySpan<float> scales, int firstBlock)
+    {
+        for (int b = 0; b < scales.Length; b++)
+        {
+            if (!BlockScale.IsValidScale(scales[b]))
+            {
+                throw KernelGuards.BadScale(ValueCodecKind.Int4, firstBlock + b, scales[b]);
+            }
+        }
+    }
+
+    // The whole 32-value groups of a run that starts on a group and block boundary.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void UnpackAll(ReadOnlySpan<byte> packed, Span<float> values, ReadOnlySpan<float> scales)
+    {
+        if (VectorMath.Avx512)
+        {
+            UnpackGroups512(packed, values, scales);
+        }
+        else
+        {
+            UnpackGroups(packed, values, scales);
         }
     }
 
@@ -191,7 +238,7 @@ public sealed partial class Int4BlockKernel : IValueKernel
     {
         int blockSize = Options.BlockSize;
         int groups = values.Length / 32;
-        var blocks = new BlockWalker(blockSize);
+        var blocks = new VectorMath.BlockWalker(blockSize);
         fixed (byte* p = packed)
         fixed (float* y = values)
         {

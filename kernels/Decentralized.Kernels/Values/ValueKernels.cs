@@ -13,11 +13,11 @@ public static class ValueKernels
         ValueCodecKind.Bf16 => reference ? new Bf16ReferenceKernel() : new Bf16Kernel(),
         ValueCodecKind.Fp16 => reference ? new Fp16ReferenceKernel() : new Fp16Kernel(),
         ValueCodecKind.Int8 => reference
-            ? new Int8BlockReferenceKernel(options.BlockSize, options.StochasticRounding)
-            : new Int8BlockKernel(options.BlockSize, options.StochasticRounding),
+            ? new Int8BlockReferenceKernel(options.BlockSize, options.StochasticRounding, options.ScaleFormat)
+            : new Int8BlockKernel(options.BlockSize, options.StochasticRounding, options.ScaleFormat),
         ValueCodecKind.Int4 => reference
-            ? new Int4BlockReferenceKernel(options.BlockSize, options.StochasticRounding)
-            : new Int4BlockKernel(options.BlockSize, options.StochasticRounding),
+            ? new Int4BlockReferenceKernel(options.BlockSize, options.StochasticRounding, options.ScaleFormat)
+            : new Int4BlockKernel(options.BlockSize, options.StochasticRounding, options.ScaleFormat),
         _ => throw new ArgumentOutOfRangeException(nameof(options), options.Kind, "unknown value codec"),
     };
 }

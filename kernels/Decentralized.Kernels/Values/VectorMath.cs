@@ -69,6 +69,155 @@ internal static class VectorMath
         return Vector256.ConvertToInt32Native(rounded);
     }
 
+    /// <summary>max |x| over a run whose length is a positive multiple of 16, via an unsigned max of
+    /// the magnitude bits (exact order for finite values), inlined into the quantizers' block loops.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float AbsMax256(ref float first, int length)
+    {
+        Vector256<uint> mask = Vector256.Create(0x7FFFFFFFu);
+        ref uint bits = ref Unsafe.As<float, uint>(ref first);
+        Vector256<uint> a = Vector256.LoadUnsafe(ref bits) & mask;
+        Vector256<uint> b = Vector256.LoadUnsafe(ref bits, 8) & mask;
+        for (int i = 16; i < length; i += 16)
+        {
+            a = Vector256.Max(a, Vector256.LoadUnsafe(ref bits, (nuint)i) & mask);
+            b = Vector256.Max(b, Vector256.LoadUnsafe(ref bits, (nuint)(i + 8)) & mask);
+        }
+
+        Vector128<uint> quarter = Vector128.Max(Vector256.Max(a, b).GetLower(), Vector256.Max(a, b).GetUpper());
+        quarter = Vector128.Max(quarter, Vector128.Shuffle(quarter, Vector128.Create(2u, 3u, 0u, 1u)));
+        quarter = Vector128.Max(quarter, Vector128.Shuffle(quarter, Vector128.Create(1u, 0u, 3u, 2u)));
+        return BitConverter.UInt32BitsToSingle(quarter.ToScalar());
+    }
+
+    /// <summary>max |x| of a 64-value block held in eight registers (unsigned max of the magnitude
+    /// bits, exact for finite values).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float AbsMax(Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, Vector256<float> v3,
+        Vector256<float> v4, Vector256<float> v5, Vector256<float> v6, Vector256<float> v7)
+    {
+        Vector256<uint> mask = Vector256.Create(0x7FFFFFFFu);
+        Vector256<uint> a = Vector256.Max(v0.AsUInt32() & mask, v1.AsUInt32() & mask);
+        Vector256<uint> b = Vector256.Max(v2.AsUInt32() & mask, v3.AsUInt32() & mask);
+        Vector256<uint> c = Vector256.Max(v4.AsUInt32() & mask, v5.AsUInt32() & mask);
+        Vector256<uint> d = Vector256.Max(v6.AsUInt32() & mask, v7.AsUInt32() & mask);
+        Vector256<uint> all = Vector256.Max(Vector256.Max(a, b), Vector256.Max(c, d));
+        Vector128<uint> quarter = Vector128.Max(all.GetLower(), all.GetUpper());
+        quarter = Vector128.Max(quarter, Vector128.Shuffle(quarter, Vector128.Create(2u, 3u, 0u, 1u)));
+        quarter = Vector128.Max(quarter, Vector128.Shuffle(quarter, Vector128.Create(1u, 0u, 3u, 2u)));
+        return BitConverter.UInt32BitsToSingle(quarter.ToScalar());
+    }
+
+    /// <summary>Per-lane max of the magnitude bits of the 64 values at <paramref name="at"/> (a block
+    /// of 64 reduced to one vector; <see cref="HorizontalMax8"/> finishes eight of them).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<uint> MagnitudeMax64(ref float x, int at)
+    {
+        Vector256<uint> mask = Vector256.Create(0x7FFFFFFFu);
+        ref uint bits = ref Unsafe.As<float, uint>(ref x);
+        Vector256<uint> a = Vector256.Max(Vector256.LoadUnsafe(ref bits, (nuint)at) & mask, Vector256.LoadUnsafe(ref bits, (nuint)(at + 8)) & mask);
+        Vector256<uint> b = Vector256.Max(Vector256.LoadUnsafe(ref bits, (nuint)(at + 16)) & mask, Vector256.LoadUnsafe(ref bits, (nuint)(at + 24)) & mask);
+        Vector256<uint> c = Vector256.Max(Vector256.LoadUnsafe(ref bits, (nuint)(at + 32)) & mask, Vector256.LoadUnsafe(ref bits, (nuint)(at + 40)) & mask);
+        Vector256<uint> d = Vector256.Max(Vector256.LoadUnsafe(ref bits, (nuint)(at + 48)) & mask, Vector256.LoadUnsafe(ref bits, (nuint)(at + 56)) & mask);
+        return Vector256.Max(Vector256.Max(a, b), Vector256.Max(c, d));
+    }
+
+    /// <summary>Lane k = the max over all lanes of <c>a{k}</c>: eight horizontal maxima in 15
+    /// instructions (two unpack levels within 128-bit halves, then the halves), instead of 6 each.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<uint> HorizontalMax8(Vector256<uint> a0, Vector256<uint> a1, Vector256<uint> a2, Vector256<uint> a3,
+        Vector256<uint> a4, Vector256<uint> a5, Vector256<uint> a6, Vector256<uint> a7)
+    {
+        // Per half: [max(x0, x2), max(y0, y2), max(x1, x3), max(y1, y3)] for the pair (x, y).
+        Vector256<uint> t0 = Vector256.Max(Avx2.UnpackLow(a0, a1), Avx2.UnpackHigh(a0, a1));
+        Vector256<uint> t1 = Vector256.Max(Avx2.UnpackLow(a2, a3), Avx2.UnpackHigh(a2, a3));
+        Vector256<uint> t2 = Vector256.Max(Avx2.UnpackLow(a4, a5), Avx2.UnpackHigh(a4, a5));
+        Vector256<uint> t3 = Vector256.Max(Avx2.UnpackLow(a6, a7), Avx2.UnpackHigh(a6, a7));
+
+        // Per half: the half-maxima of a0..a3 (u0) and a4..a7 (u1).
+        Vector256<uint> u0 = Vector256.Max(
+            Avx2.UnpackLow(t0.AsUInt64(), t1.AsUInt64()).AsUInt32(), Avx2.UnpackHigh(t0.AsUInt64(), t1.AsUInt64()).AsUInt32());
+        Vector256<uint> u1 = Vector256.Max(
+            Avx2.UnpackLow(t2.AsUInt64(), t3.AsUInt64()).AsUInt32(), Avx2.UnpackHigh(t2.AsUInt64(), t3.AsUInt64()).AsUInt32());
+        return Vector256.Max(Avx2.Permute2x128(u0, u1, 0x20), Avx2.Permute2x128(u0, u1, 0x31));
+    }
+
+    /// <summary>Values per segment of the quantizers' encoders: whole blocks and whole 32-value
+    /// groups, about 4,096 values (16 KiB, L1-resident), so the scale pass and the code pass over a
+    /// segment read memory once.</summary>
+    public static int SegmentLength(int blockSize)
+    {
+        int unit = blockSize % 32 == 0 ? blockSize : 2 * blockSize;
+        return unit * Math.Max(1, 4096 / unit);
+    }
+
+    /// <summary>Yields the block index of consecutive 16-value halves without dividing (blocks are
+    /// multiples of 16 values, so no half straddles two).</summary>
+    public struct BlockWalker(int blockSize)
+    {
+        private int _block = -1;
+        private int _left;
+
+        public int Next()
+        {
+            if (_left == 0)
+            {
+                _block++;
+                _left = blockSize;
+            }
+
+            _left -= 16;
+            return _block;
+        }
+    }
+
+    /// <summary>Round-to-nearest-even codes of eight values, for blocks whose codes provably lie
+    /// within ±q_max before any clamp: |x| ≤ max|x| and inverse ≤ q_max / max|x| · (1 + 2^-22) keep
+    /// |x · inverse| &lt; q_max + 1/2, so the clamp of <see cref="BlockScale.RoundNearest"/> never acts.
+    /// vcvtps2dq rounds to nearest even (the default MXCSR mode, which .NET never changes) in one
+    /// instruction; identical to <see cref="Quantize(Vector256{float}, Vector256{float}, Vector256{float}, bool, Vector256{uint}, uint)"/>
+    /// without stochastic rounding.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> RoundToCodes(Vector256<float> x, Vector256<float> inverse) =>
+        Avx.ConvertToVector256Int32(x * inverse);
+
+    /// <summary>32 codes in [−128, 127], as four vectors of eight, to 32 bytes in element order:
+    /// two saturating packs work within 128-bit lanes, one dword permute puts the lanes back in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> PackCodes(Vector256<int> c0, Vector256<int> c1, Vector256<int> c2, Vector256<int> c3)
+    {
+        Vector256<short> low = Avx2.PackSignedSaturate(c0, c1);   // lane 0: c0[0..3] c1[0..3]; lane 1: c0[4..7] c1[4..7]
+        Vector256<short> high = Avx2.PackSignedSaturate(c2, c3);
+        Vector256<sbyte> bytes = Avx2.PackSignedSaturate(low, high); // dwords: c0a c1a c2a c3a | c0b c1b c2b c3b
+        return Avx2.PermuteVar8x32(bytes.AsInt32(), Vector256.Create(0, 4, 1, 5, 2, 6, 3, 7)).AsByte();
+    }
+
+    /// <summary>Bytes ahead of the current block that <see cref="PrefetchAhead"/> asks for: a few
+    /// memory latencies' worth of one core's read bandwidth (about 1.3 KB per 100 ns at 13 GB/s).
+    /// Measured on a 2-core EPYC VM, 64M values: q8 encoding 7.5 GB/s without, 9.3 / 9.7 / 9.9 GB/s
+    /// at 1 / 2 / 4 KiB (per-block loop); 8 KiB is no better.</summary>
+    public const int PrefetchDistanceBytes = 4096;
+
+    /// <summary>Asks for the cache lines of [start, start + length) shifted <see cref="PrefetchDistanceBytes"/>
+    /// ahead, where they lie inside <paramref name="values"/>. The quantizers' per-block work (a
+    /// horizontal max, two divisions) otherwise leaves the hardware prefetcher behind on inputs far
+    /// larger than the cache, and loads and compute stop overlapping.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void PrefetchAhead(ReadOnlySpan<float> values, int start, int length)
+    {
+        int ahead = start + PrefetchDistanceBytes / sizeof(float);
+        if (!Sse.IsSupported || ahead + length > values.Length)
+        {
+            return;
+        }
+
+        ref float first = ref Unsafe.Add(ref MemoryMarshal.GetReference(values), ahead);
+        for (int i = 0; i < length; i += 16)
+        {
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref first, i)));
+        }
+    }
+
     /// <summary>True where the AVX-512 paths run: they narrow 16 codes to 16 bytes in one
     /// instruction (vpmovdb) and widen 16 bytes back in one (vpmovsxbd).</summary>
     public static bool Avx512 => !ForceAvx2 && Avx512F.IsSupported && BitConverter.IsLittleEndian;

@@ -1,27 +1,40 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Hashing;
+using Decentralized.Kernels.Entropy;
 using K4os.Compression.LZ4;
 
 namespace Decentralized.Kernels;
 
-/// <summary>Frames raw chunks for the wire (optional LZ4, chunk header, checksum) and unframes them,
-/// holding two pooled frame buffers (about twice one chunk's raw bytes). The encoder sizes them up
-/// front; the decoder grows them to the chunks it actually receives. Not thread-safe.</summary>
+/// <summary>Frames raw chunks for the wire (optional LZ4 or rANS stage, chunk header, checksum) and
+/// unframes them, holding two pooled frame buffers (about twice one chunk's raw bytes). The encoder
+/// sizes them up front; the decoder grows them to the chunks it actually receives. Not thread-safe.</summary>
 internal sealed class ChunkFramer : IDisposable
 {
-    private readonly bool _lz4;
+    private readonly CodecChain _chain;
+    private readonly AnsChunkCodec? _ans;
     private byte[]? _raw;
     private byte[]? _packed;
 
-    public ChunkFramer(bool lz4, int maxRawLength, bool forEncoding = true)
+    /// <param name="chain">The chain: its lossless stage, and for <c>ans</c> the layout to split by.</param>
+    /// <param name="maxRawLength">Largest raw chunk.</param>
+    /// <param name="forEncoding">Size the buffers now (encoder) or grow them as chunks arrive (decoder).</param>
+    /// <param name="reference">Use the scalar reference entropy coder (tests).</param>
+    public ChunkFramer(CodecChain chain, int maxRawLength, bool forEncoding = true, bool reference = false)
     {
-        _lz4 = lz4;
+        _chain = chain;
+        _ans = chain.UsesAns ? new AnsChunkCodec(reference) : null;
         MaxRawLength = maxRawLength;
         if (forEncoding)
         {
             _raw = ArrayPool<byte>.Shared.Rent(WireFormat.ChunkHeaderBytes + maxRawLength);
-            _packed = lz4 ? ArrayPool<byte>.Shared.Rent(WireFormat.ChunkHeaderBytes + LZ4Codec.MaximumOutputSize(maxRawLength)) : null;
+            int packedMax = chain.Lossless switch
+            {
+                LosslessStage.Lz4 => LZ4Codec.MaximumOutputSize(maxRawLength),
+                LosslessStage.Ans => AnsChunkCodec.MaxStoredLength(maxRawLength),
+                _ => -1,
+            };
+            _packed = packedMax < 0 ? null : ArrayPool<byte>.Shared.Rent(WireFormat.ChunkHeaderBytes + packedMax);
         }
     }
 
@@ -30,22 +43,22 @@ internal sealed class ChunkFramer : IDisposable
     /// <summary>Where the chunk codec writes raw bytes: after room for the chunk header.</summary>
     public Span<byte> RawArea => _raw.AsSpan(WireFormat.ChunkHeaderBytes, MaxRawLength);
 
-    /// <summary>Frames the <paramref name="rawLength"/> bytes in <see cref="RawArea"/>; returns the
-    /// frame (header + stored bytes) and its checksum.</summary>
-    public ReadOnlySpan<byte> Frame(int tensor, long chunk, int rawLength, out ulong checksum)
+    /// <summary>Frames the <paramref name="rawLength"/> bytes in <see cref="RawArea"/>, which encode
+    /// <paramref name="count"/> elements; returns the frame (header + stored bytes) and its checksum.
+    /// <see cref="RawArea"/> is left as it was.</summary>
+    public ReadOnlySpan<byte> Frame(int tensor, long chunk, int rawLength, int count, out ulong checksum)
     {
         byte[] frame = _raw!;
         int stored = rawLength;
         byte flags = 0;
-        if (_lz4 && rawLength > 0)
+        if (_chain.Lossless != LosslessStage.None && rawLength > 0)
         {
-            int packed = LZ4Codec.Encode(_raw.AsSpan(WireFormat.ChunkHeaderBytes, rawLength),
-                _packed.AsSpan(WireFormat.ChunkHeaderBytes), LZ4Level.L00_FAST);
+            int packed = Pack(_raw.AsSpan(WireFormat.ChunkHeaderBytes, rawLength), count, _packed.AsSpan(WireFormat.ChunkHeaderBytes));
             if (packed > 0 && packed < rawLength)
             {
                 frame = _packed!;
                 stored = packed;
-                flags = WireFormat.FlagLz4;
+                flags = _chain.UsesLz4 ? WireFormat.FlagLz4 : WireFormat.FlagAns;
             }
         }
 
@@ -75,8 +88,14 @@ internal sealed class ChunkFramer : IDisposable
             throw new CodecException(CodecErrorCode.Malformed, $"{Where(tensor, chunk)} declares {raw} raw bytes; expected {(exactRaw >= 0 ? exactRaw : $"at most {maxRaw}")}");
         }
 
-        bool packed = flags == WireFormat.FlagLz4;
-        if ((flags & ~WireFormat.FlagLz4) != 0 || (packed && !_lz4))
+        byte allowed = _chain.Lossless switch
+        {
+            LosslessStage.Lz4 => WireFormat.FlagLz4,
+            LosslessStage.Ans => WireFormat.FlagAns,
+            _ => 0,
+        };
+        bool packed = flags != 0;
+        if ((flags & ~allowed) != 0)
         {
             throw new CodecException(CodecErrorCode.Malformed, $"{Where(tensor, chunk)} has flags 0x{flags:X2} this chain does not allow");
         }
@@ -98,6 +117,12 @@ internal sealed class ChunkFramer : IDisposable
         }
 
         Span<byte> rawBytes = Ensure(ref _raw, (int)raw);
+        if (_ans is not null)
+        {
+            _ans.Decode(storedBytes, rawBytes);
+            return rawBytes;
+        }
+
         int decoded = LZ4Codec.Decode(storedBytes, rawBytes);
         if (decoded != (int)raw)
         {
@@ -134,6 +159,19 @@ internal sealed class ChunkFramer : IDisposable
         return buffer.AsSpan(0, length);
     }
 
+    // The lossless stage's stored form of a raw chunk, or a length ≥ raw when it does not help.
+    private int Pack(ReadOnlySpan<byte> raw, int count, Span<byte> destination)
+    {
+        if (_ans is null)
+        {
+            return LZ4Codec.Encode(raw, destination, LZ4Level.L00_FAST);
+        }
+
+        Span<AnsSegment> segments = stackalloc AnsSegment[AnsLayout.MaxSegments];
+        int used = AnsLayout.Split(_chain, raw, count, segments);
+        return _ans.Encode(raw, segments[..used], destination);
+    }
+
     private static Span<byte> Ensure(ref byte[]? buffer, int length)
     {
         if (buffer is null || buffer.Length < length)
@@ -153,6 +191,7 @@ internal sealed class ChunkFramer : IDisposable
 
     public void Dispose()
     {
+        _ans?.Dispose();
         if (_raw is not null)
         {
             ArrayPool<byte>.Shared.Return(_raw);

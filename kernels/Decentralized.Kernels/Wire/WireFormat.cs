@@ -23,6 +23,8 @@ namespace Decentralized.Kernels;
 ///   | raw u32 | stored u32 | flags u8 | checksum u64| stored bytes     |
 ///   +---------+------------+----------+-------------+------------------+
 ///   flags bit 0: stored bytes are an LZ4 block of the raw bytes (only when that is smaller)
+///   flags bit 1: stored bytes are the ans stage's entropy coding of the raw bytes (only when
+///                smaller; layout in Entropy/AnsChunkCodec.cs); at most the chain's own stage's bit
 ///   checksum = XXH3(stored bytes, seed = mix(tensor, chunk, raw, stored, flags))
 ///   raw bytes, dense:  value codec payload of the chunk's elements
 ///   raw bytes, top-k:  +-----------+---------+--------------+---------+----------------------+
@@ -73,6 +75,9 @@ public static class WireFormat
 
     /// <summary>Chunk flag: stored bytes are LZ4-compressed.</summary>
     internal const byte FlagLz4 = 1;
+
+    /// <summary>Chunk flag: stored bytes are the <c>ans</c> stage's entropy coding of the raw bytes.</summary>
+    internal const byte FlagAns = 2;
 
     /// <summary>Seed of a chunk's checksum: binds the checksum to the chunk's position and header
     /// fields, so a reordered, duplicated or re-labelled chunk fails verification.</summary>
