@@ -30,7 +30,7 @@ public static class NodeOptions
         var seqLen = c.Add("seq-len", "Tokens per sequence.", 128);
         var algorithm = c.Add("algorithm", "noloco | diloco.", "noloco");
         var innerSteps = c.Add("inner-steps", "H: inner steps per outer round.", 50);
-        var compress = c.Add("compress", "Codec chain for updates (fp32, int8, q4+ef, ...).", "fp32");
+        var compress = c.Add("compress", "Codec chain for updates (fp32, int8, q4+ef, q4:bf16+ef+ans, ...).", "fp32");
         var device = c.Add("device", "cpu | cuda | auto.", "auto");
         var swarmId = c.Add("swarm-id", "Name of the swarm; peers of another swarm are refused.", "default");
         var swarmKey = c.AddOptional<string>("swarm-key", "Pre-shared swarm key as hex (or @file holding it); peers without it are refused.");

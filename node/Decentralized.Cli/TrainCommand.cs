@@ -21,7 +21,7 @@ public static class TrainCommand
         var algorithm = c.Add("algorithm", "ddp | diloco | noloco.", "noloco");
         var innerSteps = c.Add("inner-steps", "H: inner steps per outer round.", 50);
         var steps = c.Add("steps", "Inner steps per replica for the whole run.", 2000);
-        var compress = c.Add("compress", "Codec chain for what replicas exchange (fp32, bf16, int8, q4+ef, topk:0.01+ef+q8, ...).", "fp32");
+        var compress = c.Add("compress", "Codec chain for what replicas exchange (fp32, bf16, int8, q4+ef, q4:bf16+ef+ans, topk:0.01+ef+q8, ...).", "fp32");
         var model = c.Add("model", "Model preset: small (~0.9M parameters) or tiny (~0.13M).", "small");
         var layers = c.AddOptional<int?>("layers", "Override the preset's layer count.");
         var dim = c.AddOptional<int?>("dim", "Override the preset's width.");
