@@ -25,11 +25,7 @@ public sealed partial class Int4BlockKernel
         {
             int first8 = batch * 8;
             int base8 = first8 * B;
-            Vector256<float> absMax = VectorMath.HorizontalMax8(
-                VectorMath.MagnitudeMax64(ref x, base8), VectorMath.MagnitudeMax64(ref x, base8 + B),
-                VectorMath.MagnitudeMax64(ref x, base8 + 2 * B), VectorMath.MagnitudeMax64(ref x, base8 + 3 * B),
-                VectorMath.MagnitudeMax64(ref x, base8 + 4 * B), VectorMath.MagnitudeMax64(ref x, base8 + 5 * B),
-                VectorMath.MagnitudeMax64(ref x, base8 + 6 * B), VectorMath.MagnitudeMax64(ref x, base8 + 7 * B)).AsSingle();
+            Vector256<float> absMax = VectorMath.MagnitudeMax8Blocks64(ref x, base8);
             BlockScale.Compute(absMax, QMax, format, out Vector256<float> scales, out Vector256<float> inverses);
             BlockScale.Write(destination, first8, scales, format);
             for (int k = 0; k < 8; k++)

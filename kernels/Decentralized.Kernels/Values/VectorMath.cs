@@ -122,6 +122,13 @@ internal static class VectorMath
         return Vector256.Max(Vector256.Max(a, b), Vector256.Max(c, d));
     }
 
+    /// <summary>The magnitude maxima of the eight 64-value blocks from <paramref name="at"/> on, one per lane (the
+    /// block-64 kernels' scales come from these in one vector division).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> MagnitudeMax8Blocks64(ref float x, int at) => HorizontalMax8(
+        MagnitudeMax64(ref x, at), MagnitudeMax64(ref x, at + 64), MagnitudeMax64(ref x, at + 2 * 64), MagnitudeMax64(ref x, at + 3 * 64),
+        MagnitudeMax64(ref x, at + 4 * 64), MagnitudeMax64(ref x, at + 5 * 64), MagnitudeMax64(ref x, at + 6 * 64), MagnitudeMax64(ref x, at + 7 * 64)).AsSingle();
+
     /// <summary>Lane k = the max over all lanes of <c>a{k}</c>: eight horizontal maxima in 15
     /// instructions (two unpack levels within 128-bit halves, then the halves), instead of 6 each.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
