@@ -33,7 +33,9 @@ public sealed partial class Int4BlockKernel
                 int at = base8 + k * B;
                 VectorMath.PrefetchAhead(source, at, B);
                 Vector256<float> inv = Avx2.PermuteVar8x32(inverses, Vector256.Create(k));
-                PackBlock(ref x, at, inv, stochastic, qMax, keys, rounding.CounterBase + (uint)at, out Vector256<byte> first, out Vector256<byte> second);
+                uint counter = rounding.CounterBase + (uint)at;
+                Vector256<byte> first = VectorMath.PackCodes32(ref x, at, inv, inv, stochastic, qMax, keys, counter);
+                Vector256<byte> second = VectorMath.PackCodes32(ref x, at + 32, inv, inv, stochastic, qMax, keys, counter + 32);
                 NibbleGroup(first).StoreUnsafe(ref p, (nuint)(at / 2));
                 NibbleGroup(second).StoreUnsafe(ref p, (nuint)(at / 2 + 16));
             }
@@ -48,37 +50,4 @@ public sealed partial class Int4BlockKernel
     private static Vector128<byte> NibbleGroup(Vector256<byte> codes) =>
         (codes.GetLower() & Vector128.Create((byte)0x0F))
         | (Vector128.ShiftLeft(codes.GetUpper().AsUInt16(), 4).AsByte() & Vector128.Create((byte)0xF0));
-
-    // The 64 codes of the block at `at`, in order, as two 32-byte vectors.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void PackBlock(ref float x, int at, Vector256<float> inv, bool stochastic, Vector256<float> qMax, Vector256<uint> keys,
-        uint counter, out Vector256<byte> first, out Vector256<byte> second)
-    {
-        Vector256<float> v0 = Vector256.LoadUnsafe(ref x, (nuint)at);
-        Vector256<float> v1 = Vector256.LoadUnsafe(ref x, (nuint)(at + 8));
-        Vector256<float> v2 = Vector256.LoadUnsafe(ref x, (nuint)(at + 16));
-        Vector256<float> v3 = Vector256.LoadUnsafe(ref x, (nuint)(at + 24));
-        Vector256<float> v4 = Vector256.LoadUnsafe(ref x, (nuint)(at + 32));
-        Vector256<float> v5 = Vector256.LoadUnsafe(ref x, (nuint)(at + 40));
-        Vector256<float> v6 = Vector256.LoadUnsafe(ref x, (nuint)(at + 48));
-        Vector256<float> v7 = Vector256.LoadUnsafe(ref x, (nuint)(at + 56));
-        if (stochastic)
-        {
-            first = VectorMath.PackCodes(
-                VectorMath.Quantize(v0, inv, qMax, true, keys, counter), VectorMath.Quantize(v1, inv, qMax, true, keys, counter + 8),
-                VectorMath.Quantize(v2, inv, qMax, true, keys, counter + 16), VectorMath.Quantize(v3, inv, qMax, true, keys, counter + 24));
-            second = VectorMath.PackCodes(
-                VectorMath.Quantize(v4, inv, qMax, true, keys, counter + 32), VectorMath.Quantize(v5, inv, qMax, true, keys, counter + 40),
-                VectorMath.Quantize(v6, inv, qMax, true, keys, counter + 48), VectorMath.Quantize(v7, inv, qMax, true, keys, counter + 56));
-        }
-        else
-        {
-            first = VectorMath.PackCodes(
-                VectorMath.RoundToCodes(v0, inv), VectorMath.RoundToCodes(v1, inv),
-                VectorMath.RoundToCodes(v2, inv), VectorMath.RoundToCodes(v3, inv));
-            second = VectorMath.PackCodes(
-                VectorMath.RoundToCodes(v4, inv), VectorMath.RoundToCodes(v5, inv),
-                VectorMath.RoundToCodes(v6, inv), VectorMath.RoundToCodes(v7, inv));
-        }
-    }
 }

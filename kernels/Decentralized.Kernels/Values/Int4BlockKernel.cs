@@ -114,19 +114,7 @@ public sealed partial class Int4BlockKernel : IValueKernel
             // Blocks are multiples of 16, so each 16-value half lies inside one block.
             Vector256<float> invLow = Vector256.Create(inverses[blocks.Next()]);
             Vector256<float> invHigh = Vector256.Create(inverses[blocks.Next()]);
-            Vector256<float> x0 = Vector256.LoadUnsafe(ref x, (nuint)at);
-            Vector256<float> x1 = Vector256.LoadUnsafe(ref x, (nuint)(at + 8));
-            Vector256<float> x2 = Vector256.LoadUnsafe(ref x, (nuint)(at + 16));
-            Vector256<float> x3 = Vector256.LoadUnsafe(ref x, (nuint)(at + 24));
-            Vector256<byte> codes = stochastic
-                ? VectorMath.PackCodes(
-                    VectorMath.Quantize(x0, invLow, qMax, true, keys, counter),
-                    VectorMath.Quantize(x1, invLow, qMax, true, keys, counter + 8),
-                    VectorMath.Quantize(x2, invHigh, qMax, true, keys, counter + 16),
-                    VectorMath.Quantize(x3, invHigh, qMax, true, keys, counter + 24))
-                : VectorMath.PackCodes(
-                    VectorMath.RoundToCodes(x0, invLow), VectorMath.RoundToCodes(x1, invLow),
-                    VectorMath.RoundToCodes(x2, invHigh), VectorMath.RoundToCodes(x3, invHigh));
+            Vector256<byte> codes = VectorMath.PackCodes32(ref x, at, invLow, invHigh, stochastic, qMax, keys, counter);
 
             NibbleGroup(codes).StoreUnsafe(ref p, (nuint)(g * 16));
         }

@@ -116,20 +116,8 @@ public sealed partial class Int8BlockKernel : IValueKernel
             int at = g * 32;
             Vector256<float> invLow = Vector256.Create(inverses[blocks.Next()]);
             Vector256<float> invHigh = Vector256.Create(inverses[blocks.Next()]);
-            Vector256<float> x0 = Vector256.LoadUnsafe(ref x, (nuint)at);
-            Vector256<float> x1 = Vector256.LoadUnsafe(ref x, (nuint)(at + 8));
-            Vector256<float> x2 = Vector256.LoadUnsafe(ref x, (nuint)(at + 16));
-            Vector256<float> x3 = Vector256.LoadUnsafe(ref x, (nuint)(at + 24));
             uint counter = rounding.CounterBase + (uint)at;
-            Vector256<byte> packed = stochastic
-                ? VectorMath.PackCodes(
-                    VectorMath.Quantize(x0, invLow, qMax, true, keys, counter),
-                    VectorMath.Quantize(x1, invLow, qMax, true, keys, counter + 8),
-                    VectorMath.Quantize(x2, invHigh, qMax, true, keys, counter + 16),
-                    VectorMath.Quantize(x3, invHigh, qMax, true, keys, counter + 24))
-                : VectorMath.PackCodes(
-                    VectorMath.RoundToCodes(x0, invLow), VectorMath.RoundToCodes(x1, invLow),
-                    VectorMath.RoundToCodes(x2, invHigh), VectorMath.RoundToCodes(x3, invHigh));
+            Vector256<byte> packed = VectorMath.PackCodes32(ref x, at, invLow, invHigh, stochastic, qMax, keys, counter);
             packed.StoreUnsafe(ref q, (nuint)at);
         }
 

@@ -188,6 +188,24 @@ internal static class VectorMath
     public static Vector256<int> RoundToCodes(Vector256<float> x, Vector256<float> inverse) =>
         Avx.ConvertToVector256Int32(x * inverse);
 
+    /// <summary>The codes of the 32 values from <paramref name="at"/> on, in order, as one 32-byte vector: the first 16
+    /// scaled by <paramref name="invLow"/>, the next 16 by <paramref name="invHigh"/> (16 values never straddle a block);
+    /// stochastic rounding draws from <paramref name="counter"/> onwards. The q8 and q4 encoders share it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> PackCodes32(ref float x, int at, Vector256<float> invLow, Vector256<float> invHigh, bool stochastic,
+        Vector256<float> qMax, Vector256<uint> keys, uint counter)
+    {
+        Vector256<float> x0 = Vector256.LoadUnsafe(ref x, (nuint)at);
+        Vector256<float> x1 = Vector256.LoadUnsafe(ref x, (nuint)(at + 8));
+        Vector256<float> x2 = Vector256.LoadUnsafe(ref x, (nuint)(at + 16));
+        Vector256<float> x3 = Vector256.LoadUnsafe(ref x, (nuint)(at + 24));
+        return stochastic
+            ? PackCodes(
+                Quantize(x0, invLow, qMax, true, keys, counter), Quantize(x1, invLow, qMax, true, keys, counter + 8),
+                Quantize(x2, invHigh, qMax, true, keys, counter + 16), Quantize(x3, invHigh, qMax, true, keys, counter + 24))
+            : PackCodes(RoundToCodes(x0, invLow), RoundToCodes(x1, invLow), RoundToCodes(x2, invHigh), RoundToCodes(x3, invHigh));
+    }
+
     /// <summary>32 codes in [−128, 127], as four vectors of eight, to 32 bytes in element order:
     /// two saturating packs work within 128-bit lanes, one dword permute puts the lanes back in order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
