@@ -266,26 +266,10 @@ internal sealed class RansCoder : IRansCoder, IDisposable
         int i = 0;
         for (; i + 4 <= n && pos + 4 <= wordCount; i += 4)
         {
-            uint e0 = slots[x0 & SlotMask];
-            x0 = Advance(x0, e0);
-            uint r = x0 < L ? 1u : 0u;
-            x0 = (x0 << (int)(r << 4)) | (words[pos] & (0u - r));
-            pos += (int)r;
-            uint e1 = slots[x1 & SlotMask];
-            x1 = Advance(x1, e1);
-            r = x1 < L ? 1u : 0u;
-            x1 = (x1 << (int)(r << 4)) | (words[pos] & (0u - r));
-            pos += (int)r;
-            uint e2 = slots[x2 & SlotMask];
-            x2 = Advance(x2, e2);
-            r = x2 < L ? 1u : 0u;
-            x2 = (x2 << (int)(r << 4)) | (words[pos] & (0u - r));
-            pos += (int)r;
-            uint e3 = slots[x3 & SlotMask];
-            x3 = Advance(x3, e3);
-            r = x3 < L ? 1u : 0u;
-            x3 = (x3 << (int)(r << 4)) | (words[pos] & (0u - r));
-            pos += (int)r;
+            uint e0 = DecodeStep(slots, words, ref x0, ref pos);
+            uint e1 = DecodeStep(slots, words, ref x1, ref pos);
+            uint e2 = DecodeStep(slots, words, ref x2, ref pos);
+            uint e3 = DecodeStep(slots, words, ref x3, ref pos);
             *(ushort*)(output + (i >> 1)) = (ushort)((e0 >> 24) | ((e1 >> 24) << 4) | ((e2 >> 24) << 8) | ((e3 >> 24) << 12));
         }
 
@@ -304,26 +288,10 @@ internal sealed class RansCoder : IRansCoder, IDisposable
         for (; i + 4 <= n && pos + 4 <= wordCount; i += 4)
         {
             byte* at = output + i * stride;
-            uint e0 = slots[x0 & SlotMask];
-            x0 = Advance(x0, e0);
-            uint r = x0 < L ? 1u : 0u;
-            x0 = (x0 << (int)(r << 4)) | (words[pos] & (0u - r));
-            pos += (int)r;
-            uint e1 = slots[x1 & SlotMask];
-            x1 = Advance(x1, e1);
-            r = x1 < L ? 1u : 0u;
-            x1 = (x1 << (int)(r << 4)) | (words[pos] & (0u - r));
-            pos += (int)r;
-            uint e2 = slots[x2 & SlotMask];
-            x2 = Advance(x2, e2);
-            r = x2 < L ? 1u : 0u;
-            x2 = (x2 << (int)(r << 4)) | (words[pos] & (0u - r));
-            pos += (int)r;
-            uint e3 = slots[x3 & SlotMask];
-            x3 = Advance(x3, e3);
-            r = x3 < L ? 1u : 0u;
-            x3 = (x3 << (int)(r << 4)) | (words[pos] & (0u - r));
-            pos += (int)r;
+            uint e0 = DecodeStep(slots, words, ref x0, ref pos);
+            uint e1 = DecodeStep(slots, words, ref x1, ref pos);
+            uint e2 = DecodeStep(slots, words, ref x2, ref pos);
+            uint e3 = DecodeStep(slots, words, ref x3, ref pos);
             at[0] = (byte)(e0 >> 24);
             at[stride] = (byte)(e1 >> 24);
             at[2 * stride] = (byte)(e2 >> 24);
@@ -333,6 +301,19 @@ internal sealed class RansCoder : IRansCoder, IDisposable
         states = new States(x0, x1, x2, x3);
         position = pos;
         return i;
+    }
+
+    // One state's symbol in the unrolled loops: its slot entry, the state advanced past it, and one 16-bit word read
+    // back in when it fell below L (branch-free: r is 0 or 1). The callers keep four words in hand, so no read overruns.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe uint DecodeStep(uint* slots, ushort* words, ref uint x, ref int pos)
+    {
+        uint entry = slots[x & SlotMask];
+        uint next = Advance(x, entry);
+        uint r = next < L ? 1u : 0u;
+        x = (next << (int)(r << 4)) | (words[pos] & (0u - r));
+        pos += (int)r;
+        return entry;
     }
 
     // x = f · (x / 2^12) + (slot − start), with f − 1 and slot − start packed in the slot's entry.
