@@ -1,7 +1,8 @@
 namespace Decentralized.Kernels.Entropy;
 
 /// <summary>Unsigned LEB128 varints (7 bits per byte, low first, high bit = more) for the entropy
-/// stage's lengths and frequencies; reads are bounded and refuse overlong or truncated encodings.</summary>
+/// stage's lengths and frequencies and the sparse index gaps (<see cref="SparseIndexCodec"/>, which keeps
+/// its own reader for its 32-bit range); reads are bounded and refuse overlong or truncated encodings.</summary>
 internal static class Leb128
 {
     /// <summary>Bytes <see cref="Write"/> uses for <paramref name="value"/>.</summary>

@@ -1,5 +1,6 @@
-using System.Runtime.CompilerServices;
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using Decentralized.Kernels.Entropy;
 
 namespace Decentralized.Kernels;
 
@@ -29,7 +30,7 @@ public static class SparseIndexCodec
         int previous = -1;
         foreach (int index in indices)
         {
-            bytes += VarintSize((uint)(index - previous - 1));
+            bytes += Leb128.Length((uint)(index - previous - 1));
             previous = index;
         }
 
@@ -64,14 +65,7 @@ public static class SparseIndexCodec
         int previous = -1;
         foreach (int index in indices)
         {
-            uint gap = (uint)(index - previous - 1);
-            while (gap >= 0x80)
-            {
-                destination[at++] = (byte)(gap | 0x80);
-                gap >>= 7;
-            }
-
-            destination[at++] = (byte)gap;
+            at += Leb128.Write(destination[at..], (uint)(index - previous - 1));
             previous = index;
         }
     }
@@ -173,8 +167,6 @@ public static class SparseIndexCodec
             throw Malformed($"{source.Length - at} bytes follow the last sparse index");
         }
     }
-
-    private static int VarintSize(uint value) => value < 1u << 7 ? 1 : value < 1u << 14 ? 2 : value < 1u << 21 ? 3 : value < 1u << 28 ? 4 : 5;
 
     private static CodecException Malformed(string why) => new(CodecErrorCode.Malformed, why);
 }
