@@ -62,22 +62,44 @@ public sealed class LocalComparison : IDisposable
 
     private double LocalStep() => Replicas.Average(r => r.TrainStep());
 
-    /// <summary>DDP: every replica's gradient is replaced by the mean, then all take the same AdamW step.</summary>
+    /// <summary>
+    /// DDP (and the synchronous warm-up): every replica's gradient is replaced by the mean of what the others
+    /// would receive through the codec chain (exact for fp32; with error feedback for lossy chains), then all
+    /// take the same AdamW step.
+    /// </summary>
     private double SynchronousStep()
     {
         double loss = Replicas.Average(r => r.ComputeGradients());
         if (Replicas.Count > 1)
         {
             using var scope = NewDisposeScope();
-            var mean = Replicas.Select(r => r.Trainer.Flat.GradientSnapshot()).Aggregate((a, b) => a.add_(b)).div_(Replicas.Count);
+            var mean = AllReduceMean(r => r.Trainer.Flat.GradientSnapshot(), "grad", (int)Step);
             foreach (var r in Replicas) r.Trainer.Flat.AssignGradients(mean);
-            BytesSentPerReplica += RingAllReduce.BytesSentPerReplica(mean.numel() * sizeof(float), Replicas.Count);
         }
         foreach (var r in Replicas) r.Trainer.ApplyUpdate();
         // The warm-up's end restarts the outer state from the synchronised weights.
         if (Step + 1 == _options.SyncWarmupSteps && _options.Algorithm != Algorithm.Ddp)
             foreach (var r in Replicas) using (var w = r.Trainer.Flat.Snapshot()) r.Slow!.copy_(w);
         return loss;
+    }
+
+    /// <summary>
+    /// The mean of one vector per replica as a ring all-reduce would deliver it: each passes the codec chain
+    /// (residuals kept per replica and stream), and every replica is charged the all-reduce's bytes.
+    /// </summary>
+    private Tensor AllReduceMean(Func<LocalReplica, Tensor> vectorOf, string stream, int seed)
+    {
+        Tensor? sum = null;
+        long bytes = 0;
+        foreach (var r in Replicas)
+        {
+            using var vector = vectorOf(r);
+            var (decoded, size) = _codec.RoundTrip(vector, r.Index, stream, seed);
+            bytes = Math.Max(bytes, size);
+            sum = sum is null ? decoded : sum.add_(decoded);
+        }
+        BytesSentPerReplica += RingAllReduce.BytesSentPerReplica(bytes, Replicas.Count);
+        return sum!.div_(Replicas.Count);
     }
 
     private void OuterRound()
@@ -91,20 +113,12 @@ public sealed class LocalComparison : IDisposable
     /// <summary>DiLoCo: Δ = mean of the decoded Δ_i (an all-reduce), the same outer step everywhere.</summary>
     private void DiLoCoRound()
     {
-        int seed = (int)Replicas[0].OuterRound;
-        Tensor? sum = null;
-        long bytes = 0;
-        foreach (var r in Replicas)
+        var mean = AllReduceMean(r =>
         {
             using var fast = r.Trainer.Flat.Snapshot();
-            var delta = r.DiLoCo!.PseudoGradient(fast);
-            var (decoded, size) = _codec.RoundTrip(delta, r.Index, "delta", seed);
-            bytes = Math.Max(bytes, size);
-            sum = sum is null ? decoded : sum.add_(decoded);
-        }
-        var mean = sum!.div_(Replicas.Count);
+            return r.DiLoCo!.PseudoGradient(fast);
+        }, "delta", (int)Replicas[0].OuterRound);
         foreach (var r in Replicas) r.DiLoCo!.Step(mean);
-        BytesSentPerReplica += RingAllReduce.BytesSentPerReplica(bytes, Replicas.Count);
     }
 
     /// <summary>NoLoCo: random groups from (seed, round); each member steps on what its partners sent.</summary>
