@@ -111,7 +111,7 @@ public static class TrainCommand
             var result = run.Run(parse.GetValue(stopAfter));
             if (checkpointPath is not null) ComparisonCheckpoint.Save(checkpointPath, run, options, codec.Spec);
             if (asJson) Console.WriteLine(JsonSerializer.Serialize(result, JsonOutput.Options));
-            else Log($"done: val_loss {result.ValLoss:F4}, {Units.Bytes(result.BytesSentPerReplica)} sent per replica, {result.TokensPerSecond:N0} tokens/s, {result.WallSeconds:F0} s");
+            else Log($"done: val_loss {result.ValLoss:F4}{(result.ValLossAveragedWeights != result.ValLoss ? $" (replicas' averaged weights {result.ValLossAveragedWeights:F4})" : "")}, {Units.Bytes(result.BytesSentPerReplica)} sent per replica, {result.TokensPerSecond:N0} tokens/s, {result.WallSeconds:F0} s");
             return 0;
         });
         return c;

@@ -17,4 +17,6 @@ public sealed record ComparisonResult(
     double WallSeconds,
     double TokensPerSecond,
     double ReplicaSpread,
+    // The final validation loss of the replicas' averaged weights: equal to ValLoss where they agree, NaN before the end.
+    double ValLossAveragedWeights,
     IReadOnlyList<LossPoint> Curve);

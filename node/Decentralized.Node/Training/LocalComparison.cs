@@ -18,6 +18,7 @@ public sealed class LocalComparison : IDisposable
     private readonly List<LossPoint> _curve = new();
     private readonly Stopwatch _clock = new();
     private double _lastTrainLoss = double.NaN;
+    private double _averagedWeightsLoss = double.NaN;
     private double _elapsedBefore;
 
     public LocalComparison(ComparisonOptions options, Func<int, IBatchSource> dataForReplica,
@@ -167,9 +168,25 @@ public sealed class LocalComparison : IDisposable
         // DDP and DiLoCo replicas hold identical weights after a round; NoLoCo's differ, so the end averages all.
         var evaluated = allReplicas ? Replicas : Replicas.Take(1);
         double val = evaluated.Average(r => r.Trainer.Evaluate(_validation));
+        if (allReplicas) _averagedWeightsLoss = _options.Algorithm == Algorithm.NoLoCo && Replicas.Count > 1 ? AveragedWeightsLoss() : val;
         var point = new LossPoint(Step, Step * TokensPerStep, val, _lastTrainLoss, _elapsedBefore + _clock.Elapsed.TotalSeconds);
         _curve.Add(point);
         OnEvaluation?.Invoke(point);
+    }
+
+    /// <summary>
+    /// Validation loss of the replicas' averaged weights: the model one final all-reduce would hand a user of a
+    /// NoLoCo run, whose replicas never agree exactly. Borrows replica 0's model and puts its weights back.
+    /// </summary>
+    private double AveragedWeightsLoss()
+    {
+        using var scope = NewDisposeScope();
+        var weights = Replicas.Select(r => r.Trainer.Flat.Snapshot()).ToArray();
+        var flat = Replicas[0].Trainer.Flat;
+        flat.Assign(stack(weights).mean(new long[] { 0 }));
+        double loss = Replicas[0].Trainer.Evaluate(_validation);
+        flat.Assign(weights[0]);
+        return loss;
     }
 
     /// <summary>Mean relative L2 distance of each replica's weights from the replicas' mean.</summary>
@@ -190,7 +207,7 @@ public sealed class LocalComparison : IDisposable
         return new ComparisonResult(_options.Algorithm.Name(), _options.Replicas,
             _options.Algorithm == Algorithm.Ddp ? 1 : _options.InnerStepsPerRound, _codec.Spec,
             Replicas[0].Trainer.Flat.Count, Step * TokensPerStep, last?.ValidationLoss ?? double.NaN, _lastTrainLoss,
-            BytesSentPerReplica, wall, wall > 0 ? Step * TokensPerStep / wall : 0, ReplicaSpread(), _curve.ToArray());
+            BytesSentPerReplica, wall, wall > 0 ? Step * TokensPerStep / wall : 0, ReplicaSpread(), _averagedWeightsLoss, _curve.ToArray());
     }
 
     /// <summary>Restores the loop position from a checkpoint (replica states are restored by the checkpoint itself).</summary>
