@@ -27,6 +27,22 @@ public sealed class LocalComparisonTests
     }
 
     [Fact]
+    public void NoLoCoReportsItsReplicasAveragedWeightsAndKeepsEachReplicasOwn()
+    {
+        // Four replicas exchanging in random pairs end a little apart (two would always pair and agree), so the
+        // model their averaged weights make is a loss of its own; measuring it borrows replica 0's model, whose
+        // weights must be back afterwards.
+        var options = TestCorpus.Options(Algorithm.NoLoCo, replicas: 4, steps: 40, h: 10);
+        using var run = TestCorpus.Run(options);
+        var result = run.Run();
+        Assert.True(result.ReplicaSpread > 0, "replicas should differ");
+        Assert.True(double.IsFinite(result.ValLossAveragedWeights) && result.ValLossAveragedWeights != result.ValLoss,
+            $"averaged weights {result.ValLossAveragedWeights} vs replicas {result.ValLoss}");
+        var validation = TestCorpus.Data.Validation(options.Inner.MicroBatchSize, options.Inner.SequenceLength, options.EvalBatches);
+        Assert.Equal(result.ValLoss, run.Replicas.Average(r => r.Trainer.Evaluate(validation)), 6);
+    }
+
+    [Fact]
     public void OuterMethodsSendFarFewerBytesThanDdp()
     {
         long Bytes(Algorithm a)
