@@ -41,7 +41,8 @@ public static class TrainCommand
         var beta = c.Add("noloco-beta", "NoLoCo pseudo-gradient weight beta.", 0.7);
         var gamma = c.AddOptional<double?>("noloco-gamma", "NoLoCo pull towards the group's weights (default: beta).");
         var groupSize = c.Add("group-size", "NoLoCo exchange group size.", 2);
-        var payload = c.AddOptional<string>("noloco-payload", "fast (θ only) | delta+slow; default: fast for lossless chains.");
+        var payload = c.AddOptional<string>("noloco-payload", "fast (θ only) | delta+slow | anchored (θ minus the shared start weights, through --weights-compress); default: fast for lossless chains, else delta+slow.");
+        var weightsCompress = c.Add("weights-compress", "Codec chain for weights sent relative to the shared anchor (the anchored NoLoCo payload).", "q8:bf16+ans");
         var syncWarmup = c.Add("sync-warmup", "Synchronous steps before the first outer round.", 0);
         var evalEvery = c.Add("eval-every", "Validate every N steps (0: only at the end).", 200);
         var evalBatches = c.Add("eval-batches", "Fixed validation micro-batches per evaluation.", 16);
@@ -91,7 +92,7 @@ public static class TrainCommand
             var validation = corpus.Validation(options.Inner.MicroBatchSize, options.Inner.SequenceLength, options.EvalBatches);
             using var run = new LocalComparison(options,
                 i => corpus.ForReplica(options.Seed, i, options.Replicas, options.Inner.MicroBatchSize, options.Inner.SequenceLength),
-                validation, codec, torchDevice);
+                validation, codec, torchDevice, new ChainVectorCodec(parse.GetValue(weightsCompress)!));
             if (parse.GetValue(resume))
             {
                 ComparisonCheckpoint.Load(checkpointPath!, run, options, codec.Spec);
@@ -140,6 +141,7 @@ public static class TrainCommand
         null => null,
         "fast" => NoLoCoPayload.FastWeights,
         "delta+slow" => NoLoCoPayload.DeltaAndSlow,
-        _ => throw new ArgumentException($"unknown NoLoCo payload '{text}': use fast or delta+slow"),
+        "anchored" => NoLoCoPayload.AnchoredFast,
+        _ => throw new ArgumentException($"unknown NoLoCo payload '{text}': use fast, delta+slow or anchored"),
     };
 }

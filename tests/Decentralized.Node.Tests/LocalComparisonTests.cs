@@ -1,5 +1,6 @@
 using Decentralized.Node.Checkpoints;
 using Decentralized.Node.Data;
+using Decentralized.Node.Outer;
 using Decentralized.Node.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -130,6 +131,60 @@ public sealed class LocalComparisonTests
         var small = compressed.Run();
         Assert.True(small.BytesSentPerReplica * 6 < full.BytesSentPerReplica, $"{algorithm}: {small.BytesSentPerReplica} vs fp32 {full.BytesSentPerReplica} bytes");
         Assert.True(small.ValLoss < full.ValLoss * 1.1, $"{algorithm}: val loss {small.ValLoss:F3} vs fp32 {full.ValLoss:F3}");
+    }
+
+    [Fact]
+    public void AnchoredNoLoCoPayloadHalvesTheBytesOfDeltaAndSlowAndLearnsAsWell()
+    {
+        // NoLoCo needs its partners' weights; sent as bf16 beside a 4-bit Δ they cost ~2.3 values' worth of
+        // 4-bit codes, sent as 8-bit offsets from the weights all replicas shared after the warm-up about 1.1.
+        var options = TestCorpus.Options(Algorithm.NoLoCo, replicas: 4, steps: 60, h: 10) with
+        {
+            SyncWarmupSteps = 20,
+            NoLoCo = new NoLoCoOptions(Beta: 1.0),
+        };
+        var codec = "q4:bf16+ef+ans";
+        using var split = TestCorpus.Run(options with { NoLoCoWire = NoLoCoPayload.DeltaAndSlow }, new ChainVectorCodec(codec));
+        using var anchored = TestCorpus.Run(options with { NoLoCoWire = NoLoCoPayload.AnchoredFast }, new ChainVectorCodec(codec),
+            new ChainVectorCodec("q8:bf16+ans"));
+        long warmup = Cost(options with { StepsPerReplica = 20 }, codec);
+        var a = split.Run();
+        var b = anchored.Run();
+        long splitRounds = a.BytesSentPerReplica - warmup, anchoredRounds = b.BytesSentPerReplica - warmup;
+        Assert.True(anchoredRounds * 1.7 < splitRounds, $"rounds sent {anchoredRounds} anchored vs {splitRounds} bytes");
+        Assert.True(b.ValLoss < a.ValLoss * 1.02, $"val loss {b.ValLoss:F4} anchored vs {a.ValLoss:F4}");
+        Assert.True(b.ReplicaSpread > 0, "NoLoCo replicas should differ");
+
+        static long Cost(ComparisonOptions o, string chain)
+        {
+            using var run = TestCorpus.Run(o, new ChainVectorCodec(chain));
+            return run.Run().BytesSentPerReplica;
+        }
+    }
+
+    [Fact]
+    public void ResumeKeepsTheAnchorTheReplicasSharedAfterTheWarmup()
+    {
+        // The anchored payload codes weights against the warm-up's end; a resumed run must code against the same.
+        var options = TestCorpus.Options(Algorithm.NoLoCo, replicas: 2, steps: 30, h: 5) with
+        {
+            SyncWarmupSteps = 10,
+            NoLoCo = new NoLoCoOptions(Beta: 1.0),
+            NoLoCoWire = NoLoCoPayload.AnchoredFast,
+        };
+        var path = Path.Combine(Path.GetTempPath(), $"anchor-{Guid.NewGuid():N}.ckpt");
+        try
+        {
+            float[][] straight;
+            using (var run = TestCorpus.Run(options, weightsCodec: new ChainVectorCodec("q8"))) { run.Run(); straight = Weights(run); }
+            using (var first = TestCorpus.Run(options, weightsCodec: new ChainVectorCodec("q8"))) { first.Run(stopAfter: 15); ComparisonCheckpoint.Save(path, first, options, "fp32"); }
+            using var second = TestCorpus.Run(options, weightsCodec: new ChainVectorCodec("q8"));
+            ComparisonCheckpoint.Load(path, second, options, "fp32");
+            second.Run();
+            var resumed = Weights(second);
+            for (int r = 0; r < straight.Length; r++) Assert.Equal(straight[r], resumed[r]);
+        }
+        finally { File.Delete(path); }
     }
 
     [Fact]

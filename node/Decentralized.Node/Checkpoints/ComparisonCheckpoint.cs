@@ -5,7 +5,7 @@ namespace Decentralized.Node.Checkpoints;
 
 /// <summary>
 /// The full state of an in-process run: per replica the model, AdamW moments, outer φ and momentum,
-/// round and data position; plus the loop position and byte counters. Resuming from it continues exactly.
+/// round and data position; plus the loop position, byte counters and the replicas' shared anchor. Resuming from it continues exactly.
 /// </summary>
 public static class ComparisonCheckpoint
 {
@@ -19,6 +19,7 @@ public static class ComparisonCheckpoint
             w.Write(run.Curve.Count);
             foreach (var p in run.Curve) { w.Write(p.Step); w.Write(p.Tokens); w.Write(p.ValidationLoss); w.Write(p.TrainLoss); w.Write(p.WallSeconds); }
             foreach (var r in run.Replicas) WriteReplica(w, r);
+            TensorIo.WriteFlat(w, run.Anchor);
         });
 
     /// <summary>Loads into a freshly built run with the same options; any mismatch is a <see cref="CheckpointException"/>.</summary>
@@ -35,6 +36,7 @@ public static class ComparisonCheckpoint
             for (int i = 0; i < points; i++)
                 curve.Add(new LossPoint(reader.ReadInt64(), reader.ReadInt64(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble()));
             foreach (var r in run.Replicas) ReadReplica(reader, r);
+            TensorIo.ReadFlatInto(reader, run.Anchor, "anchor");
             run.RestoreProgress(step, bytes, elapsed, curve);
             return true;
         });

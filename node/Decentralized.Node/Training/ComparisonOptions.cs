@@ -10,6 +10,12 @@ public enum NoLoCoPayload
     FastWeights,
     /// <summary>Δ_j through the codec chain plus φ_j in bf16: better for lossy chains, about 1.5 vectors.</summary>
     DeltaAndSlow,
+    /// <summary>
+    /// The fast weights θ_j as their difference from an anchor every replica holds (the weights they shared at
+    /// the start), through the weights codec: one vector, coded relative to the anchor rather than to zero, so
+    /// 8 bits keep it as precise as bf16 weights at about half the bytes (valid for γ = β).
+    /// </summary>
+    AnchoredFast,
 }
 
 /// <summary>An in-process comparison: K replicas, one algorithm, no network, exact byte accounting.</summary>

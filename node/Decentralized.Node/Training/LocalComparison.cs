@@ -14,6 +14,7 @@ public sealed class LocalComparison : IDisposable
 {
     private readonly ComparisonOptions _options;
     private readonly IVectorCodec _codec;
+    private readonly IVectorCodec _weightsCodec;
     private readonly IReadOnlyList<long[]> _validation;
     private readonly List<LossPoint> _curve = new();
     private readonly Stopwatch _clock = new();
@@ -22,13 +23,21 @@ public sealed class LocalComparison : IDisposable
     private double _elapsedBefore;
 
     public LocalComparison(ComparisonOptions options, Func<int, IBatchSource> dataForReplica,
-        IReadOnlyList<long[]> validation, IVectorCodec codec, Device device)
+        IReadOnlyList<long[]> validation, IVectorCodec codec, Device device, IVectorCodec? weightsCodec = null)
     {
         _options = options.Validate();
         _codec = codec;
+        _weightsCodec = weightsCodec ?? codec;
         _validation = validation;
         Replicas = Enumerable.Range(0, options.Replicas).Select(i => new LocalReplica(i, options, dataForReplica(i), device)).ToArray();
+        Anchor = Replicas[0].Trainer.Flat.Snapshot().DetachFromDisposeScope();
     }
+
+    /// <summary>
+    /// Weights every replica held at the same moment (the start, or the end of the synchronous warm-up): the
+    /// reference the anchored NoLoCo payload is coded against. Saved in checkpoints.
+    /// </summary>
+    public Tensor Anchor { get; }
 
     public IReadOnlyList<LocalReplica> Replicas { get; }
     public long Step { get; private set; }
@@ -80,7 +89,11 @@ public sealed class LocalComparison : IDisposable
         foreach (var r in Replicas) r.Trainer.ApplyUpdate();
         // The warm-up's end restarts the outer state from the synchronised weights.
         if (Step + 1 == _options.SyncWarmupSteps && _options.Algorithm != Algorithm.Ddp)
-            foreach (var r in Replicas) using (var w = r.Trainer.Flat.Snapshot()) r.Slow!.copy_(w);
+        {
+            using var w = Replicas[0].Trainer.Flat.Snapshot();
+            foreach (var r in Replicas) r.Slow!.copy_(w);
+            Anchor.copy_(w);
+        }
         return loss;
     }
 
@@ -128,6 +141,7 @@ public sealed class LocalComparison : IDisposable
         long round = Replicas[0].OuterRound;
         var payload = _options.NoLoCoWire ?? (_codec.IsLossless ? NoLoCoPayload.FastWeights : NoLoCoPayload.DeltaAndSlow);
         if (_options.NoLoCo.EffectiveGamma != _options.NoLoCo.Beta) payload = NoLoCoPayload.DeltaAndSlow;
+        bool fastOnly = payload != NoLoCoPayload.DeltaAndSlow;
         var fast = Replicas.Select(r => r.Trainer.Flat.Snapshot()).ToArray();
         var sent = new (Tensor A, Tensor? B)[Replicas.Count];
         var own = new (Tensor A, Tensor? B)[Replicas.Count];
@@ -141,6 +155,14 @@ public sealed class LocalComparison : IDisposable
             {
                 own[r.Index] = (fast[r.Index], null);
                 (sent[r.Index].A, bytes) = _codec.RoundTrip(fast[r.Index], r.Index, "fast", (int)round);
+            }
+            else if (payload == NoLoCoPayload.AnchoredFast)
+            {
+                own[r.Index] = (fast[r.Index], null);
+                using var offset = fast[r.Index] - Anchor;
+                var (decoded, size) = _weightsCodec.RoundTrip(offset, r.Index, "anchored", (int)round);
+                sent[r.Index] = (decoded.add_(Anchor), null);
+                bytes = size;
             }
             else
             {
@@ -157,7 +179,7 @@ public sealed class LocalComparison : IDisposable
             foreach (int i in group)
             {
                 var members = group.Select(j => j == i ? own[j] : sent[j]).ToArray();
-                if (payload == NoLoCoPayload.FastWeights) Replicas[i].NoLoCo!.StepFromFast(members.Select(m => m.A).ToArray());
+                if (fastOnly) Replicas[i].NoLoCo!.StepFromFast(members.Select(m => m.A).ToArray());
                 else Replicas[i].NoLoCo!.Step(members.Select(m => m.A).ToArray(), members.Select(m => m.B!).ToArray());
             }
         BytesSentPerReplica += bytesMax;
@@ -224,6 +246,7 @@ public sealed class LocalComparison : IDisposable
 
     public void Dispose()
     {
+        Anchor.Dispose();
         foreach (var r in Replicas) r.Dispose();
     }
 }
