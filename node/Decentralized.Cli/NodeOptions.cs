@@ -31,6 +31,7 @@ public static class NodeOptions
         var algorithm = c.Add("algorithm", "noloco | diloco.", "noloco");
         var innerSteps = c.Add("inner-steps", "H: inner steps per outer round.", 50);
         var compress = c.Add("compress", "Codec chain for updates (fp32, int8, q4+ef, q4:bf16+ef+ans, ...).", "fp32");
+        var weightsCompress = c.Add("weights-compress", "NoLoCo over a lossy --compress: chain for the fast weights, sent as offsets from the swarm's initial weights.", "q8:bf16+ans");
         var device = c.Add("device", "cpu | cuda | auto.", "auto");
         var swarmId = c.Add("swarm-id", "Name of the swarm; peers of another swarm are refused.", "default");
         var swarmKey = c.AddOptional<string>("swarm-key", "Pre-shared swarm key as hex (or @file holding it); peers without it are refused.");
@@ -91,6 +92,7 @@ public static class NodeOptions
             DiLoCo = new DiLoCoOptions(parse.GetValue(outerLr), parse.GetValue(outerMomentum)),
             NoLoCo = new NoLoCoOptions(GroupSize: parse.GetValue(groupSize)),
             Compress = parse.GetValue(compress)!,
+            WeightsCompress = parse.GetValue(weightsCompress)!,
             Device = parse.GetValue(device)!,
             Http = parse.GetValue(http),
             Report = parse.GetValue(report),

@@ -42,6 +42,29 @@ public sealed class SwarmSimulationTests(Xunit.Abstractions.ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task NoLoCoOverALossyChainSendsWeightsAsOffsetsFromTheStartAndAJoinerUsesThemToo()
+    {
+        // With a 4-bit chain NoLoCo's partners get θ as one 8-bit vector of offsets from the initial weights (which a
+        // joiner rebuilds from the swarm seed before it downloads the state) instead of a 4-bit Δ plus a 4-bit φ: fewer
+        // bytes, and φ no longer crosses the wire at 4 bits.
+        var options = Churned(seed: 5) with { Codec = "q4+ef", Crashes = [] };
+        var anchored = Run(options);
+        var split = Run(options with { WeightsCodec = null });
+        await using var a = anchored.Sim;
+        await using var b = split.Sim;
+        Assert.Equal(0, anchored.Result.RejectedUpdates);                  // the joiner's updates decode against the same anchor
+        Assert.All(anchored.Sim.Peers, p => Assert.Equal(6, p.Peer.Round));
+        Assert.True(anchored.Result.FinalValidationLoss < anchored.Result.InitialValidationLoss - 0.2,
+            $"loss {anchored.Result.InitialValidationLoss:F3} -> {anchored.Result.FinalValidationLoss:F3}");
+        Assert.True(anchored.Result.FinalValidationLoss < split.Result.FinalValidationLoss + 0.02,
+            $"anchored {anchored.Result.FinalValidationLoss:F4} vs delta+slow {split.Result.FinalValidationLoss:F4}");
+        output.WriteLine($"update bytes: anchored {anchored.Result.UpdateBytesSent:N0}, delta+slow {split.Result.UpdateBytesSent:N0}; " +
+            $"val loss {anchored.Result.FinalValidationLoss:F4} vs {split.Result.FinalValidationLoss:F4}");
+        Assert.True(anchored.Result.UpdateBytesSent < split.Result.UpdateBytesSent * 0.9,
+            $"anchored sent {anchored.Result.UpdateBytesSent} bytes, delta+slow {split.Result.UpdateBytesSent}");
+    }
+
+    [Fact]
     public async Task TheSameSeedReplaysTheSameLogAndWeights()
     {
         var first = Run(Churned(seed: 9) with { Rounds = 3, Joins = [] , Crashes = [(TimeSpan.FromSeconds(5), 1)] });

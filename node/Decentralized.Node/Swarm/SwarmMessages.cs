@@ -71,6 +71,11 @@ public enum UpdateKind
     DeltaAndSlow = 1,
     /// <summary>DiLoCo: the pseudo-gradient Δ_j = φ − θ_j.</summary>
     PseudoGradient = 2,
+    /// <summary>
+    /// NoLoCo with γ = β over a lossy chain: θ_j minus the swarm's initial weights (which every member rebuilds
+    /// from the swarm seed), through the weights codec; decoded back to θ_j.
+    /// </summary>
+    AnchoredFast = 3,
 }
 
 /// <summary>Precedes an encoded update blob on an outer-round stream.</summary>

@@ -129,7 +129,9 @@ public sealed partial class SwarmPeer
         using var fast = Trainer.Flat.Snapshot();
         if (DiLoCo is not null) return (Cpu(reference - fast), null, UpdateKind.PseudoGradient);   // Δ = φ − θ
         bool fastForm = allowFastForm && _codec.IsLossless && NoLoCo!.Options.EffectiveGamma == NoLoCo.Options.Beta;
-        return fastForm ? (Cpu(fast), null, UpdateKind.FastWeights) : (Cpu(fast - reference), Cpu(NoLoCo!.Slow), UpdateKind.DeltaAndSlow);
+        if (fastForm) return (Cpu(fast), null, UpdateKind.FastWeights);
+        if (allowFastForm && _anchor is not null) return (Cpu(fast), null, UpdateKind.AnchoredFast);
+        return (Cpu(fast - reference), Cpu(NoLoCo!.Slow), UpdateKind.DeltaAndSlow);
     }
 
     /// <summary>A tensor's values as a new CPU float array.</summary>
@@ -142,6 +144,12 @@ public sealed partial class SwarmPeer
     /// <summary>One blob per round: [u32 primary length][primary][slow] for two vectors, else just the primary.</summary>
     private byte[] EncodeUpdate(float[] primary, float[]? slow, UpdateKind kind, long round)
     {
+        if (kind == UpdateKind.AnchoredFast)
+        {
+            var offset = new float[primary.Length];
+            TensorPrimitives.Subtract(primary, _anchor!, offset);
+            return _weightsCodec!.Encode(offset, "anchored", (int)round);
+        }
         var first = _codec.Encode(primary, kind == UpdateKind.FastWeights ? "fast" : "delta", (int)round);
         if (slow is null) return first;
         var second = _codec.Encode(slow, "slow", (int)round);
@@ -202,8 +210,9 @@ public sealed partial class SwarmPeer
     {
         var accepted = new List<ReceivedUpdate>();
         var rejected = new List<string>();
-        float[]? slow = kind == UpdateKind.FastWeights ? SnapshotVector(Slow) : null;
-        double ownNorm = kind == UpdateKind.FastWeights ? Distance(own, slow!) : TensorPrimitives.Norm(own);
+        bool weights = kind is UpdateKind.FastWeights or UpdateKind.AnchoredFast;   // θ: judged by its distance from our φ
+        float[]? slow = weights ? SnapshotVector(Slow) : null;
+        double ownNorm = weights ? Distance(own, slow!) : TensorPrimitives.Norm(own);
         double bound = _options.UpdateNormBound * Math.Max(ownNorm, 1e-6);
         foreach (var update in received)
         {
@@ -211,7 +220,7 @@ public sealed partial class SwarmPeer
             if (update.Kind != kind) reason = $"kind {update.Kind}, this round uses {kind}";
             else
             {
-                double norm = kind == UpdateKind.FastWeights ? Distance(update.Primary, slow!) : TensorPrimitives.Norm(update.Primary);
+                double norm = weights ? Distance(update.Primary, slow!) : TensorPrimitives.Norm(update.Primary);
                 if (norm > bound) reason = $"norm {norm:G3} exceeds {_options.UpdateNormBound}x ours ({ownNorm:G3})";
                 else if (update.Slow is not null && Distance(update.Slow, ownSlow!) > 0.5 * TensorPrimitives.Norm(ownSlow!))
                     reason = "slow weights too far from ours";
@@ -239,7 +248,7 @@ public sealed partial class SwarmPeer
                 foreach (var u in accepted) sum.add_(T(u.Primary));
                 DiLoCo.Step(sum.div_(accepted.Count + 1));   // average over whoever answered (DiLoCo tolerates drop-outs)
             }
-            else if (kind == UpdateKind.FastWeights)
+            else if (kind is UpdateKind.FastWeights or UpdateKind.AnchoredFast)
                 NoLoCo!.StepFromFast(accepted.Select(u => T(u.Primary)).Prepend(T(own)).ToArray());
             else
                 NoLoCo!.Step(accepted.Select(u => T(u.Primary)).Prepend(T(own)).ToArray(),

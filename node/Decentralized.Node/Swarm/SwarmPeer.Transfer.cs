@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using System.Collections.Concurrent;
 using Decentralized.Protocol;
 using Decentralized.Protocol.Identity;
@@ -121,6 +122,13 @@ public sealed partial class SwarmPeer
     {
         int count = checked((int)Trainer.Flat.Count);
         var primary = new float[count];
+        if (header.Kind == UpdateKind.AnchoredFast)
+        {
+            if (_anchor is null) throw new SwarmProtocolException("anchored update, but this peer does not use the anchored payload");
+            _weightsCodec!.DecodeInto(blob, primary);
+            TensorPrimitives.Add(primary, _anchor, primary);
+            return new ReceivedUpdate(peer, header.Round, header.Kind, primary, null, blob.Length);
+        }
         if (header.Kind != UpdateKind.DeltaAndSlow)
         {
             _codec.DecodeInto(blob, primary);

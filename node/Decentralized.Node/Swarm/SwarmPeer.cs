@@ -22,6 +22,8 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly Random _random;
     private readonly IUpdateCodec _codec;
+    private readonly IUpdateCodec? _weightsCodec;
+    private readonly float[]? _anchor;   // the swarm's initial weights, for the anchored NoLoCo payload
     private readonly ILogger _log;
     private readonly object _outerLock = new();
     private readonly long[] _buffer;
@@ -34,7 +36,7 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     private Tensor? _base;        // overlap: θ when the current round's inner steps began
 
     public SwarmPeer(SwarmOptions options, IPeerNetwork network, TimeProvider time, Random random, InnerTrainer trainer,
-        IBatchSource data, IUpdateCodec codec, DiLoCoOptions diloco, NoLoCoOptions noloco, ILogger log)
+        IBatchSource data, IUpdateCodec codec, DiLoCoOptions diloco, NoLoCoOptions noloco, ILogger log, IUpdateCodec? weightsCodec = null)
     {
         _options = options.Validate();
         if (options.Algorithm == Algorithm.Ddp) throw new ArgumentException("a swarm runs diloco or noloco; ddp is the in-process baseline only");
@@ -52,6 +54,13 @@ public sealed partial class SwarmPeer : IAsyncDisposable
         {
             if (options.Algorithm == Algorithm.DiLoCo) DiLoCo = new DiLoCoOuterOptimizer(initial, diloco);
             else NoLoCo = new NoLoCoOuterOptimizer(initial, noloco);
+            // NoLoCo over a lossy chain with γ = β sends θ as its offset from the weights every member started from
+            // (the trainer holds them here, before any checkpoint or state download), so 8 bits keep it precise.
+            if (NoLoCo is not null && weightsCodec is not null && !codec.IsLossless && noloco.EffectiveGamma == noloco.Beta)
+            {
+                _weightsCodec = weightsCodec;
+                _anchor = Cpu(initial);
+            }
         }
         Membership = new Membership(network, time, options, log) { LocalProgress = () => (Round, Trainer.Step) };
         network.SetStreamHandler(SwarmProtocols.Update, ServeUpdateAsync);
