@@ -41,7 +41,8 @@ public static class TrainCommand
         var beta = c.Add("noloco-beta", "NoLoCo pseudo-gradient weight beta.", 0.7);
         var gamma = c.AddOptional<double?>("noloco-gamma", "NoLoCo pull towards the group's weights (default: beta).");
         var groupSize = c.Add("group-size", "NoLoCo exchange group size.", 2);
-        var payload = c.AddOptional<string>("noloco-payload", "fast (θ only) | delta+slow | anchored (θ minus the shared start weights, through --weights-compress); default: fast for lossless chains, else delta+slow.");
+        var nolocoForm = c.Add("noloco-form", "NoLoCo momentum form: heavyball (the paper's) | nesterov.", "heavyball");
+        var payload = c.AddOptional<string>("noloco-payload", "fast (θ only) | delta+slow | anchored (θ minus the shared start weights, through --weights-compress); default: fast for lossless chains, else anchored (delta+slow when gamma differs from beta).");
         var weightsCompress = c.Add("weights-compress", "Codec chain for weights sent relative to the shared anchor (the anchored NoLoCo payload).", "q8:bf16+ans");
         var syncWarmup = c.Add("sync-warmup", "Synchronous steps before the first outer round.", 0);
         var evalEvery = c.Add("eval-every", "Validate every N steps (0: only at the end).", 200);
@@ -71,7 +72,8 @@ public static class TrainCommand
                 Inner = new InnerOptions(LearningRate: parse.GetValue(lr), WarmupSteps: parse.GetValue(warmup), TotalSteps: parse.GetValue(steps),
                     MicroBatchSize: parse.GetValue(batch), SequenceLength: parse.GetValue(seqLen), BatchTokens: parse.GetValue(batchTokens)),
                 DiLoCo = new DiLoCoOptions(parse.GetValue(outerLr), parse.GetValue(outerMomentum), ParseForm(parse.GetValue(outerForm)!)),
-                NoLoCo = new NoLoCoOptions(parse.GetValue(alpha), parse.GetValue(beta), parse.GetValue(gamma), parse.GetValue(groupSize)),
+                NoLoCo = new NoLoCoOptions(parse.GetValue(alpha), parse.GetValue(beta), parse.GetValue(gamma), parse.GetValue(groupSize),
+                    ParseForm(parse.GetValue(nolocoForm)!)),
                 NoLoCoWire = ParsePayload(parse.GetValue(payload)),
                 SyncWarmupSteps = parse.GetValue(syncWarmup),
                 EvalEvery = parse.GetValue(evalEvery),

@@ -64,6 +64,21 @@ public sealed class OuterOptimizerTests
     }
 
     [Fact]
+    public void NoLoCoNesterovFormLooksAheadByAlphaTimesTheMomentum()
+    {
+        using var scope = NewDisposeScope();
+        using var outer = new NoLoCoOuterOptimizer(V(1, 2), new NoLoCoOptions(Alpha: 0.5, Beta: 0.7, Form: OuterMomentum.Nesterov));
+        // the same step g = [.525, −.35] as the heavy-ball case; m = g, φ ← φ + g + .5·m = [1 + .7875, 2 − .525]
+        outer.StepFromFast(new[] { V(1.5f, 2), V(2, 1) });
+        Near(new[] { 0.525f, -0.35f }, outer.Momentum);
+        Near(new[] { 1.7875f, 1.475f }, outer.Slow);
+        // a round with nothing new: m ← .5·m = [.2625, −.175]; φ moves by .5·m only
+        outer.StepFromFast(new[] { outer.Slow.clone(), outer.Slow.clone() });
+        Near(new[] { 0.2625f, -0.175f }, outer.Momentum);
+        Near(new[] { 1.91875f, 1.3875f }, outer.Slow);
+    }
+
+    [Fact]
     public void NoLoCoGammaSeparateFromBeta()
     {
         using var scope = NewDisposeScope();

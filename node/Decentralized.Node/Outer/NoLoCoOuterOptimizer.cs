@@ -10,7 +10,9 @@ namespace Decentralized.Node.Outer;
 /// m_i ← α·m_i + (β/n)·Σ_{j∈G} Δ_j + γ·((1/n)·Σ_{j∈G} φ_j − φ_i)
 /// φ_i ← φ_i + m_i
 /// </code>
-/// Heavy-ball momentum, m starts at 0. The group G includes this replica.
+/// Heavy-ball momentum, m starts at 0. The group G includes this replica. With the Nesterov form the same
+/// step g = m's increment is applied with a look-ahead, as PyTorch's SGD(nesterov) and DiLoCo: m ← α·m + g,
+/// φ ← φ + g + α·m.
 /// </summary>
 public sealed class NoLoCoOuterOptimizer : IDisposable
 {
@@ -50,11 +52,7 @@ public sealed class NoLoCoOuterOptimizer : IDisposable
         int n = groupDeltas.Count;
         var deltaSum = Sum(groupDeltas);
         var slowMean = Sum(groupSlows) / n;
-        Momentum.mul_(_options.Alpha)
-            .add_(deltaSum, alpha: _options.Beta / n)
-            .add_(slowMean - Slow, alpha: _options.EffectiveGamma);
-        Slow.add_(Momentum);
-        Round++;
+        Apply(deltaSum.mul_(_options.Beta / n).add_(slowMean - Slow, alpha: _options.EffectiveGamma));
     }
 
     /// <summary>
@@ -69,8 +67,15 @@ public sealed class NoLoCoOuterOptimizer : IDisposable
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var fastMean = Sum(groupFast) / groupFast.Count;
-        Momentum.mul_(_options.Alpha).add_(fastMean - Slow, alpha: _options.Beta);
-        Slow.add_(Momentum);
+        Apply((fastMean - Slow).mul_(_options.Beta));
+    }
+
+    /// <summary>m ← α·m + g, then φ ← φ + m (heavy ball) or φ ← φ + g + α·m (Nesterov).</summary>
+    private void Apply(Tensor step)
+    {
+        Momentum.mul_(_options.Alpha).add_(step);
+        if (_options.Form == OuterMomentum.Nesterov) Slow.add_(step).add_(Momentum, alpha: _options.Alpha);
+        else Slow.add_(Momentum);
         Round++;
     }
 

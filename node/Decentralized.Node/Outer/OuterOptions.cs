@@ -32,7 +32,9 @@ public sealed record DiLoCoOptions(double LearningRate = 1.0, double Momentum = 
 /// <param name="Beta">Weight of the group-averaged pseudo-gradient β.</param>
 /// <param name="Gamma">Pull towards the group's mean slow weights γ; null means γ = β (one vector on the wire).</param>
 /// <param name="GroupSize">Replicas per exchange group n.</param>
-public sealed record NoLoCoOptions(double Alpha = 0.5, double Beta = 0.7, double? Gamma = null, int GroupSize = 2)
+/// <param name="Form">Heavy ball as in the paper and its code; Nesterov applies the same step with DiLoCo's look-ahead.</param>
+public sealed record NoLoCoOptions(double Alpha = 0.5, double Beta = 0.7, double? Gamma = null, int GroupSize = 2,
+    OuterMomentum Form = OuterMomentum.HeavyBall)
 {
     public double EffectiveGamma => Gamma ?? Beta;
 

@@ -19,4 +19,7 @@ public sealed record ComparisonResult(
     double ReplicaSpread,
     // The final validation loss of the replicas' averaged weights: equal to ValLoss where they agree, NaN before the end.
     double ValLossAveragedWeights,
+    // What crossed the wire each round: "gradients" (DDP), "pseudo-gradients" (DiLoCo), or NoLoCo's payload with its chain.
+    string Exchange,
+    int SyncWarmupSteps,
     IReadOnlyList<LossPoint> Curve);

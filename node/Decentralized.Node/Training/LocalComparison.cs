@@ -139,8 +139,7 @@ public sealed class LocalComparison : IDisposable
     private void NoLoCoRound()
     {
         long round = Replicas[0].OuterRound;
-        var payload = _options.NoLoCoWire ?? (_codec.IsLossless ? NoLoCoPayload.FastWeights : NoLoCoPayload.DeltaAndSlow);
-        if (_options.NoLoCo.EffectiveGamma != _options.NoLoCo.Beta) payload = NoLoCoPayload.DeltaAndSlow;
+        var payload = NoLoCoWire;
         bool fastOnly = payload != NoLoCoPayload.DeltaAndSlow;
         var fast = Replicas.Select(r => r.Trainer.Flat.Snapshot()).ToArray();
         var sent = new (Tensor A, Tensor? B)[Replicas.Count];
@@ -184,6 +183,23 @@ public sealed class LocalComparison : IDisposable
             }
         BytesSentPerReplica += bytesMax;
     }
+
+    /// <summary>NoLoCo's payload for this run: as asked, else θ for lossless chains and anchored θ for lossy ones; γ ≠ β needs Δ and φ.</summary>
+    private NoLoCoPayload NoLoCoWire =>
+        _options.NoLoCo.EffectiveGamma != _options.NoLoCo.Beta ? NoLoCoPayload.DeltaAndSlow
+        : _options.NoLoCoWire ?? (_codec.IsLossless ? NoLoCoPayload.FastWeights : NoLoCoPayload.AnchoredFast);
+
+    private string Exchange => _options.Algorithm switch
+    {
+        Algorithm.Ddp => "gradients",
+        Algorithm.DiLoCo => "pseudo-gradients",
+        _ => NoLoCoWire switch
+        {
+            NoLoCoPayload.FastWeights => "fast weights",
+            NoLoCoPayload.DeltaAndSlow => "delta + bf16 slow weights",
+            _ => $"fast weights minus anchor ({_weightsCodec.Spec})",
+        },
+    };
 
     private void Evaluate(bool allReplicas)
     {
@@ -229,7 +245,8 @@ public sealed class LocalComparison : IDisposable
         return new ComparisonResult(_options.Algorithm.Name(), _options.Replicas,
             _options.Algorithm == Algorithm.Ddp ? 1 : _options.InnerStepsPerRound, _codec.Spec,
             Replicas[0].Trainer.Flat.Count, Step * TokensPerStep, last?.ValidationLoss ?? double.NaN, _lastTrainLoss,
-            BytesSentPerReplica, wall, wall > 0 ? Step * TokensPerStep / wall : 0, ReplicaSpread(), _averagedWeightsLoss, _curve.ToArray());
+            BytesSentPerReplica, wall, wall > 0 ? Step * TokensPerStep / wall : 0, ReplicaSpread(), _averagedWeightsLoss,
+            Exchange, _options.Algorithm == Algorithm.Ddp ? 0 : _options.SyncWarmupSteps, _curve.ToArray());
     }
 
     /// <summary>Restores the loop position from a checkpoint (replica states are restored by the checkpoint itself).</summary>
