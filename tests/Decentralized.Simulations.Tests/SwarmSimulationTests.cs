@@ -41,13 +41,14 @@ public sealed class SwarmSimulationTests(Xunit.Abstractions.ITestOutputHelper ou
         Assert.Equal(0, result.RejectedUpdates);
     }
 
-    [Fact]
-    public async Task NoLoCoOverALossyChainSendsWeightsAsOffsetsFromTheStartAndAJoinerUsesThemToo()
+    [Theory]
+    [InlineData(false)] [InlineData(true)]
+    public async Task NoLoCoOverALossyChainSendsWeightsAsOffsetsFromTheStartAndAJoinerUsesThemToo(bool overlap)
     {
         // With a 4-bit chain NoLoCo's partners get θ as one 8-bit vector of offsets from the initial weights (which a
         // joiner rebuilds from the swarm seed before it downloads the state) instead of a 4-bit Δ plus a 4-bit φ: fewer
         // bytes, and φ no longer crosses the wire at 4 bits.
-        var options = Churned(seed: 5) with { Codec = "q4+ef", Crashes = [] };
+        var options = Churned(seed: 5) with { Codec = "q4+ef", Crashes = [], Overlap = overlap };
         var anchored = Run(options);
         var split = Run(options with { WeightsCodec = null });
         await using var a = anchored.Sim;

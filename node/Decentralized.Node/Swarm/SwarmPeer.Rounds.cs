@@ -29,7 +29,8 @@ public sealed partial class SwarmPeer
             lock (_outerLock) { Trainer.Flat.Assign(Slow); AdvanceRound(); }   // θ ← φ
             return;
         }
-        _base ??= Trainer.Flat.Snapshot().DetachFromDisposeScope();
+        // The first overlapped round (a fresh start, a joiner, a restart) began from φ: its update is all it trained.
+        _base ??= Slow.detach().clone().DetachFromDisposeScope();
         var update = OwnUpdate(_base, allowFastForm: false);
         var next = StartExchange(round, update.Primary, update.Slow, update.Kind, ct);
         if (_pending is not null) await FinishExchangeAsync(_pending);
@@ -130,7 +131,9 @@ public sealed partial class SwarmPeer
         if (DiLoCo is not null) return (Cpu(reference - fast), null, UpdateKind.PseudoGradient);   // Δ = φ − θ
         bool fastForm = allowFastForm && _codec.IsLossless && NoLoCo!.Options.EffectiveGamma == NoLoCo.Options.Beta;
         if (fastForm) return (Cpu(fast), null, UpdateKind.FastWeights);
-        if (allowFastForm && _anchor is not null) return (Cpu(fast), null, UpdateKind.AnchoredFast);
+        // φ + (θ − reference) is θ itself without overlap; with overlap it is the fast weights this exchange stands for
+        // (φ plus the round's own progress), and the γ = β step on it equals the Δ-and-φ step exactly.
+        if (_anchor is not null) return (Cpu(Slow + (fast - reference)), null, UpdateKind.AnchoredFast);
         return (Cpu(fast - reference), Cpu(NoLoCo!.Slow), UpdateKind.DeltaAndSlow);
     }
 
