@@ -60,7 +60,10 @@ public sealed class SwarmDaemonTests : IDisposable
             // b may join after a finished round 0 (a starts once b is connected): it then fetches round 1's state and completes 3.
             Assert.True(r["rounds"]!.GetValue<long>() >= 3, $"{p.Dir} completed {r["rounds"]} rounds\n{p.Log}");
             Assert.True(r["update_bytes_received"]!.GetValue<long>() > 0, $"{p.Dir} never received an update\n{p.Log}");
-            Assert.True(r["final_val_loss"]!.GetValue<double>() < r["first_val_loss"]!.GetValue<double>() - 0.2, $"{p.Dir}: loss did not fall\n{r}");
+            // The first round's own training counts (its update is measured from φ), so the first evaluation is already
+            // trained: judge the end against guessing bytes uniformly (ln 256 = 5.55 nats) and against the first round.
+            double first = r["first_val_loss"]!.GetValue<double>(), last = r["final_val_loss"]!.GetValue<double>();
+            Assert.True(last < Math.Log(256) - 1.0 && last < first, $"{p.Dir}: loss did not fall ({first:F3} -> {last:F3})\n{r}");
         }
     }
 
