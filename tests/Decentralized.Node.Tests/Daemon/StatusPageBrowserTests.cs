@@ -23,7 +23,7 @@ public sealed partial class StatusPageBrowserTests : IDisposable
     private DaemonProcess Start(string name, params string[] more) => new(Path.Combine(_root, name),
     [
         "--model", "tiny", "--batch-size", "4", "--seq-len", "32", "--warmup", "5", "--lr", "3e-3", "--inner-steps", "5", "--rounds", "0",
-        "--device", "cpu", "--eval-batches", "2", "--round-timeout", "15", "--heartbeat", "0.5", "--peer-timeout", "4", "--swarm-key", Key,
+        "--device", "cpu", "--eval-batches", "2", "--round-timeout", "15", "--heartbeat", "0.5", "--peer-timeout", "10", "--swarm-key", Key,
         .. more,
     ]);
 
@@ -72,7 +72,8 @@ public sealed partial class StatusPageBrowserTests : IDisposable
         Assert.True(width > 100 && height > 20, $"the loss curve spans {width}x{height} px: not drawn\n{points}");
         Assert.Contains("training loss", Text("curve-range"));
 
-        // Who is awaited: with b frozen (SIGSTOP), a's round waits for b and the page names it.
+        // Who is awaited: with b frozen (SIGSTOP), a's round waits for b and the page names it. The page can only show it
+        // until b's heartbeats are missed for --peer-timeout (10 s here: 4 s was too short a window on a loaded machine).
         b.Freeze();
         try { Until("b awaited while frozen", () => Text("awaited").Contains(idB) ? "" : null); }
         finally { b.Thaw(); }
