@@ -31,7 +31,7 @@ public static class NodeOptions
         var algorithm = c.Add("algorithm", "noloco | diloco.", "noloco");
         var innerSteps = c.Add("inner-steps", "H: inner steps per outer round.", 50);
         var compress = c.Add("compress", "Codec chain for updates (fp32, int8, q4+ef, q4:bf16+ef+ans, ...).", "fp32");
-        var weightsCompress = c.Add("weights-compress", "NoLoCo over a lossy --compress: chain for the fast weights, sent as offsets from the swarm's initial weights.", "q8:bf16+ans");
+        var weightsCompress = c.Add("weights-compress", "NoLoCo over a lossy --compress: chain for the fast weights, sent as offsets from the swarm's initial weights.", WeightsChain.Default);
         var device = c.Add("device", "cpu | cuda | auto.", "auto");
         var swarmId = c.Add("swarm-id", "Name of the swarm; peers of another swarm are refused.", "default");
         var swarmKey = c.AddOptional<string>("swarm-key", "Pre-shared swarm key as hex (or @file holding it); peers without it are refused.");

@@ -24,7 +24,7 @@ public sealed record NodeSettings
     public NoLoCoOptions NoLoCo { get; init; } = new();
     public string Compress { get; init; } = "fp32";
     /// <summary>Chain for NoLoCo's fast weights when --compress is lossy (sent as offsets from the swarm's initial weights).</summary>
-    public string WeightsCompress { get; init; } = "q8:bf16+ans";
+    public string WeightsCompress { get; init; } = WeightsChain.Default;
     public string Device { get; init; } = "auto";
     /// <summary>host:port of the status page, JSON status and Prometheus metrics; null: off.</summary>
     public string? Http { get; init; }

@@ -43,7 +43,7 @@ public static class TrainCommand
         var groupSize = c.Add("group-size", "NoLoCo exchange group size.", 2);
         var nolocoForm = c.Add("noloco-form", "NoLoCo momentum form: heavyball (the paper's) | nesterov.", "heavyball");
         var payload = c.AddOptional<string>("noloco-payload", "fast (θ only) | delta+slow | anchored (θ minus the shared start weights, through --weights-compress); default: fast for lossless chains, else anchored (delta+slow when gamma differs from beta).");
-        var weightsCompress = c.Add("weights-compress", "Codec chain for weights sent relative to the shared anchor (the anchored NoLoCo payload).", "q8:bf16+ans");
+        var weightsCompress = c.Add("weights-compress", "Codec chain for weights sent relative to the shared anchor (the anchored NoLoCo payload).", WeightsChain.Default);
         var syncWarmup = c.Add("sync-warmup", "Synchronous steps before the first outer round.", 0);
         var evalEvery = c.Add("eval-every", "Validate every N steps (0: only at the end).", 200);
         var evalBatches = c.Add("eval-batches", "Fixed validation micro-batches per evaluation.", 16);

@@ -27,7 +27,7 @@ public sealed class LocalComparison : IDisposable
     {
         _options = options.Validate();
         _codec = codec;
-        _weightsCodec = weightsCodec ?? new ChainVectorCodec("q8:bf16+ans");
+        _weightsCodec = weightsCodec ?? new ChainVectorCodec(WeightsChain.Default);
         _validation = validation;
         Replicas = Enumerable.Range(0, options.Replicas).Select(i => new LocalReplica(i, options, dataForReplica(i), device)).ToArray();
         Anchor = Replicas[0].Trainer.Flat.Snapshot().DetachFromDisposeScope();

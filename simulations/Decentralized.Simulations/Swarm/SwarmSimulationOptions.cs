@@ -18,7 +18,7 @@ public sealed record SwarmSimulationOptions
     public long Rounds { get; init; } = 6;
     public string Codec { get; init; } = "fp32";
     /// <summary>NoLoCo over a lossy <see cref="Codec"/>: chain for the fast weights, sent as offsets from the initial weights (as the daemon); null: θ as Δ through <see cref="Codec"/> plus φ.</summary>
-    public string? WeightsCodec { get; init; } = "q8:bf16+ans";
+    public string? WeightsCodec { get; init; } = WeightsChain.Default;
     public bool Overlap { get; init; }
     public long Seed { get; init; } = 7;
     public ModelConfig Model { get; init; } = new(VocabSize: 256, Dim: 32, Layers: 2, Heads: 2, ContextLength: 32);
