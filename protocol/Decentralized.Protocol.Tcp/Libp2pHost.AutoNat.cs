@@ -53,6 +53,14 @@ public sealed partial class Libp2pHost
 
     private async Task<Reachability> CheckReachabilityOnceAsync(CancellationToken cancellationToken)
     {
+        // Only identified peers say whether they serve AutoNAT, and identify runs beside the dial: right after a dial
+        // (the doctor checks at once) the answer may still be on its way, and asking nobody would read as "unknown".
+        var identifying = AllConnections().Where(c => !c.IsRelayed && c.Identify is null).Select(c => c.IdentifyEnded).ToArray();
+        if (identifying.Length > 0)
+        {
+            await Task.WhenAny(Task.WhenAll(identifying), Task.Delay(_options.HandshakeTimeout, _time, cancellationToken)).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
         var servers = AllConnections().Where(c => !c.IsRelayed && c.Identify?.Protocols.Contains(AutoNatMessage.ProtocolId) == true)
             .Select(c => c.RemotePeer).Distinct().Take(ReachabilityTracker.Window).ToArray();
         var before = Reachability;

@@ -84,6 +84,10 @@ public sealed partial class Libp2pHost
         {
             _log.LogDebug("Identify of {Connection} failed: {Reason}", connection, e.Message);
         }
+        finally
+        {
+            connection.MarkIdentifyEnded();
+        }
     }
 
     private async Task ReadIdentifyAsync(PeerConnection connection, Stream stream, CancellationToken ct)

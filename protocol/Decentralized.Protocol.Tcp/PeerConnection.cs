@@ -35,6 +35,16 @@ internal sealed class PeerConnection
     public CountingStream Counter { get; }
     public IdentifyMessage? Identify { get; set; }
 
+    /// <summary>
+    /// Completes when our identify request on this connection has ended, answered or not (or the connection closed):
+    /// what needs the peer's protocols right after a dial (the reachability check) waits on it.
+    /// </summary>
+    public Task IdentifyEnded => _identifyEnded.Task;
+
+    private readonly TaskCompletionSource _identifyEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void MarkIdentifyEnded() => _identifyEnded.TrySetResult();
+
     /// <summary>Cancelled when the connection closes; handlers observe it.</summary>
     public CancellationToken Closed => _closed.Token;
 
@@ -65,6 +75,7 @@ internal sealed class PeerConnection
 
     public void MarkClosed()
     {
+        MarkIdentifyEnded();
         try
         {
             _closed.Cancel();

@@ -22,6 +22,21 @@ public sealed class AutoNatTests
     }
 
     [Fact]
+    public async Task ReachabilityCheckedRightAfterADialWaitsForThePeersIdentify()
+    {
+        // What the doctor does: dial the bootstrap peer and ask at once. Identify runs beside the dial, so without
+        // waiting for it the check found no AutoNAT server and said "unknown" (seen on a loaded CI machine).
+        await using var server = await HostFixture.StartAsync(51);
+        for (var i = 0; i < 5; i++)
+        {
+            await using var client = await HostFixture.StartAsync((byte)(52 + i));
+            await client.DialAsync(server.BoundAddresses[0], CancellationToken.None);
+
+            Assert.Equal(Reachability.Public, await client.CheckReachabilityAsync(CancellationToken.None));
+        }
+    }
+
+    [Fact]
     public async Task PeerThatDoesNotListenIsPrivate()
     {
         await using var server = await HostFixture.StartAsync(43);
