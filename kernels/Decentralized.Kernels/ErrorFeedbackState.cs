@@ -37,6 +37,24 @@ public sealed class ErrorFeedbackState
     public ReadOnlySpan<float> GetResidual(string name) =>
         _residuals.TryGetValue(name, out float[]? residual) ? residual : ReadOnlySpan<float>.Empty;
 
+    /// <summary>The names of the tensors with a residual (for saving the state with a checkpoint).</summary>
+    public IReadOnlyCollection<string> Names => _residuals.Keys;
+
+    /// <summary>Puts back a residual saved with a checkpoint, replacing any kept for <paramref name="name"/>.</summary>
+    /// <exception cref="ArgumentException">A value is not finite (a residual is always finite).</exception>
+    public void Restore(string name, ReadOnlySpan<float> residual)
+    {
+        foreach (float v in residual)
+        {
+            if (!float.IsFinite(v))
+            {
+                throw new ArgumentException($"error-feedback residual for '{name}' holds a non-finite value", nameof(residual));
+            }
+        }
+
+        _residuals[name] = residual.ToArray();
+    }
+
     /// <summary>True when a residual is kept for <paramref name="name"/>.</summary>
     public bool Contains(string name) => _residuals.ContainsKey(name);
 

@@ -79,6 +79,38 @@ public sealed class LocalComparisonTests
         finally { File.Delete(path); }
     }
 
+    [Theory]
+    [InlineData(Algorithm.DiLoCo)] [InlineData(Algorithm.NoLoCo)]
+    public void ResumeWithErrorFeedbackGivesIdenticalWeights(Algorithm algorithm)
+    {
+        // A 4-bit chain with error feedback owes each receiver last round's quantization error; the checkpoint
+        // carries those residuals, so the resumed run sends exactly what the straight run sent (the synchronous
+        // start's gradients, DiLoCo's Δ, NoLoCo's Δ and φ).
+        var options = TestCorpus.Options(algorithm, replicas: 2, steps: 30, h: 5) with
+        {
+            SyncWarmupSteps = algorithm == Algorithm.DiLoCo ? 8 : 0,
+            NoLoCoWire = NoLoCoPayload.DeltaAndSlow,
+        };
+        const string chain = "q4+ef";
+        var path = Path.Combine(Path.GetTempPath(), $"resume-ef-{Guid.NewGuid():N}.ckpt");
+        try
+        {
+            float[][] straight;
+            using (var run = TestCorpus.Run(options, new ChainVectorCodec(chain))) { run.Run(); straight = Weights(run); }
+            using (var first = TestCorpus.Run(options, new ChainVectorCodec(chain)))
+            {
+                first.Run(stopAfter: 17);
+                ComparisonCheckpoint.Save(path, first, options, chain);
+            }
+            using var second = TestCorpus.Run(options, new ChainVectorCodec(chain));
+            ComparisonCheckpoint.Load(path, second, options, chain);
+            second.Run();
+            var resumed = Weights(second);
+            for (int r = 0; r < straight.Length; r++) Assert.Equal(straight[r], resumed[r]);
+        }
+        finally { File.Delete(path); }
+    }
+
     [Fact]
     public void CorruptOrForeignCheckpointIsRefusedAndLeftUntouched()
     {

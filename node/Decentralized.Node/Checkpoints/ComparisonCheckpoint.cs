@@ -5,7 +5,8 @@ namespace Decentralized.Node.Checkpoints;
 
 /// <summary>
 /// The full state of an in-process run: per replica the model, AdamW moments, outer φ and momentum,
-/// round and data position; plus the loop position, byte counters and the replicas' shared anchor. Resuming from it continues exactly.
+/// round and data position; plus the loop position, byte counters, the replicas' shared anchor and the codecs'
+/// error-feedback residuals. Resuming from it continues exactly, compressed exchanges too.
 /// </summary>
 public static class ComparisonCheckpoint
 {
@@ -20,6 +21,7 @@ public static class ComparisonCheckpoint
             foreach (var p in run.Curve) { w.Write(p.Step); w.Write(p.Tokens); w.Write(p.ValidationLoss); w.Write(p.TrainLoss); w.Write(p.WallSeconds); }
             foreach (var r in run.Replicas) WriteReplica(w, r);
             TensorIo.WriteFlat(w, run.Anchor);
+            foreach (var codec in run.Codecs) FeedbackIo.Write(w, codec);
         });
 
     /// <summary>Loads into a freshly built run with the same options; any mismatch is a <see cref="CheckpointException"/>.</summary>
@@ -37,6 +39,7 @@ public static class ComparisonCheckpoint
                 curve.Add(new LossPoint(reader.ReadInt64(), reader.ReadInt64(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble()));
             foreach (var r in run.Replicas) ReadReplica(reader, r);
             TensorIo.ReadFlatInto(reader, run.Anchor, "anchor");
+            foreach (var codec in run.Codecs) FeedbackIo.ReadInto(reader, codec, run.Replicas.Count, run.Anchor.numel(), path);
             run.RestoreProgress(step, bytes, elapsed, curve);
             return true;
         });

@@ -22,9 +22,16 @@ public sealed class ChainVectorCodec(CodecChain chain) : IVectorCodec
         using var cpu = vector.detach().cpu().contiguous();
         var input = cpu.data<float>().ToArray();
         var output = new float[input.Length];
-        ErrorFeedbackState? fb = null;
-        if (chain.UsesErrorFeedback && !_feedback.TryGetValue((sender, stream), out fb)) _feedback[(sender, stream)] = fb = new ErrorFeedbackState();
+        var fb = chain.UsesErrorFeedback ? FeedbackOf(sender, stream) : null;
         long bytes = chain.RoundTrip(input, output, fb, stream, seed);
         return (tensor(output).to(vector.device), bytes);
+    }
+
+    public IReadOnlyDictionary<(int Sender, string Stream), ErrorFeedbackState> Feedback => _feedback;
+
+    public ErrorFeedbackState FeedbackOf(int sender, string stream)
+    {
+        if (!_feedback.TryGetValue((sender, stream), out var fb)) _feedback[(sender, stream)] = fb = new ErrorFeedbackState();
+        return fb;
     }
 }

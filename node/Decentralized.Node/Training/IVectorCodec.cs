@@ -1,3 +1,4 @@
+using Decentralized.Kernels;
 using static TorchSharp.torch;
 
 namespace Decentralized.Node.Training;
@@ -20,4 +21,10 @@ public interface IVectorCodec
     /// decoded copy and the encoded byte count.
     /// </summary>
     (Tensor Decoded, long Bytes) RoundTrip(Tensor vector, int sender, string stream, int seed);
+
+    /// <summary>The error-feedback residuals kept so far, by sender and stream (empty for chains without <c>+ef</c>).</summary>
+    IReadOnlyDictionary<(int Sender, string Stream), ErrorFeedbackState> Feedback { get; }
+
+    /// <summary>The residuals of one sender's stream, created empty on first use (a checkpoint restores into it).</summary>
+    ErrorFeedbackState FeedbackOf(int sender, string stream);
 }
