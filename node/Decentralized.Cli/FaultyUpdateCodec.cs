@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Decentralized.Kernels;
 using Decentralized.Node.Swarm;
 
 namespace Decentralized.Cli;
@@ -36,4 +37,8 @@ public sealed class FaultyUpdateCodec(IUpdateCodec inner, string mode) : IUpdate
     }
 
     public void DecodeInto(ReadOnlySpan<byte> blob, Span<float> destination) => inner.DecodeInto(blob, destination);
+
+    public IReadOnlyDictionary<string, ErrorFeedbackState> Feedback => inner.Feedback;
+
+    public ErrorFeedbackState FeedbackOf(string stream) => inner.FeedbackOf(stream);
 }

@@ -1,3 +1,4 @@
+using Decentralized.Kernels;
 using Decentralized.Node.Training;
 using static TorchSharp.torch;
 
@@ -21,7 +22,7 @@ public static class ComparisonCheckpoint
             foreach (var p in run.Curve) { w.Write(p.Step); w.Write(p.Tokens); w.Write(p.ValidationLoss); w.Write(p.TrainLoss); w.Write(p.WallSeconds); }
             foreach (var r in run.Replicas) WriteReplica(w, r);
             TensorIo.WriteFlat(w, run.Anchor);
-            foreach (var codec in run.Codecs) FeedbackIo.Write(w, codec);
+            foreach (var codec in run.Codecs) FeedbackIo.Write(w, codec.Feedback.Select(e => ($"{e.Key.Sender}/{e.Key.Stream}", e.Value)).ToArray());
         });
 
     /// <summary>Loads into a freshly built run with the same options; any mismatch is a <see cref="CheckpointException"/>.</summary>
@@ -39,10 +40,22 @@ public static class ComparisonCheckpoint
                 curve.Add(new LossPoint(reader.ReadInt64(), reader.ReadInt64(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble()));
             foreach (var r in run.Replicas) ReadReplica(reader, r);
             TensorIo.ReadFlatInto(reader, run.Anchor, "anchor");
-            foreach (var codec in run.Codecs) FeedbackIo.ReadInto(reader, codec, run.Replicas.Count, run.Anchor.numel(), path);
+            foreach (var codec in run.Codecs)
+                FeedbackIo.ReadInto(reader, key => FeedbackOf(codec, key, run.Replicas.Count, path), run.Replicas.Count * StreamsPerReplicaMax, 1, run.Anchor.numel(), path);
             run.RestoreProgress(step, bytes, elapsed, curve);
             return true;
         });
+
+    // The comparison's codec streams per replica: "sync", "delta", "fast", "slow", "anchored" (a margin on top).
+    private const int StreamsPerReplicaMax = 16;
+
+    private static ErrorFeedbackState FeedbackOf(IVectorCodec codec, string key, int replicas, string path)
+    {
+        int slash = key.IndexOf('/');
+        if (slash <= 0 || !int.TryParse(key.AsSpan(0, slash), out int sender) || sender < 0 || sender >= replicas)
+            throw new CheckpointException($"checkpoint {path} has error feedback for '{key}', not a stream of one of {replicas} replicas");
+        return codec.FeedbackOf(sender, key[(slash + 1)..]);
+    }
 
     private static void WriteIdentity(BinaryWriter w, ComparisonOptions o, string codec)
     {

@@ -1,24 +1,21 @@
 using System.Runtime.InteropServices;
-using Decentralized.Node.Training;
+using Decentralized.Kernels;
 
 namespace Decentralized.Node.Checkpoints;
 
 /// <summary>
-/// A codec's error-feedback residuals in a checkpoint: what each sender's compressed stream still owes the receivers.
-/// Without them a resumed run with a <c>+ef</c> chain would drop one round's worth of quantization error and drift
-/// from the run it continues.
+/// Error-feedback residuals in a checkpoint: what each compressed stream still owes its receivers. Without them a
+/// run resumed with a <c>+ef</c> chain would drop one round's worth of quantization error and drift from the run it
+/// continues. Streams are written by key, in order, each as its residuals by tensor name.
 /// </summary>
 public static class FeedbackIo
 {
-    private const int StreamsPerSenderMax = 16;
-
-    public static void Write(BinaryWriter w, IVectorCodec codec)
+    public static void Write(BinaryWriter w, IReadOnlyCollection<(string Key, ErrorFeedbackState State)> streams)
     {
-        w.Write(codec.Feedback.Count);
-        foreach (var ((sender, stream), state) in codec.Feedback.OrderBy(e => e.Key.Sender).ThenBy(e => e.Key.Stream, StringComparer.Ordinal))
+        w.Write(streams.Count);
+        foreach (var (key, state) in streams.OrderBy(s => s.Key, StringComparer.Ordinal))
         {
-            w.Write(sender);
-            w.Write(stream);
+            w.Write(key);
             w.Write(state.Names.Count);
             foreach (var name in state.Names.Order(StringComparer.Ordinal))
             {
@@ -30,24 +27,25 @@ public static class FeedbackIo
         }
     }
 
-    /// <summary>Reads what <see cref="Write"/> wrote, refusing counts and lengths this run could not have produced.</summary>
-    public static void ReadInto(BinaryReader r, IVectorCodec codec, int senders, long vectorLength, string path)
+    /// <summary>
+    /// Reads what <see cref="Write"/> wrote into the states <paramref name="stateOf"/> hands out (it throws a
+    /// <see cref="CheckpointException"/> for a key this run cannot have), refusing counts and lengths past the bounds.
+    /// </summary>
+    public static void ReadInto(BinaryReader r, Func<string, ErrorFeedbackState> stateOf, int streamsMax, int namesMax, long lengthMax, string path)
     {
-        int entries = r.ReadInt32();
-        if (entries < 0 || entries > senders * StreamsPerSenderMax) throw new CheckpointException($"checkpoint {path} claims {entries} error-feedback streams");
-        for (int e = 0; e < entries; e++)
+        int streams = r.ReadInt32();
+        if (streams < 0 || streams > streamsMax) throw new CheckpointException($"checkpoint {path} claims {streams} error-feedback streams (at most {streamsMax})");
+        for (int s = 0; s < streams; s++)
         {
-            int sender = r.ReadInt32();
-            string stream = r.ReadString();
-            if (sender < 0 || sender >= senders) throw new CheckpointException($"checkpoint {path} has error feedback for replica {sender} of {senders}");
-            var state = codec.FeedbackOf(sender, stream);
+            string key = r.ReadString();
+            var state = stateOf(key);
             int names = r.ReadInt32();
-            if (names is < 0 or > StreamsPerSenderMax) throw new CheckpointException($"checkpoint {path} claims {names} residuals for stream '{stream}'");
+            if (names < 0 || names > namesMax) throw new CheckpointException($"checkpoint {path} claims {names} residuals for stream '{key}'");
             for (int n = 0; n < names; n++)
             {
                 string name = r.ReadString();
                 int length = r.ReadInt32();
-                if (length < 0 || length > vectorLength) throw new CheckpointException($"checkpoint {path} has a residual of {length} values; the model has {vectorLength}");
+                if (length < 0 || length > lengthMax) throw new CheckpointException($"checkpoint {path} has a residual of {length} values; the model has {lengthMax}");
                 var values = new float[length];
                 r.BaseStream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
                 try { state.Restore(name, values); }

@@ -2,14 +2,18 @@ using Decentralized.Node.Swarm;
 
 namespace Decentralized.Node.Checkpoints;
 
-/// <summary>A daemon's state across restarts: identity of the run, round position, and the replica state.</summary>
+/// <summary>A daemon's state across restarts: identity of the run, round position, the replica state and its codecs' error-feedback residuals.</summary>
 public static class SwarmCheckpoint
 {
+    // A daemon's codec streams: "delta", "fast", "slow", "anchored" (a margin on top).
+    private const int StreamsMax = 16;
+
     public static void Save(string path, SwarmPeer peer) => CheckpointFile.Write(path, w =>
     {
         w.Write(peer.ConfigHash);
         w.Write(peer.StepsInRound);
         ReplicaStateIo.Write(w, peer.Trainer, peer.Slow, peer.OuterMomentum, peer.Round, peer.Data);
+        foreach (var codec in peer.Codecs) FeedbackIo.Write(w, codec.Feedback.Select(e => (e.Key, e.Value)).ToArray());
     });
 
     public static void Load(string path, SwarmPeer peer) => CheckpointFile.Read(path, r =>
@@ -19,6 +23,12 @@ public static class SwarmCheckpoint
         int stepsInRound = r.ReadInt32();
         if (stepsInRound < 0 || stepsInRound > peer.Options.InnerStepsPerRound) throw new CheckpointException($"checkpoint {path} has an impossible step position");
         long round = ReplicaStateIo.Read(r, peer.Trainer, peer.Slow, peer.OuterMomentum, peer.Data);
+        // Checkpoints written before residuals were kept end here: those resume with empty residuals, as they always did.
+        foreach (var codec in peer.Codecs)
+        {
+            if (r.BaseStream.Position == r.BaseStream.Length) break;
+            FeedbackIo.ReadInto(r, codec.FeedbackOf, StreamsMax, peer.Trainer.Flat.Names.Count, peer.Trainer.Flat.Count, path);
+        }
         peer.RestorePosition(round, stepsInRound);
         return true;
     });

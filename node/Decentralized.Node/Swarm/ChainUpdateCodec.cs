@@ -32,8 +32,7 @@ public sealed class ChainUpdateCodec : IUpdateCodec
         var copy = values.ToArray();
         var views = Enumerable.Range(0, _layout.Names.Count)
             .Select(i => new TensorView(_layout.Names[i], _layout.Shapes[i], copy.AsMemory(checked((int)_layout.Offsets[i]), Size(i)))).ToArray();
-        ErrorFeedbackState? fb = null;
-        if (_chain.UsesErrorFeedback && !_feedback.TryGetValue(stream, out fb)) _feedback[stream] = fb = new ErrorFeedbackState();
+        var fb = _chain.UsesErrorFeedback ? FeedbackOf(stream) : null;
         using var output = new MemoryStream();
         _encoder.Encode(views, output, fb, seed);
         return output.ToArray();
@@ -47,6 +46,14 @@ public sealed class ChainUpdateCodec : IUpdateCodec
         using var input = new MemoryStream(blob.ToArray(), writable: false);
         PseudoGradientDecoder.DecodeInto(input, targets, _limits);
         buffer.CopyTo(destination);
+    }
+
+    public IReadOnlyDictionary<string, ErrorFeedbackState> Feedback => _feedback;
+
+    public ErrorFeedbackState FeedbackOf(string stream)
+    {
+        if (!_feedback.TryGetValue(stream, out var fb)) _feedback[stream] = fb = new ErrorFeedbackState();
+        return fb;
     }
 
     private int Size(int i) => _layout.Shapes[i].Aggregate(1, (a, d) => checked(a * d));

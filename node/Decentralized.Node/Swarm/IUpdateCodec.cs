@@ -1,3 +1,5 @@
+using Decentralized.Kernels;
+
 namespace Decentralized.Node.Swarm;
 
 /// <summary>How flat float32 vectors are put on the wire between peers (the kernels' codec chains).</summary>
@@ -14,4 +16,10 @@ public interface IUpdateCodec
 
     /// <summary>Decodes a blob from an untrusted peer into <paramref name="destination"/>; throws on any malformed, mis-shaped or non-finite input.</summary>
     void DecodeInto(ReadOnlySpan<byte> blob, Span<float> destination);
+
+    /// <summary>The error-feedback residuals kept so far, by stream (empty for chains without <c>+ef</c>).</summary>
+    IReadOnlyDictionary<string, ErrorFeedbackState> Feedback { get; }
+
+    /// <summary>The residuals of one stream, created empty on first use (a checkpoint restores into it).</summary>
+    ErrorFeedbackState FeedbackOf(string stream);
 }
