@@ -40,7 +40,8 @@ public static class ComparisonCheckpoint
                 curve.Add(new LossPoint(reader.ReadInt64(), reader.ReadInt64(), reader.ReadDouble(), reader.ReadDouble(), reader.ReadDouble()));
             foreach (var r in run.Replicas) ReadReplica(reader, r);
             TensorIo.ReadFlatInto(reader, run.Anchor, "anchor");
-            foreach (var codec in run.Codecs)
+            // Checkpoints written before residuals were kept end here; those resume with empty residuals (exact for fp32).
+            foreach (var codec in run.Codecs.TakeWhile(_ => reader.BaseStream.Position < reader.BaseStream.Length))
                 FeedbackIo.ReadInto(reader, key => FeedbackOf(codec, key, run.Replicas.Count, path), run.Replicas.Count * StreamsPerReplicaMax, 1, run.Anchor.numel(), path);
             run.RestoreProgress(step, bytes, elapsed, curve);
             return true;

@@ -24,11 +24,8 @@ public static class SwarmCheckpoint
         if (stepsInRound < 0 || stepsInRound > peer.Options.InnerStepsPerRound) throw new CheckpointException($"checkpoint {path} has an impossible step position");
         long round = ReplicaStateIo.Read(r, peer.Trainer, peer.Slow, peer.OuterMomentum, peer.Data);
         // Checkpoints written before residuals were kept end here: those resume with empty residuals, as they always did.
-        foreach (var codec in peer.Codecs)
-        {
-            if (r.BaseStream.Position == r.BaseStream.Length) break;
+        foreach (var codec in peer.Codecs.TakeWhile(_ => r.BaseStream.Position < r.BaseStream.Length))
             FeedbackIo.ReadInto(r, codec.FeedbackOf, StreamsMax, peer.Trainer.Flat.Names.Count, peer.Trainer.Flat.Count, path);
-        }
         peer.RestorePosition(round, stepsInRound);
         return true;
     });
