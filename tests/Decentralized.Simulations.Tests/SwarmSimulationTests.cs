@@ -66,6 +66,23 @@ public sealed class SwarmSimulationTests(Xunit.Abstractions.ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task OverlappedNoLoCoLearnsAsMuchAsRoundByRoundOverAShortRun()
+    {
+        // With --overlap round r's exchange closes after round r+1's steps, when an outer step has already moved φ.
+        // NoLoCo's pull must compare the group's weights with ours as of round r: measured against the moved φ it
+        // undid part of the previous step every round, and six overlapped rounds ended at 3.11 against 2.55.
+        var options = new SwarmSimulationOptions { Peers = 4, Rounds = 6, InnerStepsPerRound = 6, Seed = 5, Codec = "q4+ef" };
+        var plain = Run(options);
+        var overlapped = Run(options with { Overlap = true });
+        await using var a = plain.Sim;
+        await using var b = overlapped.Sim;
+        output.WriteLine($"val loss: round by round {plain.Result.FinalValidationLoss:F4}, overlapped {overlapped.Result.FinalValidationLoss:F4}");
+        Assert.Equal(0, overlapped.Result.RejectedUpdates);
+        Assert.True(overlapped.Result.FinalValidationLoss < plain.Result.FinalValidationLoss + 0.1,
+            $"overlapped {overlapped.Result.FinalValidationLoss:F4} vs round by round {plain.Result.FinalValidationLoss:F4}");
+    }
+
+    [Fact]
     public async Task TheSameSeedReplaysTheSameLogAndWeights()
     {
         var first = Run(Churned(seed: 9) with { Rounds = 3, Joins = [] , Crashes = [(TimeSpan.FromSeconds(5), 1)] });

@@ -32,7 +32,9 @@ public sealed partial class SwarmPeer
         // The first overlapped round (a fresh start, a joiner, a restart) began from φ: its update is all it trained.
         _base ??= Slow.detach().clone().DetachFromDisposeScope();
         var update = OwnUpdate(_base, allowFastForm: false);
-        var next = StartExchange(round, update.Primary, update.Slow, update.Kind, ct);
+        // NoLoCo's pull compares the partners' weights with ours as of the same round; the pending step lands on φ
+        // before this exchange closes, so remember the φ this round's update was built on.
+        var next = StartExchange(round, update.Primary, update.Slow, update.Kind, ct, NoLoCo is not null ? Cpu(Slow) : null);
         if (_pending is not null) await FinishExchangeAsync(_pending);
         lock (_outerLock)
         {
@@ -70,10 +72,14 @@ public sealed partial class SwarmPeer
         return rounds.Length == 0 ? 0 : rounds[rounds.Length / 2];
     }
 
-    /// <summary>An exchange in flight: what we sent and the task that sends it and waits for the partners.</summary>
-    private sealed record Exchange(long Round, float[] Own, float[]? OwnSlow, UpdateKind Kind, IReadOnlyList<PeerId> Targets, Task<(string Closed, long Sent)> Transfer);
+    /// <summary>
+    /// An exchange in flight: what we sent and the task that sends it and waits for the partners. With overlap,
+    /// <paramref name="SentFrom"/> is NoLoCo's φ when the update was built (a later outer step may have moved φ since).
+    /// </summary>
+    private sealed record Exchange(long Round, float[] Own, float[]? OwnSlow, UpdateKind Kind, IReadOnlyList<PeerId> Targets,
+        Task<(string Closed, long Sent)> Transfer, float[]? SentFrom);
 
-    private Exchange StartExchange(long round, float[] own, float[]? ownSlow, UpdateKind kind, CancellationToken ct)
+    private Exchange StartExchange(long round, float[] own, float[]? ownSlow, UpdateKind kind, CancellationToken ct, float[]? sentFrom = null)
     {
         var targets = ChooseTargets(Membership.LivePeers(), round);
         var blob = EncodeUpdate(own, ownSlow, kind, round);
@@ -85,7 +91,7 @@ public sealed partial class SwarmPeer
             var sent = await Task.WhenAll(sends);
             return (closed, sent.Sum());
         }
-        return new Exchange(round, own, ownSlow, kind, targets, Transfer());
+        return new Exchange(round, own, ownSlow, kind, targets, Transfer(), sentFrom);
     }
 
     /// <summary>Waits for an exchange (the only time this peer idles), validates what arrived and takes the outer step on φ.</summary>
@@ -98,7 +104,7 @@ public sealed partial class SwarmPeer
         var received = _mailbox.TryGetValue(exchange.Round, out var box)
             ? box.Values.OrderBy(u => u.From.ToString(), StringComparer.Ordinal).ToArray() : [];
         var (accepted, rejected) = Validate(received, exchange.Own, exchange.OwnSlow, exchange.Kind);
-        ApplyOuterStep(exchange.Own, exchange.OwnSlow, exchange.Kind, accepted);
+        ApplyOuterStep(exchange, accepted);
         Stats.Awaited = [];
         Stats.WaitSeconds += waited;
         Stats.AddRound();
@@ -238,7 +244,7 @@ public sealed partial class SwarmPeer
 
     private static double Distance(float[] a, float[] b) => TensorPrimitives.Distance(a, b);
 
-    private void ApplyOuterStep(float[] own, float[]? ownSlow, UpdateKind kind, List<ReceivedUpdate> accepted) => TorchGuard.Run(() =>
+    private void ApplyOuterStep(Exchange exchange, List<ReceivedUpdate> accepted) => TorchGuard.Run(() =>
     {
         using var scope = NewDisposeScope();
         var device = Slow.device;
@@ -247,15 +253,20 @@ public sealed partial class SwarmPeer
         {
             if (DiLoCo is not null)
             {
-                var sum = T(own);
+                var sum = T(exchange.Own);
                 foreach (var u in accepted) sum.add_(T(u.Primary));
                 DiLoCo.Step(sum.div_(accepted.Count + 1));   // average over whoever answered (DiLoCo tolerates drop-outs)
+                return;
             }
-            else if (kind is UpdateKind.FastWeights or UpdateKind.AnchoredFast)
-                NoLoCo!.StepFromFast(accepted.Select(u => T(u.Primary)).Prepend(T(own)).ToArray());
+            // Every member built its update on its φ of that round; if an overlapped step has moved ours since, the
+            // group's weights move with it, so the pull measures the distance as of the round it was sent in.
+            var shift = exchange.SentFrom is { } from ? Slow - T(from) : null;
+            Tensor Weights(float[] v) => shift is null ? T(v) : T(v).add_(shift);
+            if (exchange.Kind is UpdateKind.FastWeights or UpdateKind.AnchoredFast)
+                NoLoCo!.StepFromFast(accepted.Select(u => Weights(u.Primary)).Prepend(Weights(exchange.Own)).ToArray());
             else
-                NoLoCo!.Step(accepted.Select(u => T(u.Primary)).Prepend(T(own)).ToArray(),
-                    accepted.Select(u => T(u.Slow!)).Prepend(T(ownSlow!)).ToArray());
+                NoLoCo!.Step(accepted.Select(u => T(u.Primary)).Prepend(T(exchange.Own)).ToArray(),
+                    accepted.Select(u => Weights(u.Slow!)).Prepend(Weights(exchange.OwnSlow!)).ToArray());
         }
     });
 }

@@ -110,7 +110,7 @@ public sealed class SwarmSimulation : IAsyncDisposable
         var codec = new ChainUpdateCodec(_options.Codec, trainer.Flat);
         var log = new VirtualClockLogger(Scheduler, host.Name, Log, _echo);
         var peer = new SwarmPeer(swarm, net, host.Time, new Random((int)(_options.Seed ^ index)), trainer, data, codec,
-            new Node.Outer.DiLoCoOptions(), new Node.Outer.NoLoCoOptions(), log,
+            _options.DiLoCo, _options.NoLoCo, log,
             _options.WeightsCodec is null ? null : new ChainUpdateCodec(_options.WeightsCodec, trainer.Flat));
         var sim = new SimulatedSwarmPeer(index, host, net, peer, trainer, compute, joiner, Scheduler.Now);
         peer.AfterInnerStep = ct => new ValueTask(Task.Delay(compute.NextStepTime(), host.Time, ct));

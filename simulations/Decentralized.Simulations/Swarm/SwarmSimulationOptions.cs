@@ -20,6 +20,8 @@ public sealed record SwarmSimulationOptions
     /// <summary>NoLoCo over a lossy <see cref="Codec"/>: chain for the fast weights, sent as offsets from the initial weights (as the daemon); null: θ as Δ through <see cref="Codec"/> plus φ.</summary>
     public string? WeightsCodec { get; init; } = WeightsChain.Default;
     public bool Overlap { get; init; }
+    public DiLoCoOptions DiLoCo { get; init; } = new();
+    public NoLoCoOptions NoLoCo { get; init; } = new();
     public long Seed { get; init; } = 7;
     public ModelConfig Model { get; init; } = new(VocabSize: 256, Dim: 32, Layers: 2, Heads: 2, ContextLength: 32);
     public InnerOptions Inner { get; init; } = new(LearningRate: 3e-3, WarmupSteps: 4, MicroBatchSize: 8, SequenceLength: 32);
