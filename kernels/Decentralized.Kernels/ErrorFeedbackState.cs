@@ -41,15 +41,13 @@ public sealed class ErrorFeedbackState
     public IReadOnlyCollection<string> Names => _residuals.Keys;
 
     /// <summary>Puts back a residual saved with a checkpoint, replacing any kept for <paramref name="name"/>.</summary>
-    /// <exception cref="ArgumentException">A value is not finite (a residual is always finite).</exception>
+    /// <exception cref="ArgumentException">A value the codecs would refuse (a residual never holds one).</exception>
     public void Restore(string name, ReadOnlySpan<float> residual)
     {
-        foreach (float v in residual)
+        int bad = FiniteGuard.FindFirstInvalid(residual);
+        if (bad >= 0)
         {
-            if (!float.IsFinite(v))
-            {
-                throw new ArgumentException($"error-feedback residual for '{name}' holds a non-finite value", nameof(residual));
-            }
+            throw new ArgumentException($"error-feedback residual for '{name}' element {bad} is {residual[bad]}", nameof(residual));
         }
 
         _residuals[name] = residual.ToArray();

@@ -58,8 +58,14 @@ public sealed partial class Libp2pHost
         var identifying = AllConnections().Where(c => !c.IsRelayed && c.Identify is null).Select(c => c.IdentifyEnded).ToArray();
         if (identifying.Length > 0)
         {
-            await Task.WhenAny(Task.WhenAll(identifying), Task.Delay(_options.HandshakeTimeout, _time, cancellationToken)).ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                await Task.WhenAll(identifying).WaitAsync(_options.HandshakeTimeout, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // A peer that never answers identify is simply not asked; the others are.
+            }
         }
         var servers = AllConnections().Where(c => !c.IsRelayed && c.Identify?.Protocols.Contains(AutoNatMessage.ProtocolId) == true)
             .Select(c => c.RemotePeer).Distinct().Take(ReachabilityTracker.Window).ToArray();

@@ -34,7 +34,7 @@ public sealed partial class SwarmPeer
         var update = OwnUpdate(_base, allowFastForm: false);
         // NoLoCo's pull compares the partners' weights with ours as of the same round; the pending step lands on φ
         // before this exchange closes, so remember the φ this round's update was built on.
-        var next = StartExchange(round, update.Primary, update.Slow, update.Kind, ct, NoLoCo is not null ? Cpu(Slow) : null);
+        var next = StartExchange(round, update.Primary, update.Slow, update.Kind, ct, NoLoCo is null ? null : update.Slow ?? Cpu(Slow));
         if (_pending is not null) await FinishExchangeAsync(_pending);
         lock (_outerLock)
         {

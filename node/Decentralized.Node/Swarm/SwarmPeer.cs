@@ -23,9 +23,6 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     private readonly Random _random;
     private readonly IUpdateCodec _codec;
     private readonly IUpdateCodec? _weightsCodec;
-
-    /// <summary>The update codec and, for anchored NoLoCo, the weights codec: their error-feedback residuals go into checkpoints.</summary>
-    internal IEnumerable<IUpdateCodec> Codecs => _weightsCodec is null ? [_codec] : [_codec, _weightsCodec];
     private readonly float[]? _anchor;   // the swarm's initial weights, for the anchored NoLoCo payload
     private readonly ILogger _log;
     private readonly object _outerLock = new();
@@ -69,6 +66,9 @@ public sealed partial class SwarmPeer : IAsyncDisposable
         network.SetStreamHandler(SwarmProtocols.Update, ServeUpdateAsync);
         network.SetStreamHandler(SwarmProtocols.State, ServeStateAsync);
     }
+
+    /// <summary>The update codec and, for anchored NoLoCo, the weights codec: their error-feedback residuals go into checkpoints.</summary>
+    internal IEnumerable<IUpdateCodec> Codecs => _weightsCodec is null ? [_codec] : [_codec, _weightsCodec];
 
     public InnerTrainer Trainer { get; }
     public IBatchSource Data { get; }

@@ -15,9 +15,6 @@ public sealed class LocalComparison : IDisposable
     private readonly ComparisonOptions _options;
     private readonly IVectorCodec _codec;
     private readonly IVectorCodec _weightsCodec;
-
-    /// <summary>The exchange's codec and the anchored weights' codec, whose error-feedback residuals a checkpoint keeps.</summary>
-    internal IEnumerable<IVectorCodec> Codecs => [_codec, _weightsCodec];
     private readonly IReadOnlyList<long[]> _validation;
     private readonly List<LossPoint> _curve = new();
     private readonly Stopwatch _clock = new();
@@ -43,6 +40,10 @@ public sealed class LocalComparison : IDisposable
     public Tensor Anchor { get; }
 
     public IReadOnlyList<LocalReplica> Replicas { get; }
+
+    /// <summary>The exchange's codec and the anchored weights' codec, whose error-feedback residuals a checkpoint keeps.</summary>
+    internal IEnumerable<IVectorCodec> Codecs => [_codec, _weightsCodec];
+
     public long Step { get; private set; }
     public long BytesSentPerReplica { get; private set; }
     public IReadOnlyList<LossPoint> Curve => _curve;
