@@ -26,8 +26,10 @@ public sealed partial class NodeDaemon
 
         var connected = host.ConnectedPeers.Select(p => (Peer: p.ToString(), Stats: host.GetStats(p))).Where(c => c.Stats is not null).ToArray();
         string Label(string id) => $"{{peer=\"{id}\"}}";
-        Family(m, "peer_bytes_in_total", "counter", "Bytes received from each connected peer (wire bytes).", connected.Select(c => (Label(c.Peer), (double)c.Stats!.BytesReceived)));
-        Family(m, "peer_bytes_out_total", "counter", "Bytes sent to each connected peer (wire bytes).", connected.Select(c => (Label(c.Peer), (double)c.Stats!.BytesSent)));
+        // Counters over every connection to the peer, closed ones included, so they do not fall back when it reconnects.
+        var traffic = host.TrafficByPeer;
+        Family(m, "peer_bytes_in_total", "counter", "Bytes received from each peer since the node started (wire bytes).", traffic.Select(t => (Label(t.Peer.ToString()), (double)t.BytesReceived)));
+        Family(m, "peer_bytes_out_total", "counter", "Bytes sent to each peer since the node started (wire bytes).", traffic.Select(t => (Label(t.Peer.ToString()), (double)t.BytesSent)));
         Family(m, "peer_in_bytes_per_second", "gauge", "Measured receive throughput per peer over the last 10 s.", connected.Select(c => (Label(c.Peer), _traffic.Rate(c.Peer).InPerSecond)));
         Family(m, "peer_out_bytes_per_second", "gauge", "Measured send throughput per peer over the last 10 s.", connected.Select(c => (Label(c.Peer), _traffic.Rate(c.Peer).OutPerSecond)));
 

@@ -60,6 +60,7 @@ public sealed partial class NodeDaemon
             relays = host.RelayReservations.Select(r => r.ToString()).ToArray(),
             relay_circuits = host.ActiveCircuits,
             connections = Connections(peer, host),
+            traffic_by_peer = TrafficByPeer(host),
             // How this peer itself joined: the round, the chunks each donor served, failed donors, seconds.
             state_sync = peer.LastStateSync is { } sync ? new
             {
@@ -115,14 +116,24 @@ public sealed partial class NodeDaemon
         return new { resident_bytes = p.ResidentBytes, managed_heap_bytes = p.ManagedHeapBytes, gc_committed_bytes = p.GcCommittedBytes, live_tensors = p.LiveTensors, open_files = p.OpenFiles, threads = p.Threads };
     }
 
-    /// <summary>Bytes in and out over all open connections.</summary>
+    /// <summary>Bytes in and out since the node started, over every connection it has had (closed ones included).</summary>
     public static (long In, long Out) Traffic(Libp2pHost host)
     {
-        long bytesIn = 0, bytesOut = 0;
-        foreach (var p in host.ConnectedPeers)
-            if (host.GetStats(p) is { } s) { bytesIn += s.BytesReceived; bytesOut += s.BytesSent; }
-        return (bytesIn, bytesOut);
+        var peers = host.TrafficByPeer;
+        return (peers.Sum(p => p.BytesReceived), peers.Sum(p => p.BytesSent));
     }
+
+    /// <summary>Per peer this node has exchanged bytes with, open or since closed: what the run cost, partner by partner.</summary>
+    private static object[] TrafficByPeer(Libp2pHost host) =>
+        host.TrafficByPeer.OrderBy(p => p.Peer.ToString(), StringComparer.Ordinal).Select(p => (object)new
+        {
+            peer_id = p.Peer.ToString(),
+            connected = p.Connected,
+            bytes_in = p.BytesReceived,
+            bytes_out = p.BytesSent,
+            direct_bytes = p.DirectBytes,
+            relayed_bytes = p.RelayedBytes,
+        }).ToArray();
 
     /// <summary>Samples every connection's counters once a second for <see cref="TrafficMeter"/> until the daemon stops.</summary>
     private async Task MeterTrafficAsync(Libp2pHost host, CancellationToken stop)
@@ -174,6 +185,7 @@ public sealed partial class NodeDaemon
             bytes_direct_total = host.TrafficTotals.Direct,
             bytes_relayed_total = host.TrafficTotals.Relayed,
             connections = Connections(peer, host),
+            traffic_by_peer = TrafficByPeer(host),
             curve,
         };
         var path = Path.GetFullPath(_settings.Report);

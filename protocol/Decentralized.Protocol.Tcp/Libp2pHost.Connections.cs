@@ -25,6 +25,12 @@ public sealed partial class Libp2pHost
     private long _closedDirectBytes;
     private long _closedRelayedBytes;
 
+    // Closed connections' traffic per peer (guarded by _connectionsLock); at most RememberedPeersMax peers, the
+    // longest gone forgotten first, so a long run with churn cannot grow it without bound.
+    private const int RememberedPeersMax = 4096;
+    private readonly Dictionary<PeerId, (long In, long Out, long Relayed, long ClosedAt)> _closedTraffic = new();
+    private long _closures;
+
     /// <summary>Bytes carried so far (in + out, closed connections included) over direct and over relayed connections.</summary>
     public (long Direct, long Relayed) TrafficTotals
     {
@@ -33,6 +39,24 @@ public sealed partial class Libp2pHost
             var open = AllConnections();
             return (Interlocked.Read(ref _closedDirectBytes) + open.Where(c => !c.IsRelayed).Sum(c => c.Counter.BytesRead + c.Counter.BytesWritten),
                 Interlocked.Read(ref _closedRelayedBytes) + open.Where(c => c.IsRelayed).Sum(c => c.Counter.BytesRead + c.Counter.BytesWritten));
+        }
+    }
+
+    /// <summary>Per peer ever connected (the last <c>4096</c> gone are remembered), bytes over its open and closed connections.</summary>
+    public IReadOnlyList<PeerTraffic> TrafficByPeer
+    {
+        get
+        {
+            lock (_connectionsLock)
+            {
+                return [.. _connections.Keys.Union(_closedTraffic.Keys).Select(peer =>
+                {
+                    var closed = _closedTraffic.GetValueOrDefault(peer);
+                    var open = _connections.GetValueOrDefault(peer) ?? [];
+                    return new PeerTraffic(peer, closed.In + open.Sum(c => c.Counter.BytesRead), closed.Out + open.Sum(c => c.Counter.BytesWritten),
+                        closed.Relayed + open.Where(c => c.IsRelayed).Sum(c => c.Counter.BytesRead + c.Counter.BytesWritten), open.Count > 0);
+                })];
+            }
         }
     }
 
@@ -160,6 +184,7 @@ public sealed partial class Libp2pHost
             {
                 _connectionCount--;
                 Interlocked.Add(ref connection.IsRelayed ? ref _closedRelayedBytes : ref _closedDirectBytes, connection.Counter.BytesRead + connection.Counter.BytesWritten);
+                RememberClosedTraffic(connection);
                 if (list.Count == 0)
                 {
                     _connections.Remove(connection.RemotePeer);
@@ -179,6 +204,20 @@ public sealed partial class Libp2pHost
         if (last)
         {
             RaiseSafely(PeerDisconnected, connection.RemotePeer);
+        }
+    }
+
+    /// <summary>Adds a closed connection's bytes to its peer's record (under <c>_connectionsLock</c>).</summary>
+    private void RememberClosedTraffic(PeerConnection connection)
+    {
+        var (read, written) = (connection.Counter.BytesRead, connection.Counter.BytesWritten);
+        var before = _closedTraffic.GetValueOrDefault(connection.RemotePeer);
+        _closedTraffic[connection.RemotePeer] = (before.In + read, before.Out + written,
+            before.Relayed + (connection.IsRelayed ? read + written : 0), ++_closures);
+        if (_closedTraffic.Count > RememberedPeersMax)
+        {
+            var oldest = _closedTraffic.Where(e => !_connections.ContainsKey(e.Key)).MinBy(e => e.Value.ClosedAt).Key;
+            if (oldest is not null) _closedTraffic.Remove(oldest);
         }
     }
 

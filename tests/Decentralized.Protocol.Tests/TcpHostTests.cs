@@ -155,6 +155,39 @@ public sealed class TcpHostTests
     }
 
     [Fact]
+    public async Task APeersTrafficIsRememberedAfterItsConnectionClosesAndAddsUpOverReconnects()
+    {
+        await using var a = await HostFixture.StartAsync(1);
+        await using var b = await HostFixture.StartAsync(2);
+        async Task<long> ExchangeAndDisconnectAsync()
+        {
+            var gone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            void OnGone(PeerId p) { if (p == b.LocalPeer) gone.TrySetResult(); }
+            a.PeerDisconnected += OnGone;
+            await a.DialAsync(b.ListenAddresses[0], CancellationToken.None);
+            await a.PingAsync(b.LocalPeer, CancellationToken.None).WaitAsync(Limit);
+            long sent = a.GetStats(b.LocalPeer)!.BytesSent;
+            await a.DisconnectAsync(b.LocalPeer);
+            await gone.Task.WaitAsync(Limit);
+            a.PeerDisconnected -= OnGone;
+            return sent;
+        }
+
+        long first = await ExchangeAndDisconnectAsync();
+        Assert.Null(a.GetStats(b.LocalPeer));   // open connections only: this is what the per-peer record is for
+        var afterFirst = Assert.Single(a.TrafficByPeer);
+        Assert.Equal(b.LocalPeer, afterFirst.Peer);
+        Assert.False(afterFirst.Connected);
+        Assert.True(afterFirst.BytesSent >= first && afterFirst.BytesReceived > 0, afterFirst.ToString());
+        Assert.Equal(afterFirst.BytesSent + afterFirst.BytesReceived, afterFirst.DirectBytes);
+
+        long second = await ExchangeAndDisconnectAsync();
+        var afterSecond = Assert.Single(a.TrafficByPeer);
+        Assert.True(afterSecond.BytesSent >= afterFirst.BytesSent + second, $"{afterFirst} then {afterSecond}");
+        Assert.Equal(0, afterSecond.RelayedBytes);
+    }
+
+    [Fact]
     public void KeyFileIsCreatedOwnerOnlyAndReused()
     {
         var directory = Directory.CreateTempSubdirectory("keyfile-test");

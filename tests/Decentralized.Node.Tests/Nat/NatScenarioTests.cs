@@ -143,9 +143,13 @@ public sealed class NatScenarioTests : IDisposable
         var aToB = PairIn(reportA, b) ?? PairIn(reportB, a)
             ?? throw new Xunit.Sdk.XunitException($"neither h1 nor h2 reports their connection\nh1: {Summary(reportA)}\nh2: {Summary(reportB)}");
         Assert.False(aToB["relayed"]!.GetValue<bool>(), aToB.ToJsonString());
-        var pairBytes = aToB["bytes_in"]!.GetValue<long>() + aToB["bytes_out"]!.GetValue<long>();
-        var relayed = aToB["relayed_bytes"]!.GetValue<long>();
+        // h1's record of everything it exchanged with h2 (closed connections included, relayed ones among them).
+        var traffic = reportA["traffic_by_peer"]!.AsArray().Single(c => c!["peer_id"]!.GetValue<string>() == PeerId(b))!;
+        var pairBytes = traffic["bytes_in"]!.GetValue<long>() + traffic["bytes_out"]!.GetValue<long>();
+        var relayed = traffic["relayed_bytes"]!.GetValue<long>();
         _output.WriteLine($"h1<->h2: {pairBytes} bytes, {relayed} relayed ({100.0 * relayed / pairBytes:F1}%), {pairBytes - relayed} direct");
+        Assert.Equal(pairBytes - relayed, traffic["direct_bytes"]!.GetValue<long>());
+        Assert.True(relayed > 0, $"h1 and h2 first met through the relay: {traffic.ToJsonString()}");
         Assert.True(relayed * 2 < pairBytes, $"most bytes must go direct: {relayed} of {pairBytes} relayed");
     }
 
