@@ -1,3 +1,4 @@
+using Decentralized.Node.Outer;
 using Decentralized.Node.Training;
 using Decentralized.Simulations.Swarm;
 
@@ -63,6 +64,30 @@ public sealed class SwarmSimulationTests(Xunit.Abstractions.ITestOutputHelper ou
             $"val loss {anchored.Result.FinalValidationLoss:F4} vs {split.Result.FinalValidationLoss:F4}");
         Assert.True(anchored.Result.UpdateBytesSent < split.Result.UpdateBytesSent * 0.9,
             $"anchored sent {anchored.Result.UpdateBytesSent} bytes, delta+slow {split.Result.UpdateBytesSent}");
+    }
+
+    [Fact]
+    public async Task NoLoCoWithItsOwnPullWeightSendsSlowWeightsInBf16OverA4BitChain()
+    {
+        // γ ≠ β needs each partner's Δ and φ separately. Δ is an update and takes the 4-bit chain; φ is the weights
+        // themselves, which 4 bits would blur: it travels in bf16, two bytes per parameter every round.
+        var options = new SwarmSimulationOptions
+        {
+            Peers = 4, Rounds = 6, InnerStepsPerRound = 6, Seed = 5, Codec = "q4+ef",
+            NoLoCo = new NoLoCoOptions(Alpha: 0.5, Beta: 1.0, Gamma: 0.5),
+        };
+        var split = Run(options);
+        var anchored = Run(options with { NoLoCo = options.NoLoCo with { Gamma = null } });
+        await using var a = split.Sim;
+        await using var b = anchored.Sim;
+        output.WriteLine($"gamma 0.5: loss {split.Result.InitialValidationLoss:F4} -> {split.Result.FinalValidationLoss:F4}, {split.Result.UpdateBytesSent:N0} update bytes; " +
+            $"gamma = beta (anchored): {anchored.Result.FinalValidationLoss:F4}, {anchored.Result.UpdateBytesSent:N0}");
+        Assert.Equal(0, split.Result.RejectedUpdates);
+        Assert.True(split.Result.FinalValidationLoss < split.Result.InitialValidationLoss - 0.2,
+            $"loss {split.Result.InitialValidationLoss:F3} -> {split.Result.FinalValidationLoss:F3}");
+        long parameters = a.Peers[0].Peer.Trainer.Flat.Count;
+        long slowBytesAtLeast = 2 * parameters * options.Rounds * options.Peers;   // one partner each, every round
+        Assert.True(split.Result.UpdateBytesSent > slowBytesAtLeast, $"{split.Result.UpdateBytesSent:N0} bytes, φ alone is {slowBytesAtLeast:N0} in bf16");
     }
 
     [Fact]

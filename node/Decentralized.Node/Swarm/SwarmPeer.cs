@@ -24,6 +24,7 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     private readonly IUpdateCodec _codec;
     private readonly IUpdateCodec? _weightsCodec;
     private readonly float[]? _anchor;   // the swarm's initial weights, for the anchored NoLoCo payload
+    private IUpdateCodec? _slowCodec;    // φ's chain in the Δ-and-φ NoLoCo payload (bf16 unless the update chain is lossless)
     private readonly ILogger _log;
     private readonly object _outerLock = new();
     private readonly long[] _buffer;
