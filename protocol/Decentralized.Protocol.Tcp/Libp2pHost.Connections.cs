@@ -25,9 +25,8 @@ public sealed partial class Libp2pHost
     private long _closedDirectBytes;
     private long _closedRelayedBytes;
 
-    // Closed connections' traffic per peer (guarded by _connectionsLock); at most RememberedPeersMax peers, the
-    // longest gone forgotten first, so a long run with churn cannot grow it without bound.
-    private const int RememberedPeersMax = 4096;
+    // Closed connections' traffic per peer (guarded by _connectionsLock); at most Options.RememberedPeersMax departed
+    // peers, the longest gone forgotten first.
     private readonly Dictionary<PeerId, (long In, long Out, long Relayed, long ClosedAt)> _closedTraffic = new();
     private long _closures;
 
@@ -42,7 +41,7 @@ public sealed partial class Libp2pHost
         }
     }
 
-    /// <summary>Per peer ever connected (the last <c>4096</c> gone are remembered), bytes over its open and closed connections.</summary>
+    /// <summary>Per peer connected now or since departed (see <see cref="Libp2pHostOptions.RememberedPeersMax"/>), bytes over its open and closed connections.</summary>
     public IReadOnlyList<PeerTraffic> TrafficByPeer
     {
         get
@@ -184,12 +183,12 @@ public sealed partial class Libp2pHost
             {
                 _connectionCount--;
                 Interlocked.Add(ref connection.IsRelayed ? ref _closedRelayedBytes : ref _closedDirectBytes, connection.Counter.BytesRead + connection.Counter.BytesWritten);
-                RememberClosedTraffic(connection);
                 if (list.Count == 0)
                 {
                     _connections.Remove(connection.RemotePeer);
                     last = true;
                 }
+                RememberClosedTraffic(connection);
             }
         }
         var reason = connection.Session.CloseReason;
@@ -207,18 +206,19 @@ public sealed partial class Libp2pHost
         }
     }
 
-    /// <summary>Adds a closed connection's bytes to its peer's record (under <c>_connectionsLock</c>).</summary>
+    /// <summary>
+    /// Adds a closed connection's bytes to its peer's record, then forgets the peer gone longest while more than
+    /// <see cref="Libp2pHostOptions.RememberedPeersMax"/> departed peers are remembered (under <c>_connectionsLock</c>,
+    /// after the connection left <c>_connections</c>).
+    /// </summary>
     private void RememberClosedTraffic(PeerConnection connection)
     {
         var (read, written) = (connection.Counter.BytesRead, connection.Counter.BytesWritten);
         var before = _closedTraffic.GetValueOrDefault(connection.RemotePeer);
         _closedTraffic[connection.RemotePeer] = (before.In + read, before.Out + written,
             before.Relayed + (connection.IsRelayed ? read + written : 0), ++_closures);
-        if (_closedTraffic.Count > RememberedPeersMax)
-        {
-            var oldest = _closedTraffic.Where(e => !_connections.ContainsKey(e.Key)).MinBy(e => e.Value.ClosedAt).Key;
-            if (oldest is not null) _closedTraffic.Remove(oldest);
-        }
+        var departed = _closedTraffic.Where(e => !_connections.ContainsKey(e.Key)).ToArray();
+        if (departed.Length > _options.RememberedPeersMax) _closedTraffic.Remove(departed.MinBy(e => e.Value.ClosedAt).Key);
     }
 
     private async Task AcceptStreamsAsync(PeerConnection connection)

@@ -56,6 +56,12 @@ public sealed record Libp2pHostOptions
     /// <summary>Connections to one peer (2 tolerates both sides dialing at once). Default 2.</summary>
     public int MaxConnectionsPerPeer { get; init; } = 2;
 
+    /// <summary>
+    /// Departed peers whose traffic <see cref="Libp2pHost.TrafficByPeer"/> still reports. Default 4096; beyond it the peer
+    /// gone longest is forgotten, so a long run with churn keeps a bounded record.
+    /// </summary>
+    public int RememberedPeersMax { get; init; } = 4096;
+
     /// <summary>Inbound connections still handshaking at once. Default 32; bounds the cost of a connection flood.</summary>
     public int MaxPendingInboundHandshakes { get; init; } = 32;
 
@@ -101,6 +107,7 @@ public sealed record Libp2pHostOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxInboundStreamsPerProtocol, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxMultistreamMessageBytes, 64);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxAddressesPerPeer, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(RememberedPeersMax);
         ArgumentException.ThrowIfNullOrEmpty(ConnectionGateProtocol);
         Yamux.Validate();
         Nat.Validate();

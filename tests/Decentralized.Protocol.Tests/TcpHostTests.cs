@@ -188,6 +188,26 @@ public sealed class TcpHostTests
     }
 
     [Fact]
+    public async Task OnlyTheMostRecentlyDepartedPeersTrafficIsKeptBeyondTheBound()
+    {
+        await using var a = await HostFixture.StartAsync(1, o => o with { RememberedPeersMax = 2 });
+        var order = new List<PeerId>();
+        for (byte seed = 2; seed <= 4; seed++)
+        {
+            await using var b = await HostFixture.StartAsync(seed);
+            var gone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            a.PeerDisconnected += p => { if (p == b.LocalPeer) gone.TrySetResult(); };
+            await a.DialAsync(b.ListenAddresses[0], CancellationToken.None);
+            await a.DisconnectAsync(b.LocalPeer);
+            await gone.Task.WaitAsync(Limit);
+            order.Add(b.LocalPeer);
+        }
+        // Three peers came and went with room for two: the first is forgotten, the last two remain with their bytes.
+        Assert.Equal(order.Skip(1).OrderBy(p => p.ToString()), a.TrafficByPeer.Select(t => t.Peer).OrderBy(p => p.ToString()));
+        Assert.All(a.TrafficByPeer, t => Assert.True(t.BytesSent > 0 && !t.Connected, t.ToString()));
+    }
+
+    [Fact]
     public void KeyFileIsCreatedOwnerOnlyAndReused()
     {
         var directory = Directory.CreateTempSubdirectory("keyfile-test");
