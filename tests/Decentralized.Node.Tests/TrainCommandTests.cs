@@ -136,6 +136,8 @@ public sealed class TrainCommandTests : IDisposable
         using var json = System.Text.Json.JsonDocument.Parse(output.ToString());
         foreach (var field in new[] { "algorithm", "replicas", "inner_steps", "tokens", "val_loss", "bytes_sent_per_replica", "wall_seconds" })
             Assert.True(json.RootElement.TryGetProperty(field, out _), $"missing {field}");
+        // One validation batch of 2 x 16: what each evaluation predicted, so a reader can judge the loss's precision.
+        Assert.Equal(32, json.RootElement.GetProperty("validation_tokens").GetInt64());
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

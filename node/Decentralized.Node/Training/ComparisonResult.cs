@@ -22,4 +22,7 @@ public sealed record ComparisonResult(
     // What crossed the wire each round: "gradients" (DDP), "pseudo-gradients" (DiLoCo), or NoLoCo's payload with its chain.
     string Exchange,
     int SyncWarmupSteps,
+    // Tokens each evaluation predicts (--eval-batches x batch x sequence, at most the validation split): a few thousand
+    // move a 2,000-step run's loss by a point or more, so a comparison worth quoting evaluates the whole split.
+    long ValidationTokens,
     IReadOnlyList<LossPoint> Curve);

@@ -250,7 +250,8 @@ public sealed class LocalComparison : IDisposable
             _options.Algorithm == Algorithm.Ddp ? 1 : _options.InnerStepsPerRound, _codec.Spec,
             Replicas[0].Trainer.Flat.Count, Step * TokensPerStep, last?.ValidationLoss ?? double.NaN, _lastTrainLoss,
             BytesSentPerReplica, wall, wall > 0 ? Step * TokensPerStep / wall : 0, ReplicaSpread(), _averagedWeightsLoss,
-            Exchange, _options.Algorithm == Algorithm.Ddp ? 0 : _options.SyncWarmupSteps, _curve.ToArray());
+            Exchange, _options.Algorithm == Algorithm.Ddp ? 0 : _options.SyncWarmupSteps,
+            _validation.Count * (long)_options.Inner.MicroBatchSize * _options.Inner.SequenceLength, _curve.ToArray());
     }
 
     /// <summary>Restores the loop position from a checkpoint (replica states are restored by the checkpoint itself).</summary>
