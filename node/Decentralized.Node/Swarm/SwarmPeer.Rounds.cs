@@ -161,10 +161,6 @@ public sealed partial class SwarmPeer
         }
         var first = _codec.Encode(primary, kind == UpdateKind.FastWeights ? "fast" : "delta", (int)round);
         if (slow is null) return first;
-        // φ is weights, not an update: a lossy update chain (4 bits) would blur it far more than the pull can use, so
-        // it travels in bf16 (as is over a lossless chain), the form the in-process comparison measured. The blob
-        // describes its own chain, so the receiver decodes it like any other.
-        _slowCodec ??= _codec.IsLossless ? _codec : new ChainUpdateCodec("bf16", Trainer.Flat);
         var second = _slowCodec.Encode(slow, "slow", (int)round);
         var blob = new byte[4 + first.Length + second.Length];
         BinaryPrimitives.WriteInt32LittleEndian(blob, first.Length);

@@ -24,7 +24,7 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     private readonly IUpdateCodec _codec;
     private readonly IUpdateCodec? _weightsCodec;
     private readonly float[]? _anchor;   // the swarm's initial weights, for the anchored NoLoCo payload
-    private IUpdateCodec? _slowCodec;    // φ's chain in the Δ-and-φ NoLoCo payload (bf16 unless the update chain is lossless)
+    private readonly IUpdateCodec _slowCodec;   // φ's chain in the Δ-and-φ NoLoCo payload (bf16 unless the update chain is lossless)
     private readonly ILogger _log;
     private readonly object _outerLock = new();
     private readonly long[] _buffer;
@@ -63,6 +63,10 @@ public sealed partial class SwarmPeer : IAsyncDisposable
                 _anchor = Cpu(initial);
             }
         }
+        // φ is weights, not an update: a lossy update chain (4 bits) would blur it far more than the pull can use, so it
+        // travels in bf16 (as is over a lossless chain), the form the in-process comparison measured. The blob describes
+        // its own chain, so the receiver decodes it like any other.
+        _slowCodec = codec.IsLossless ? codec : new ChainUpdateCodec("bf16", trainer.Flat);
         Membership = new Membership(network, time, options, log) { LocalProgress = () => (Round, Trainer.Step) };
         network.SetStreamHandler(SwarmProtocols.Update, ServeUpdateAsync);
         network.SetStreamHandler(SwarmProtocols.State, ServeStateAsync);
