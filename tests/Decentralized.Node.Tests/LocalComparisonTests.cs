@@ -58,6 +58,24 @@ public sealed class LocalComparisonTests
         Assert.InRange((double)ddp / noloco, 14.85, 15.0);
     }
 
+    [Fact]
+    public void DiLoCoHandsTheUserTheReplicasAverageAfterItsLastRound()
+    {
+        // The last round skips the Nesterov look-ahead: the model is where the replicas are on average. Training is
+        // deterministic, so a second run stopped one step short and stepped by hand shows where they were.
+        var options = TestCorpus.Options(Algorithm.DiLoCo, replicas: 2, steps: 30, h: 10);
+        using var full = TestCorpus.Run(options);
+        full.Run();
+        using var shortRun = TestCorpus.Run(options);
+        shortRun.Run(stopAfter: 29);
+        foreach (var r in shortRun.Replicas) r.TrainStep();
+        var fast = Weights(shortRun);
+        var average = fast[0].Zip(fast[1], (a, b) => (a + b) / 2).ToArray();
+        var final = Weights(full);
+        Assert.Equal(final[0], final[1]);
+        Assert.True(average.Zip(final[0]).All(p => Math.Abs(p.First - p.Second) < 1e-5), "final weights are not the replicas' average");
+    }
+
     [Theory]
     [InlineData(Algorithm.Ddp)] [InlineData(Algorithm.DiLoCo)] [InlineData(Algorithm.NoLoCo)]
     public void ResumeFromCheckpointGivesIdenticalWeights(Algorithm algorithm)

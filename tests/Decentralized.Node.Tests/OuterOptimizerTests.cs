@@ -35,6 +35,19 @@ public sealed class OuterOptimizerTests
     }
 
     [Fact]
+    public void DiLoCoConsolidationLandsOnTheReplicasAverageWhateverTheMomentum()
+    {
+        using var scope = NewDisposeScope();
+        using var outer = new DiLoCoOuterOptimizer(V(1, 2), new DiLoCoOptions(LearningRate: 0.7, Momentum: 0.9));
+        outer.Step(V(0f, 0.25f));   // builds momentum: b = [0, .25], φ = [1, 1.6675]
+        // Replicas at θ_1 = [0.5, 1.5], θ_2 = [1.5, 1.0]: mean Δ = φ − θ̄ = [0, 0.4175]; the average is [1, 1.25].
+        var mean = (outer.PseudoGradient(V(0.5f, 1.5f)) + outer.PseudoGradient(V(1.5f, 1.0f))) / 2;
+        outer.Consolidate(mean);
+        Near(new[] { 1f, 1.25f }, outer.Slow);
+        Assert.Equal(2, outer.Round);
+    }
+
+    [Fact]
     public void DiLoCoHeavyBallStepMatchesHandComputation()
     {
         using var scope = NewDisposeScope();

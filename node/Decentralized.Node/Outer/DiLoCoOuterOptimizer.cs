@@ -49,6 +49,18 @@ public sealed class DiLoCoOuterOptimizer : IDisposable
         Round++;
     }
 
+    /// <summary>
+    /// Ends a run: φ becomes the replicas' average θ̄ = φ − Δ (outer rate 1, no momentum), with no extrapolation
+    /// along the momentum. The Nesterov step's look-ahead helps while training continues; on the last round it only
+    /// moves the model that is handed to the user away from where the replicas actually are.
+    /// </summary>
+    public void Consolidate(Tensor averagedDelta)
+    {
+        using var noGrad = no_grad();
+        Slow.sub_(averagedDelta);
+        Round++;
+    }
+
     public void Dispose()
     {
         Slow.Dispose();

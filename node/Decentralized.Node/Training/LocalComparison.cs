@@ -136,7 +136,11 @@ public sealed class LocalComparison : IDisposable
             using var fast = r.Trainer.Flat.Snapshot();
             return r.DiLoCo!.PseudoGradient(fast);
         }, "delta", (int)Replicas[0].OuterRound);
-        foreach (var r in Replicas) r.DiLoCo!.Step(mean);
+        // The run's last round hands the user the replicas' average (same bytes: it is φ minus the mean Δ).
+        bool last = Step == _options.StepsPerReplica;
+        foreach (var r in Replicas)
+            if (last) r.DiLoCo!.Consolidate(mean);
+            else r.DiLoCo!.Step(mean);
     }
 
     /// <summary>NoLoCo: random groups from (seed, round); each member steps on what its partners sent.</summary>
