@@ -48,6 +48,17 @@ public sealed class OuterOptimizerTests
     }
 
     [Fact]
+    public void NoLoCoConsolidationLandsOnTheGroupsAverageFastWeights()
+    {
+        using var scope = NewDisposeScope();
+        using var outer = new NoLoCoOuterOptimizer(V(1, 2), new NoLoCoOptions(Alpha: 0.5, Beta: 1.0));
+        outer.StepFromFast(new[] { V(2f, 2f), V(2f, 4f) });   // builds momentum: m = [1, 1], φ = [2, 3]
+        outer.Consolidate(new[] { V(3f, 3f), V(1f, 5f) });
+        Near(new[] { 2f, 4f }, outer.Slow);
+        Assert.Equal(2, outer.Round);
+    }
+
+    [Fact]
     public void DiLoCoHeavyBallStepMatchesHandComputation()
     {
         using var scope = NewDisposeScope();

@@ -70,6 +70,19 @@ public sealed class NoLoCoOuterOptimizer : IDisposable
         Apply((fastMean - Slow).mul_(_options.Beta));
     }
 
+    /// <summary>
+    /// Ends a run: φ_i becomes the group's average fast weights (1/n)·Σ θ_j, without the momentum's extrapolation
+    /// past it, as <see cref="DiLoCoOuterOptimizer.Consolidate"/> does for DiLoCo. Same bytes as a step.
+    /// </summary>
+    public void Consolidate(IReadOnlyList<Tensor> groupFast)
+    {
+        if (groupFast.Count == 0) throw new ArgumentException("NoLoCo consolidation needs at least this replica's own weights");
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        Slow.copy_(Sum(groupFast) / groupFast.Count);
+        Round++;
+    }
+
     /// <summary>m ← α·m + g, then φ ← φ + m (heavy ball) or φ ← φ + g + α·m (Nesterov).</summary>
     private void Apply(Tensor step)
     {

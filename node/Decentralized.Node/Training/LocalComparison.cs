@@ -147,6 +147,7 @@ public sealed class LocalComparison : IDisposable
     private void NoLoCoRound()
     {
         long round = Replicas[0].OuterRound;
+        bool last = Step == _options.StepsPerReplica;
         var payload = NoLoCoWire;
         bool fastOnly = payload != NoLoCoPayload.DeltaAndSlow;
         var fast = Replicas.Select(r => r.Trainer.Flat.Snapshot()).ToArray();
@@ -186,7 +187,9 @@ public sealed class LocalComparison : IDisposable
             foreach (int i in group)
             {
                 var members = group.Select(j => j == i ? own[j] : sent[j]).ToArray();
-                if (fastOnly) Replicas[i].NoLoCo!.StepFromFast(members.Select(m => m.A).ToArray());
+                // The run's last round hands each replica its group's average, as DiLoCo's does (θ_j = Δ_j + φ_j).
+                if (last) Replicas[i].NoLoCo!.Consolidate(members.Select(m => fastOnly ? m.A : m.A + m.B!).ToArray());
+                else if (fastOnly) Replicas[i].NoLoCo!.StepFromFast(members.Select(m => m.A).ToArray());
                 else Replicas[i].NoLoCo!.Step(members.Select(m => m.A).ToArray(), members.Select(m => m.B!).ToArray());
             }
         BytesSentPerReplica += bytesMax;
