@@ -64,13 +64,15 @@ public sealed class LocalComparison : IDisposable
             Step++;
             if (!IsSynchronous(Step - 1) && Step % _options.InnerStepsPerRound == 0) OuterRound();
             OnStep?.Invoke(Step, _lastTrainLoss);
-            bool last = Step == _options.StepsPerReplica;
-            if (last || (_options.EvalEvery > 0 && Step % _options.EvalEvery == 0)) Evaluate(allReplicas: last);
+            if (AtEnd || (_options.EvalEvery > 0 && Step % _options.EvalEvery == 0)) Evaluate(allReplicas: AtEnd);
         }
         _elapsedBefore += _clock.Elapsed.TotalSeconds;
         _clock.Reset();
         return Result();
     }
+
+    /// <summary>The run has taken all its steps: the last round consolidates and the evaluation covers every replica.</summary>
+    private bool AtEnd => Step == _options.StepsPerReplica;
 
     private bool IsSynchronous(long step) => _options.Algorithm == Algorithm.Ddp || step < _options.SyncWarmupSteps;
 
@@ -137,9 +139,8 @@ public sealed class LocalComparison : IDisposable
             return r.DiLoCo!.PseudoGradient(fast);
         }, "delta", (int)Replicas[0].OuterRound);
         // The run's last round hands the user the replicas' average (same bytes: it is φ minus the mean Δ).
-        bool last = Step == _options.StepsPerReplica;
         foreach (var r in Replicas)
-            if (last) r.DiLoCo!.Consolidate(mean);
+            if (AtEnd) r.DiLoCo!.Consolidate(mean);
             else r.DiLoCo!.Step(mean);
     }
 
@@ -147,7 +148,6 @@ public sealed class LocalComparison : IDisposable
     private void NoLoCoRound()
     {
         long round = Replicas[0].OuterRound;
-        bool last = Step == _options.StepsPerReplica;
         var payload = NoLoCoWire;
         bool fastOnly = payload != NoLoCoPayload.DeltaAndSlow;
         var fast = Replicas.Select(r => r.Trainer.Flat.Snapshot()).ToArray();
@@ -188,7 +188,7 @@ public sealed class LocalComparison : IDisposable
             {
                 var members = group.Select(j => j == i ? own[j] : sent[j]).ToArray();
                 // The run's last round hands each replica its group's average, as DiLoCo's does (θ_j = Δ_j + φ_j).
-                if (last) Replicas[i].NoLoCo!.Consolidate(members.Select(m => fastOnly ? m.A : m.A + m.B!).ToArray());
+                if (AtEnd) Replicas[i].NoLoCo!.Consolidate(members.Select(m => fastOnly ? m.A : m.A + m.B!).ToArray());
                 else if (fastOnly) Replicas[i].NoLoCo!.StepFromFast(members.Select(m => m.A).ToArray());
                 else Replicas[i].NoLoCo!.Step(members.Select(m => m.A).ToArray(), members.Select(m => m.B!).ToArray());
             }
