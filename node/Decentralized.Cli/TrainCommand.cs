@@ -31,6 +31,7 @@ public static class TrainCommand
         var cacheDir = c.AddOptional<string>("cache-dir", "Where tokenized corpora are cached (default ~/.cache/decentralized).");
         var lr = c.Add("lr", "Peak inner AdamW learning rate.", 1.5e-3);
         var warmup = c.Add("warmup", "Inner warm-up steps.", 100);
+        var minLrRatio = c.Add("min-lr-ratio", "Where the cosine ends, as a fraction of --lr (0.1 as in NoLoCo; 0 decays to zero).", 0.1);
         var batch = c.Add("batch-size", "Sequences per micro-batch.", 16);
         var seqLen = c.Add("seq-len", "Tokens per sequence.", 128);
         var batchTokens = c.Add("batch-tokens", "Tokens per inner step; micro-batches are accumulated to reach it (0: one micro-batch).", 0);
@@ -70,7 +71,7 @@ public static class TrainCommand
                 StepsPerReplica = parse.GetValue(steps),
                 Model = ModelPreset(parse.GetValue(model)!, parse.GetValue(layers), parse.GetValue(dim), parse.GetValue(heads)),
                 Inner = new InnerOptions(LearningRate: parse.GetValue(lr), WarmupSteps: parse.GetValue(warmup), TotalSteps: parse.GetValue(steps),
-                    MicroBatchSize: parse.GetValue(batch), SequenceLength: parse.GetValue(seqLen), BatchTokens: parse.GetValue(batchTokens)),
+                    MinLearningRateRatio: parse.GetValue(minLrRatio), MicroBatchSize: parse.GetValue(batch), SequenceLength: parse.GetValue(seqLen), BatchTokens: parse.GetValue(batchTokens)),
                 DiLoCo = new DiLoCoOptions(parse.GetValue(outerLr), parse.GetValue(outerMomentum), ParseForm(parse.GetValue(outerForm)!)),
                 NoLoCo = new NoLoCoOptions(parse.GetValue(alpha), parse.GetValue(beta), parse.GetValue(gamma), parse.GetValue(groupSize),
                     ParseForm(parse.GetValue(nolocoForm)!)),

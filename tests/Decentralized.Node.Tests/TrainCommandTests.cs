@@ -72,6 +72,7 @@ public sealed class TrainCommandTests : IDisposable
     [Theory]
     [InlineData("--inner-steps", "0", "inner steps")]
     [InlineData("--lr", "-0.001", "learning rate")]
+    [InlineData("--min-lr-ratio", "1.5", "min learning-rate ratio")]
     [InlineData("--algorithm", "fedavg", "algorithm")]
     [InlineData("--device", "tpu", "device")]
     public void ImpossibleValuesAreRefused(string option, string value, string expected)
