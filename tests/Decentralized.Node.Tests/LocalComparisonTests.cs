@@ -76,6 +76,17 @@ public sealed class LocalComparisonTests
         Assert.True(average.Zip(final[0]).All(p => Math.Abs(p.First - p.Second) < 1e-5), "final weights are not the replicas' average");
     }
 
+    [Fact]
+    public void RunStoppedEarlyReportsTheLossWhereItStopped()
+    {
+        // `train --stop-after N --json` used to print "NaN" for a run without an evaluation at N.
+        var options = TestCorpus.Options(Algorithm.NoLoCo, replicas: 2, steps: 30, h: 5);
+        using var run = TestCorpus.Run(options);
+        var result = run.Run(stopAfter: 12);
+        Assert.True(double.IsFinite(result.ValLoss) && double.IsFinite(result.ValLossAveragedWeights), $"val loss {result.ValLoss}");
+        Assert.Equal(12, result.Curve[^1].Step);
+    }
+
     [Theory]
     [InlineData(Algorithm.Ddp)] [InlineData(Algorithm.DiLoCo)] [InlineData(Algorithm.NoLoCo)]
     public void ResumeFromCheckpointGivesIdenticalWeights(Algorithm algorithm)

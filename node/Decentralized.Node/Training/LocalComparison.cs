@@ -66,6 +66,9 @@ public sealed class LocalComparison : IDisposable
             OnStep?.Invoke(Step, _lastTrainLoss);
             if (AtEnd || (_options.EvalEvery > 0 && Step % _options.EvalEvery == 0)) Evaluate(allReplicas: AtEnd);
         }
+
+        // A run stopped by --stop-after reports where it stands rather than no loss at all (a cancelled one exits fast).
+        if (!cancel.IsCancellationRequested && Step > 0 && (_curve.Count == 0 || _curve[^1].Step != Step)) Evaluate(allReplicas: true);
         _elapsedBefore += _clock.Elapsed.TotalSeconds;
         _clock.Reset();
         return Result();
