@@ -64,17 +64,16 @@ public sealed class LocalComparison : IDisposable
             Step++;
             if (!IsSynchronous(Step - 1) && Step % _options.InnerStepsPerRound == 0) OuterRound();
             OnStep?.Invoke(Step, _lastTrainLoss);
-            if (AtEnd || (_options.EvalEvery > 0 && Step % _options.EvalEvery == 0)) Evaluate(allReplicas: AtEnd);
+            // The run's end, or where --stop-after stops it, reports every replica; a cancelled run exits fast.
+            bool last = Step == end;
+            if (last || (_options.EvalEvery > 0 && Step % _options.EvalEvery == 0)) Evaluate(allReplicas: last);
         }
-
-        // A run stopped by --stop-after reports where it stands rather than no loss at all (a cancelled one exits fast).
-        if (!cancel.IsCancellationRequested && Step > 0 && (_curve.Count == 0 || _curve[^1].Step != Step)) Evaluate(allReplicas: true);
         _elapsedBefore += _clock.Elapsed.TotalSeconds;
         _clock.Reset();
         return Result();
     }
 
-    /// <summary>The run has taken all its steps: the last round consolidates and the evaluation covers every replica.</summary>
+    /// <summary>The run has taken all its steps: the last round consolidates.</summary>
     private bool AtEnd => Step == _options.StepsPerReplica;
 
     private bool IsSynchronous(long step) => _options.Algorithm == Algorithm.Ddp || step < _options.SyncWarmupSteps;
