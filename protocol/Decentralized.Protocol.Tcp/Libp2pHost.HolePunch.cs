@@ -90,6 +90,8 @@ public sealed partial class Libp2pHost
                         _log.LogInformation("Hole punch to {Peer} succeeded (attempt {Attempt}, relay RTT {Rtt} ms)", relayed.RemotePeer, attempt, (int)rtt.TotalMilliseconds);
                         return;
                     }
+
+                    _log.LogInformation("Hole punch to {Peer} attempt {Attempt} failed: no direct connection came up", relayed.RemotePeer, attempt);
                 }
             }
             catch (Exception e) when (!_lifetime.IsCancellationRequested)
