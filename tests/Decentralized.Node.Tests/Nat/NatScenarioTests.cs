@@ -120,7 +120,9 @@ public sealed class NatScenarioTests : IDisposable
     [NatLabFact]
     public async Task ScenarioA_TwoNatedPeersMeetThroughTheRelayThenHolePunchToADirectConnection()
     {
-        const long rounds = 4;
+        // Long enough to outlast a first punch that fails under load (a dial can take 5 s before the retry): with 4
+        // rounds of about half a second the swarm once finished while the first attempt was still dialling.
+        const long rounds = 16;
         var boot = Start("boot", rounds, "--min-peers", "3");
         var bootstrap = AddressOf(boot, "boot");
         var a = Start("h1", rounds, "--bootstrap", bootstrap, "--min-peers", "3");
