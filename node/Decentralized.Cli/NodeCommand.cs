@@ -32,6 +32,21 @@ public static class NodeCommand
         return node;
     }
 
+    /// <summary>
+    /// Reads <paramref name="args"/> (the words after <c>node run</c>) exactly as the daemon would and throws the
+    /// daemon's one-line error on anything it would refuse, so <c>swarm local</c> refuses before it starts any process.
+    /// </summary>
+    public static NodeSettings Check(IReadOnlyList<string> args)
+    {
+        var c = new Command("run");
+        var settingsOf = NodeOptions.Declare(c);
+        c.Add("threads", "", 0);
+        c.Add("log-level", "", "information");
+        var parsed = c.Parse(args.ToArray());
+        if (parsed.Errors.Count > 0) throw new ArgumentException(parsed.Errors[0].Message);
+        return settingsOf(parsed).Validate();
+    }
+
     /// <summary>A swarm key as hex, or @path to a file holding the hex; at least 16 bytes so it cannot be guessed.</summary>
     public static byte[] ParseKey(string? text)
     {

@@ -35,7 +35,7 @@ public sealed partial class NodeDaemon
     public async Task<int> RunAsync(CancellationToken stop)
     {
         var s = _settings;
-        s.Swarm.Validate(); s.Inner.Validate(); s.DiLoCo.Validate(); s.NoLoCo.Validate(); s.Relay.Validate();
+        s.Validate();
         var bootstrap = s.Bootstrap.Select(Multiaddr.Parse).ToArray();
         var listen = s.Listen.Select(Multiaddr.Parse).ToArray();
         var announce = ParseAnnounce(s.Announce);

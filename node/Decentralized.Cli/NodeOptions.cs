@@ -23,11 +23,9 @@ public static class NodeOptions
         var data = c.AddOptional<string>("data", "Corpus: text file, folder or JSONL (default: the embedded corpus).");
         var tokenizer = c.Add("tokenizer", "byte | gpt2.", "byte");
         var cacheDir = c.AddOptional<string>("cache-dir", "Token cache folder.");
-        var model = c.Add("model", "small | tiny.", "small");
+        var shapeOf = ShapeOptions.Declare(c, "small", 16);
         var lr = c.Add("lr", "Peak inner AdamW learning rate.", 1.5e-3);
         var warmup = c.Add("warmup", "Inner warm-up steps.", 100);
-        var batch = c.Add("batch-size", "Sequences per micro-batch.", 16);
-        var seqLen = c.Add("seq-len", "Tokens per sequence.", 128);
         var algorithm = c.Add("algorithm", "noloco | diloco.", "noloco");
         var innerSteps = c.Add("inner-steps", "H: inner steps per outer round.", 50);
         var compress = c.Add("compress", "Codec chain for updates (fp32, int8, q4+ef, q4:bf16+ef+ans, ...).", "fp32");
@@ -61,16 +59,17 @@ public static class NodeOptions
         var relayLimitMb = c.Add("relay-limit-mb", "Relay: MiB carried per relayed connection and direction before it is reset.", 256.0);
         var relayLimitSeconds = c.Add("relay-limit-seconds", "Relay: seconds a relayed connection may last before it is reset.", 1800.0);
 
-        return parse => new NodeSettings
+        return parse => Read(parse, shapeOf(parse));
+        NodeSettings Read(ParseResult parse, ShapeOptions shape) => new NodeSettings
         {
             Listen = Or(parse.GetValue(listen), "/ip4/0.0.0.0/tcp/4001"),
             Bootstrap = parse.GetValue(bootstrap) ?? [],
             KeyFile = parse.GetValue(keyFile)!,
             DataDir = parse.GetValue(dataDir)!,
             Data = new TrainingDataOptions(parse.GetValue(data), parse.GetValue(tokenizer)!, parse.GetValue(cacheDir)),
-            Model = TrainCommand.ModelPreset(parse.GetValue(model)!, null, null, null),
+            Model = shape.Model,
             Inner = new InnerOptions(LearningRate: parse.GetValue(lr), WarmupSteps: parse.GetValue(warmup), TotalSteps: 100_000,
-                MicroBatchSize: parse.GetValue(batch), SequenceLength: parse.GetValue(seqLen)),
+                MicroBatchSize: shape.MicroBatchSize, SequenceLength: shape.SequenceLength),
             Swarm = new SwarmOptions
             {
                 SwarmId = parse.GetValue(swarmId)!,

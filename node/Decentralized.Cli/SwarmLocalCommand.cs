@@ -30,8 +30,6 @@ public static class SwarmLocalCommand
             int n = parse.GetValue(peers);
             if (n is < 1 or > 64) throw new ArgumentException("--peers must be between 1 and 64");
             var root = Path.GetFullPath(parse.GetValue(dir)!);
-            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);   // a fresh swarm every time
-            Directory.CreateDirectory(root);
             var key = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
             var common = new List<string>
             {
@@ -41,6 +39,9 @@ public static class SwarmLocalCommand
                 "--threads", Math.Max(1, Environment.ProcessorCount / n).ToString(),   // N processes share the cores
             };
             if (parse.GetValue(passthrough) is { Length: > 0 } extra) common.AddRange(extra.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            NodeCommand.Check(common);   // what a node would refuse is refused here, before any folder or process exists
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);   // a fresh swarm every time
+            Directory.CreateDirectory(root);
             bool asJson = parse.GetValue(json);
             await using var local = new LocalSwarm(root, common, asJson ? TextWriter.Null : Console.Error);
             await local.StartAsync(n, ct);

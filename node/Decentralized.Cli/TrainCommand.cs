@@ -22,18 +22,13 @@ public static class TrainCommand
         var innerSteps = c.Add("inner-steps", "H: inner steps per outer round.", 50);
         var steps = c.Add("steps", "Inner steps per replica for the whole run.", 2000);
         var compress = c.Add("compress", "Codec chain for what replicas exchange (fp32, bf16, int8, q4+ef, q4:bf16+ef+ans, topk:0.01+ef+q8, ...).", "fp32");
-        var model = c.Add("model", "Model preset: small (~0.9M parameters) or tiny (~0.13M).", "small");
-        var layers = c.AddOptional<int?>("layers", "Override the preset's layer count.");
-        var dim = c.AddOptional<int?>("dim", "Override the preset's width.");
-        var heads = c.AddOptional<int?>("heads", "Override the preset's head count.");
+        var shapeOf = ShapeOptions.Declare(c, "small", 16);
         var tokenizer = c.Add("tokenizer", "byte | gpt2.", "byte");
         var data = c.AddOptional<string>("data", "A text file, a folder of them, or JSONL with a \"text\" field (default: the embedded corpus).");
         var cacheDir = c.AddOptional<string>("cache-dir", "Where tokenized corpora are cached (default ~/.cache/decentralized).");
         var lr = c.Add("lr", "Peak inner AdamW learning rate.", 1.5e-3);
         var warmup = c.Add("warmup", "Inner warm-up steps.", 100);
         var minLrRatio = c.Add("min-lr-ratio", "Where the cosine ends, as a fraction of --lr (0.1 as in NoLoCo; 0 decays to zero).", 0.1);
-        var batch = c.Add("batch-size", "Sequences per micro-batch.", 16);
-        var seqLen = c.Add("seq-len", "Tokens per sequence.", 128);
         var batchTokens = c.Add("batch-tokens", "Tokens per inner step; micro-batches are accumulated to reach it (0: one micro-batch).", 0);
         var outerLr = c.Add("outer-lr", "DiLoCo outer learning rate.", 1.0);
         var outerMomentum = c.Add("outer-momentum", "DiLoCo outer momentum.", 0.5);
@@ -63,15 +58,16 @@ public static class TrainCommand
             if (parse.GetValue(threads) is > 0 and var n) TorchSharp.torch.set_num_threads(n);
             void Log(string line) => Console.Error.WriteLine(line);
             var chain = parse.GetValue(compress)!;
+            var shape = shapeOf(parse);
             var options = new ComparisonOptions
             {
                 Replicas = parse.GetValue(replicas),
                 Algorithm = AlgorithmNames.Parse(parse.GetValue(algorithm)!),
                 InnerStepsPerRound = parse.GetValue(innerSteps),
                 StepsPerReplica = parse.GetValue(steps),
-                Model = ModelPreset(parse.GetValue(model)!, parse.GetValue(layers), parse.GetValue(dim), parse.GetValue(heads)),
+                Model = shape.Model,
                 Inner = new InnerOptions(LearningRate: parse.GetValue(lr), WarmupSteps: parse.GetValue(warmup), TotalSteps: parse.GetValue(steps),
-                    MinLearningRateRatio: parse.GetValue(minLrRatio), MicroBatchSize: parse.GetValue(batch), SequenceLength: parse.GetValue(seqLen), BatchTokens: parse.GetValue(batchTokens)),
+                    MinLearningRateRatio: parse.GetValue(minLrRatio), MicroBatchSize: shape.MicroBatchSize, SequenceLength: shape.SequenceLength, BatchTokens: parse.GetValue(batchTokens)),
                 DiLoCo = new DiLoCoOptions(parse.GetValue(outerLr), parse.GetValue(outerMomentum), ParseForm(parse.GetValue(outerForm)!)),
                 NoLoCo = new NoLoCoOptions(parse.GetValue(alpha), parse.GetValue(beta), parse.GetValue(gamma), parse.GetValue(groupSize),
                     ParseForm(parse.GetValue(nolocoForm)!)),
@@ -119,17 +115,6 @@ public static class TrainCommand
             return 0;
         });
         return c;
-    }
-
-    public static ModelConfig ModelPreset(string name, int? layers, int? dim, int? heads)
-    {
-        var preset = name.ToLowerInvariant() switch
-        {
-            "small" => ModelConfig.Small,
-            "tiny" => ModelConfig.Tiny,
-            _ => throw new ArgumentException($"unknown model preset '{name}': use small or tiny"),
-        };
-        return preset with { Layers = layers ?? preset.Layers, Dim = dim ?? preset.Dim, Heads = heads ?? preset.Heads };
     }
 
     private static OuterMomentum ParseForm(string text) => text.ToLowerInvariant() switch
