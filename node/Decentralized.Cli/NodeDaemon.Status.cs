@@ -11,6 +11,7 @@ public sealed partial class NodeDaemon
     private readonly LossHistory _validationLosses = new();
     private volatile RoundReport? _lastRound;
     private StateServingMonitor? _serving;
+    private NodeProgress? _progress;
 
     /// <summary>
     /// What <c>decentralized status</c>, the page and scripts read: the round, its members and who is awaited, per-peer
@@ -152,7 +153,7 @@ public sealed partial class NodeDaemon
         catch (OperationCanceledException) { }
     }
 
-    private static double? Finite(double v) => double.IsFinite(v) ? v : null;
+    internal static double? Finite(double v) => double.IsFinite(v) ? v : null;
 
     private (string, string)? Route(string path, SwarmPeer peer, Libp2pHost host) => path switch
     {
@@ -181,6 +182,8 @@ public sealed partial class NodeDaemon
             update_bytes_received = peer.Stats.UpdateBytesReceived,
             rejected_updates = peer.Stats.RejectedUpdates,
             wait_seconds = peer.Stats.WaitSeconds,
+            tokens = _progress?.Tokens ?? 0,
+            tokens_per_second = _progress is null ? 0 : Math.Round(_progress.TokensPerSecond),
             reachability = host.Reachability.ToString().ToLowerInvariant(),
             bytes_direct_total = host.TrafficTotals.Direct,
             bytes_relayed_total = host.TrafficTotals.Relayed,

@@ -73,7 +73,7 @@ public sealed partial class NodeDaemon
 
         await peer.JoinAsync(bootstrap, fetchState: true, stop);
         _ = ReportReachabilityAsync(host, bootstrap.Length, stop);
-        var progress = new NodeProgress(peer, host, s.Inner.MicroBatchSize * s.Inner.SequenceLength * s.Inner.AccumulationSteps, _log);
+        var progress = _progress = new NodeProgress(peer, host, s.Inner.MicroBatchSize * s.Inner.SequenceLength * s.Inner.AccumulationSteps, _log);
         peer.OnStep = (step, loss) => { _losses.Add(step, loss); progress.MaybePrint(); };
         using var stopMeter = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var meter = MeterTrafficAsync(host, stopMeter.Token);
