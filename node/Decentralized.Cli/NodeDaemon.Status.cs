@@ -191,9 +191,6 @@ public sealed partial class NodeDaemon
             traffic_by_peer = TrafficByPeer(host),
             curve,
         };
-        var path = Path.GetFullPath(_settings.Report);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(report, JsonOutput.Options));
-        File.Move(path + ".tmp", path, overwrite: true);
+        AtomicFile.WriteAllText(_settings.Report, JsonSerializer.Serialize(report, JsonOutput.Options));
     }
 }

@@ -40,7 +40,11 @@ public sealed partial class NodeDaemon
         var listen = s.Listen.Select(Multiaddr.Parse).ToArray();
         var announce = ParseAnnounce(s.Announce);
         var device = DeviceSelector.Resolve(s.Device);
+        using var dataLock = ProcessLock.Acquire(Path.Combine(s.DataDir, "node.lock"), $"data dir {s.DataDir} (--data-dir)");
+        using var keyLock = ProcessLock.Acquire(s.KeyFile + ".lock", $"identity key {s.KeyFile} (--key-file)");
         var key = KeyFile.LoadOrCreate(s.KeyFile);
+        if (s.Swarm.SwarmKey.Length == 0)
+            _log.LogWarning("open swarm: no --swarm-key, so anyone who reaches this node can join and send updates; create a key with `decentralized keygen --swarm-key swarm.key` and start every member with --swarm-key @swarm.key");
         var data = TrainingData.Open(s.Data, line => _log.LogInformation("{Line}", line));
         var model = s.Model with { VocabSize = data.Tokenizer.VocabSize };
         int shard = s.ShardIndex ?? ShardOf(key.PeerId, s.ShardCount);
@@ -53,7 +57,11 @@ public sealed partial class NodeDaemon
         var identity = IdentityOf(s, data.Tokenizer.VocabSize);
         var gate = new ConnectionHandshake(identity, s.Swarm.SwarmKey, key.PeerId, s.Swarm.ControlMessageBytesMax, _logs.CreateLogger("gate"));
         await using var host = new Libp2pHost(HostOptions(s, key, gate, identity, listen, announce, _logs));
-        await host.StartAsync(stop);
+        try { await host.StartAsync(stop); }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
+        {
+            throw new IOException($"--listen {string.Join(" ", s.Listen)}: the port is already in use (another node?); choose another, e.g. --listen /ip4/0.0.0.0/tcp/4002");
+        }
         IUpdateCodec codec = UpdateCodecs.Create(s.Compress, trainer.Flat);
         if (s.Misbehave is not null) codec = new FaultyUpdateCodec(codec, s.Misbehave);
         // The swarm sees the host through a monitor that times the state transfers it serves (for status and metrics).
@@ -78,6 +86,13 @@ public sealed partial class NodeDaemon
         using var stopMeter = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var meter = MeterTrafficAsync(host, stopMeter.Token);
         peer.OnRound = report => AfterRound(peer, trainer, validation, checkpoint, report);
+        if (s.Swarm.RoundsMax > 0 && peer.Round >= s.Swarm.RoundsMax)
+        {
+            // A finished data dir started again: nothing to train, but the report carries the model's loss, not NaN.
+            _log.LogWarning("already at swarm round {Round}, the --rounds {Rounds} to stop at: nothing left to train; raise --rounds to go on", peer.Round, s.Swarm.RoundsMax);
+            peer.Stats.LastValidationLoss = trainer.Evaluate(validation);
+            if (double.IsNaN(_firstValidationLoss)) _firstValidationLoss = peer.Stats.LastValidationLoss;
+        }
         try { await peer.RunAsync(stop); }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -104,7 +119,7 @@ public sealed partial class NodeDaemon
             partners = report.Partners, received = report.Received, rejected = report.Rejected, wait_seconds = report.WaitSeconds, closed = report.ClosedBecause };
         lock (_curve) _curve.Add(point);
         _lastRound = report;
-        _validationLosses.Add(peer.Round, val);
+        _validationLosses.Add(trainer.Step, val);   // on the training curve's x axis: one chart, one scale
         Emit(new { @event = "round", peer_id = peer.LocalPeer.ToString(), point.round, point.step, point.val_loss, point.train_loss, point.partners, point.received, point.rejected, point.wait_seconds, point.closed });
         if (_settings.CheckpointEveryRounds > 0 && peer.Round % _settings.CheckpointEveryRounds == 0) SwarmCheckpoint.Save(checkpoint, peer);
         NativeHeap.Trim();   // a round frees its update buffers and codec scratch: give those pages back (days-long runs)

@@ -39,17 +39,17 @@ public static class NodeOptions
         var peerTimeout = c.Add("peer-timeout", "Seconds of silence after which a peer counts as dead.", 10.0);
         var overlap = c.Add("overlap", "Run each exchange during the next H steps (one-step-delayed outer update).", false);
         var minPeers = c.Add("min-peers", "Wait until the swarm has this many members (including this one) before training.", 1);
-        var rounds = c.Add("rounds", "Stop after this many outer rounds (0: run until stopped).", 0L);
+        var rounds = c.Add("rounds", "Stop when the swarm reaches this outer round (the round all members share, so a late joiner trains fewer rounds; a node restarted past it stops at once; 0: run until stopped).", 0L);
         var groupSize = c.Add("group-size", "NoLoCo group size.", 2);
         var outerLr = c.Add("outer-lr", "DiLoCo outer learning rate.", 1.0);
         var outerMomentum = c.Add("outer-momentum", "DiLoCo outer momentum.", 0.5);
         var normBound = c.Add("norm-bound", "Refuse updates whose norm exceeds this multiple of ours.", 10.0);
         var http = c.AddOptional<string>("http", "address:port for the status page, /status JSON and /metrics (e.g. 127.0.0.1:9090).");
-        var report = c.AddOptional<string>("report", "Write a JSON summary here on exit.");
+        var report = c.AddOptional<string>("report", "Write the run's JSON summary to this file on exit (--json prints one to stdout, where commands have it).");
         var evalBatches = c.Add("eval-batches", "Validation micro-batches after each round.", 4);
         var shardIndex = c.AddOptional<int?>("shard-index", "This peer's data shard (default: from its peer id).");
         var shardCount = c.Add("shard-count", "Shards the corpus is cut into.", 64);
-        var checkpointEvery = c.Add("checkpoint-every", "Checkpoint every N rounds (0: only on exit).", 1);
+        var checkpointEvery = c.Add("checkpoint-every-rounds", "Checkpoint every N outer rounds (0: only on exit).", 1);
         var misbehave = c.AddOptional<string>("misbehave", "Testing only: send garbage | nan | huge updates.");
         var stateChunkKib = c.Add("state-chunk-kib", "State sync: KiB per verified chunk a joiner downloads (spread over several donors).", 4096);
         var stateJoiners = c.Add("state-joiners-max", "State sync: joiners this node serves at once; more are told to try another peer.", 2);
@@ -73,7 +73,7 @@ public static class NodeOptions
             Swarm = new SwarmOptions
             {
                 SwarmId = parse.GetValue(swarmId)!,
-                SwarmKey = NodeCommand.ParseKey(parse.GetValue(swarmKey)),
+                SwarmKey = SwarmKeyFile.Parse(parse.GetValue(swarmKey)),
                 Algorithm = AlgorithmNames.Parse(parse.GetValue(algorithm)!),
                 InnerStepsPerRound = parse.GetValue(innerSteps),
                 SwarmSeed = parse.GetValue(seed),

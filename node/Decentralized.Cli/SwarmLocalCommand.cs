@@ -53,7 +53,7 @@ public static class SwarmLocalCommand
                 results = await local.WaitAsync(ct);
             }
             var summary = new JsonObject { ["peers"] = new JsonArray(results.Select(r => (JsonNode?)r.DeepClone()).ToArray()) };
-            File.WriteAllText(Path.Combine(root, "summary.json"), summary.ToJsonString());
+            AtomicFile.WriteAllText(Path.Combine(root, "summary.json"), summary.ToJsonString());
             view.Summary(results);
             var png = Path.Combine(root, "loss.png");
             var failed = LossChart(png, results);

@@ -45,15 +45,17 @@ public static class TrainCommand
         var evalBatches = c.Add("eval-batches", "Fixed validation micro-batches per evaluation.", 16);
         var seed = c.Add("seed", "Seed for weights, shards and pairing.", 1L);
         var device = c.Add("device", "cpu | cuda | auto.", "auto");
-        var checkpoint = c.AddOptional<string>("checkpoint", "Checkpoint file written atomically during and after the run.");
-        var checkpointEvery = c.Add("checkpoint-every", "Write the checkpoint every N steps (0: only at the end).", 0);
+        var checkpoint = c.AddOptional<string>("checkpoint", "Checkpoint file written atomically during and after the run, and on Ctrl-C (default: a new file under ~/.local/share/decentralized/runs/).");
+        var checkpointEvery = c.Add("checkpoint-every-steps", "Write the checkpoint every N inner steps (0: only at the end and on Ctrl-C).", 0);
         var resume = c.Add("resume", "Continue from --checkpoint.", false);
         var stopAfter = c.AddOptional<long?>("stop-after", "Stop after this many steps (with --checkpoint, to resume later).");
         var threads = c.Add("threads", "CPU threads for tensor math (0: torch's default, one per core).", 0);
         var json = c.Add("json", "Print one JSON object with the result at the end.", false);
+        var report = c.AddOptional<string>("report", "Also write that JSON object to this file (as node run --report does).");
 
-        c.SetAction(parse =>
+        c.SetAction(async (parse, ct) =>
         {
+            await Task.Yield();
             bool asJson = parse.GetValue(json);
             if (parse.GetValue(threads) is > 0 and var n) TorchSharp.torch.set_num_threads(n);
             void Log(string line) => Console.Error.WriteLine(line);
@@ -81,6 +83,8 @@ public static class TrainCommand
             var torchDevice = DeviceSelector.Resolve(parse.GetValue(device)!);
             var checkpointPath = parse.GetValue(checkpoint);
             if (parse.GetValue(resume) && checkpointPath is null) throw new ArgumentException("--resume needs --checkpoint PATH");
+            // Nothing trained is lost: without --checkpoint the run still saves its final state (and on Ctrl-C) somewhere new.
+            checkpointPath ??= Path.Combine(NodeDefaults.Home, "runs", $"train-{options.Algorithm.Name()}-{DateTime.Now:yyyyMMdd-HHmmss}-{Environment.ProcessId}.ckpt");
             if (!parse.GetValue(resume) && checkpointPath is not null && File.Exists(checkpointPath))
                 throw new ArgumentException($"checkpoint {checkpointPath} already exists: pass --resume to continue it, or choose another path");
 
@@ -105,12 +109,22 @@ public static class TrainCommand
             {
                 progress.Step(step, loss, run.BytesSentPerReplica);
                 int every = parse.GetValue(checkpointEvery);
-                if (checkpointPath is not null && every > 0 && step % every == 0) ComparisonCheckpoint.Save(checkpointPath, run, options, codec.Spec);
+                if (every > 0 && step % every == 0) ComparisonCheckpoint.Save(checkpointPath, run, options, codec.Spec);
             };
             run.OnEvaluation = p => Log($"  eval step {p.Step}: val_loss {p.ValidationLoss:F4}  train_loss {p.TrainLoss:F4}  bytes/replica {Units.Bytes(run.BytesSentPerReplica)}");
-            var result = run.Run(parse.GetValue(stopAfter));
-            if (checkpointPath is not null) ComparisonCheckpoint.Save(checkpointPath, run, options, codec.Spec);
-            if (asJson) Console.WriteLine(JsonSerializer.Serialize(result, JsonOutput.Options));
+            var (stop, signals) = DaemonHosting.StopOnSignals(ct);   // Ctrl-C: finish the step, save, say how to go on
+            ComparisonResult result;
+            using (signals) result = run.Run(parse.GetValue(stopAfter), stop);
+            ComparisonCheckpoint.Save(checkpointPath, run, options, codec.Spec);
+            if (stop.IsCancellationRequested && run.Step < options.StepsPerReplica)
+            {
+                Log($"stopped at step {run.Step}/{options.StepsPerReplica}; saved {checkpointPath}; go on with the same options and --checkpoint {checkpointPath} --resume");
+                return 130;
+            }
+            Log($"saved {checkpointPath}");
+            var resultJson = JsonSerializer.Serialize(result, JsonOutput.Options);
+            if (asJson) Console.WriteLine(resultJson);
+            if (parse.GetValue(report) is { } reportPath) AtomicFile.WriteAllText(reportPath, resultJson);
             else Log($"done: val_loss {result.ValLoss:F4}{(result.ValLossAveragedWeights != result.ValLoss ? $" (replicas' averaged weights {result.ValLossAveragedWeights:F4})" : "")}, {Units.Bytes(result.BytesSentPerReplica)} sent per replica, {result.TokensPerSecond:N0} tokens/s, {result.WallSeconds:F0} s");
             return 0;
         });

@@ -27,20 +27,24 @@ public sealed partial class ReadmeCommandsTests(ITestOutputHelper output) : IDis
         var blocks = Blocks(File.ReadAllText(Path.Combine(root, "README.md")));
         foreach (var section in Sections)
             Assert.True(blocks.Any(b => b.Section.StartsWith(section, StringComparison.OrdinalIgnoreCase)), $"README has no '{section}' section with a bash block");
-        var workspace = Workspace(root);
+        var workspace = Workspace();
+        var aliases = new StringBuilder();
         int ran = 0;
         foreach (var (section, commands) in blocks.Where(b => Sections.Any(s => b.Section.StartsWith(s, StringComparison.OrdinalIgnoreCase))))
         {
-            var prelude = new StringBuilder("set -euo pipefail\nshopt -s expand_aliases\n");
+            // Where a user stands: in the checkout, except with their own text, where the corpora are (aliases are
+            // defined in the checkout, as the README does, then carried over).
+            var dir = section.StartsWith("Train on your own text", StringComparison.OrdinalIgnoreCase) ? workspace : root;
             foreach (var command in commands)
             {
-                if (command.StartsWith("alias ", StringComparison.Ordinal)) { prelude.AppendLine(command); continue; }
+                if (command.StartsWith("alias ", StringComparison.Ordinal)) { aliases.AppendLine(command); continue; }
                 if (command.StartsWith("scripts/test.sh", StringComparison.Ordinal)) continue;   // the suite itself: .ci/run runs exactly it
                 var shortened = Shorten(command);
-                var (code, stdout, stderr) = Bash(workspace, prelude + shortened);
+                var script = $"set -euo pipefail\nshopt -s expand_aliases\ncd '{root}'\n{aliases}cd '{dir}'\n{shortened}\n";
+                var (code, stdout, stderr) = Bash(dir, script);
                 output.WriteLine($"[{section}] {shortened}: exit {code}");
                 Assert.True(code == 0, $"README command `{command}` (run as `{shortened}`) exited {code}:\n{Tail(stderr)}\n{Tail(stdout)}");
-                CheckLossFell(command, stdout, stderr, workspace);
+                CheckLossFell(command, stdout, stderr);
                 ran++;
             }
         }
@@ -51,7 +55,7 @@ public sealed partial class ReadmeCommandsTests(ITestOutputHelper output) : IDis
     public static string Shorten(string command)
     {
         if (command.StartsWith("scripts/demo.sh", StringComparison.Ordinal)) return SetOption(command, "--rounds", "2");
-        if (Regex.IsMatch(command, @"\bdecentralized\s+train\b")) return SetOption(SetOption(command, "--steps", "16"), "--inner-steps", "8");
+        if (Regex.IsMatch(command, @"\bdecentralized\s+train\b")) return SetOption(SetOption(command, "--steps", "8"), "--inner-steps", "4");
         if (Regex.IsMatch(command, @"\bswarm\s+local\b")) return SetOption(command, "--rounds", "2");
         return command;
     }
@@ -63,11 +67,11 @@ public sealed partial class ReadmeCommandsTests(ITestOutputHelper output) : IDis
     }
 
     /// <summary>The loss a user would watch: the first training loss printed, against the final validation loss.</summary>
-    private void CheckLossFell(string command, string stdout, string stderr, string workspace)
+    private void CheckLossFell(string command, string stdout, string stderr)
     {
         if (command.StartsWith("scripts/demo.sh", StringComparison.Ordinal) || Regex.IsMatch(command, @"\bswarm\s+local\b"))
         {
-            var summary = Path.Combine(workspace, "tmp", "decentralized-swarm-local", "summary.json");
+            var summary = Path.Combine(_work, "tmp", "decentralized-swarm-local", "summary.json");
             Assert.True(File.Exists(summary), $"`{command}` wrote no {summary}:\n{Tail(stderr)}");
             var peers = JsonNode.Parse(File.ReadAllText(summary))!["peers"]!.AsArray();
             Assert.Equal(4, peers.Count);
@@ -111,18 +115,11 @@ public sealed partial class ReadmeCommandsTests(ITestOutputHelper output) : IDis
     [GeneratedRegex(@"(^|\s)#.*$")]
     private static partial Regex CommentPattern();
 
-    /// <summary>
-    /// The repository as a user's checkout (every top-level entry linked) plus the corpora the README's examples name:
-    /// a text file, a folder of text with a binary index inside, a JSONL file. TMPDIR points inside it.
-    /// </summary>
-    private string Workspace(string root)
+    /// <summary>The corpora the README's examples name: a text file, a folder of text with a binary index inside, a JSONL file.</summary>
+    private string Workspace()
     {
-        var w = Path.Combine(_work, "checkout");
-        Directory.CreateDirectory(w);
-        foreach (var entry in Directory.EnumerateFileSystemEntries(root))
-            if (Path.GetFileName(entry) is not (".git" or "my-corpus.txt" or "corpus" or "shards.jsonl" or "tmp"))
-                File.CreateSymbolicLink(Path.Combine(w, Path.GetFileName(entry)), entry);
-        Directory.CreateDirectory(Path.Combine(w, "tmp"));
+        var w = Directory.CreateDirectory(Path.Combine(_work, "texts")).FullName;
+        Directory.CreateDirectory(Path.Combine(_work, "tmp"));
         var text = TestCorpus.Text(seed: 11, sentences: 20_000);
         File.WriteAllText(Path.Combine(w, "my-corpus.txt"), text);
         var corpus = Directory.CreateDirectory(Path.Combine(w, "corpus", "nested")).Parent!.FullName;
@@ -138,7 +135,7 @@ public sealed partial class ReadmeCommandsTests(ITestOutputHelper output) : IDis
         var info = new ProcessStartInfo("bash") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add("-c");
         info.ArgumentList.Add(script);
-        info.Environment["TMPDIR"] = Path.Combine(dir, "tmp");
+        info.Environment["TMPDIR"] = Path.Combine(_work, "tmp");   // swarm local's folder, away from other runs
         using var p = Process.Start(info)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
@@ -158,10 +155,6 @@ public sealed partial class ReadmeCommandsTests(ITestOutputHelper output) : IDis
 
     public void Dispose()
     {
-        var checkout = Path.Combine(_work, "checkout");
-        if (Directory.Exists(checkout))   // the links first, so that nothing of the repository is ever deleted through them
-            foreach (var entry in new DirectoryInfo(checkout).EnumerateFileSystemInfos().Where(e => e.LinkTarget is not null))
-                File.Delete(entry.FullName);
         try { Directory.Delete(_work, recursive: true); } catch (IOException) { }
     }
 }
