@@ -15,9 +15,22 @@ public sealed partial class NodeDaemon
     /// <summary>What peers must agree on (version, swarm id, config hash); the doctor computes the same.</summary>
     public static SwarmIdentity IdentityOf(NodeSettings s, int vocabSize)
     {
-        var model = s.Model with { VocabSize = vocabSize };
-        string outer = s.Swarm.Algorithm == Decentralized.Node.Training.Algorithm.DiLoCo ? s.DiLoCo.ToString() : s.NoLoCo.ToString();
-        return new SwarmIdentity(SwarmIdentity.SoftwareVersionOfThisBuild, s.Swarm.SwarmId, SwarmIdentity.HashConfig(model.Hash(), s.Swarm, outer));
+        var m = s.Model with { VocabSize = vocabSize };
+        var diloco = s.Swarm.Algorithm == Decentralized.Node.Training.Algorithm.DiLoCo;
+        // Everything that changes what the model is or what crosses the wire, by the option that sets it.
+        var settings = new Dictionary<string, string>
+        {
+            ["model"] = FormattableString.Invariant($"{m.Layers} layers x {m.Dim} wide, {m.Heads} heads, context {m.ContextLength}, vocabulary {m.VocabSize} ({m.Hash()})"),
+            ["tokenizer"] = s.Data.Tokenizer,
+            ["algorithm"] = s.Swarm.Algorithm.ToString().ToLowerInvariant(),
+            ["inner-steps"] = s.Swarm.InnerStepsPerRound.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["seed"] = s.Swarm.SwarmSeed.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["compress"] = s.Compress,
+            ["overlap"] = s.Swarm.Overlap ? "on" : "off",
+            [diloco ? "outer" : "noloco"] = diloco ? s.DiLoCo.ToString() : s.NoLoCo.ToString(),
+        };
+        if (!diloco) settings["weights-compress"] = s.WeightsCompress;
+        return SwarmIdentity.FromSettings(SwarmIdentity.SoftwareVersionOfThisBuild, s.Swarm.SwarmId, settings);
     }
 
     /// <summary>The libp2p host a node (or the doctor) runs: swarm gate, announce list, relay service, port reuse for NATs.</summary>

@@ -119,7 +119,15 @@ public sealed partial class Libp2pHost
 
     private void LogHandshakeFailure(Multiaddr remote, Exception e)
     {
-        if (e is ProtocolException p)
+        if (e is ProtocolException { Code: ProtocolErrorCode.GateRejected, InnerException: ProtocolException { Code: ProtocolErrorCode.ConnectionClosed } })
+        {
+            _log.LogDebug("Handshake with {Remote} ended: {Reason}", remote, e.Message);   // a duplicate connection dropped by the peer
+        }
+        else if (e is ProtocolException { Code: ProtocolErrorCode.GateRejected, InnerException.Message: var reason } && reason.StartsWith("refused peer ", StringComparison.Ordinal))
+        {
+            _log.LogDebug("Handshake with {Remote} failed: {Reason}", remote, reason);   // the gate logged this refusal itself, with its reason
+        }
+        else if (e is ProtocolException p)
         {
             _log.LogWarning("Handshake with {Remote} failed ({Code}): {Reason}", remote, p.Code, p.Message);
         }
