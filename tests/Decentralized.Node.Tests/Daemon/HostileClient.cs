@@ -78,11 +78,11 @@ internal static class HostileClient
     }
 
     /// <summary>
-    /// A key holder passes the gate with the daemon's own identity, then opens <paramref name="streams"/> update streams
-    /// that each send only a header declaring <paramref name="declaredBytes"/> and then nothing.
+    /// A key holder passes the gate with the daemon's own identity, then opens one update stream per entry of
+    /// <paramref name="declared"/>, each sending only a header that declares that many bytes, and then nothing.
     /// </summary>
     public static async Task<(Libp2pHost Host, List<Stream> Streams)> HeaderOnlyUpdatesAsync(string address, string configHash, byte[] swarmKey,
-        long round, int streams, long declaredBytes, CancellationToken ct)
+        long round, IReadOnlyList<long> declared, CancellationToken ct)
     {
         var key = PrivateKey.Generate();
         var identity = new SwarmIdentity(SwarmIdentity.SoftwareVersionOfThisBuild, "default", configHash);
@@ -90,10 +90,10 @@ internal static class HostileClient
         var host = new Libp2pHost(new Libp2pHostOptions { Identity = key, ConnectionGate = gate.RunAsync, ConnectionGateProtocol = SwarmProtocols.Gate });
         var peer = await host.DialAsync(Multiaddr.Parse(address), ct);
         var opened = new List<Stream>();
-        for (int i = 0; i < streams; i++)
+        foreach (var bytes in declared)
         {
             var stream = await host.OpenStreamAsync(peer, SwarmProtocols.Update, ct);
-            await MessageIo.WriteAsync(stream, new UpdateHeader(round, UpdateKind.FastWeights, declaredBytes), ct);
+            await MessageIo.WriteAsync(stream, new UpdateHeader(round, UpdateKind.FastWeights, bytes), ct);
             opened.Add(stream);
         }
         return (host, opened);

@@ -96,9 +96,11 @@ public sealed class HostileDaemonTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task AKeyHolderSendingOnlyUpdateHeadersCannotMakeTheDaemonReserveMemory()
     {
-        // 16 update streams, each declaring 128 MiB (2 GiB in all before the fix; 1 GiB each was allowed) and sending nothing.
-        const int Streams = 16;
+        // 16 update streams declaring 128 MiB each (2 GiB in all; up to 1 GiB each was allowed) and 16 declaring 1 MiB
+        // (within this model's size), all sending nothing after the header.
+        const int Streams = 32;
         const long Declared = 128L << 20;
+        var declared = Enumerable.Range(0, Streams).Select(i => i % 2 == 0 ? Declared : 1L << 20).ToArray();
         await using var a = Start("a", 0, "--http", "127.0.0.1:0", "--min-peers", "2");
         var listening = a.WaitFor(e => DaemonProcess.Is(e, "listening"), Long, "listening");
         var http = Http(a);
@@ -107,11 +109,11 @@ public sealed class HostileDaemonTests(ITestOutputHelper output) : IDisposable
         long round = (await HostileClient.StatusAsync(client, http))["round"]!.GetValue<long>();
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
         var (host, streams) = await HostileClient.HeaderOnlyUpdatesAsync(a.Address, listening["config_hash"]!.GetValue<string>(),
-            Convert.FromHexString(Key), round, Streams, Declared, cts.Token);
+            Convert.FromHexString(Key), round, declared, cts.Token);
         await using (host)
         {
             long peak = await PeakHeapAsync(client, http, TimeSpan.FromSeconds(3));
-            output.WriteLine($"header-only updates: managed heap {before / 1e6:F0} MB before, peak {peak / 1e6:F0} MB under {Streams} headers of {Declared >> 20} MiB");
+            output.WriteLine($"header-only updates: managed heap {before / 1e6:F0} MB before, peak {peak / 1e6:F0} MB under {Streams / 2} headers of {Declared >> 20} MiB and {Streams / 2} of 1 MiB");
             Assert.True(peak - before < 64L << 20, $"the daemon's heap grew {(peak - before) / 1e6:F0} MB from headers alone\n{a.Tail(20)}");
             // Every stream has a read deadline: the daemon answers or drops each silent stream within the round timeout (15 s).
             var clock = Stopwatch.StartNew();
