@@ -20,7 +20,8 @@ public static class SwarmCheckpoint
         CheckpointFile.Write(path, w => WritePayload(w, peer), keep);
     }
 
-    private static void WritePayload(BinaryWriter w, SwarmPeer peer)
+    /// <summary>The payload as it goes inside the container, unchecked (tests write what an older build could have written).</summary>
+    internal static void WritePayload(BinaryWriter w, SwarmPeer peer)
     {
         w.Write(peer.ConfigHash);
         w.Write(peer.StepsInRound);

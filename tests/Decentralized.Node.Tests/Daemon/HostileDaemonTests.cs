@@ -137,10 +137,12 @@ public sealed class HostileDaemonTests(ITestOutputHelper output) : IDisposable
         // The same run resumed with an absurd learning rate: the weights turn NaN within a few steps.
         await using (var diverging = new DaemonProcess(dir, Tiny(6, "--lr", "1e30")))
         {
-            await diverging.WaitForExitAsync(Long);
-            output.WriteLine(string.Join('\n', diverging.Log.Split('\n').Where(l => l.Contains("diverge", StringComparison.OrdinalIgnoreCase))));
-            Assert.Matches("diverged .*tensor", diverging.Log);
-            Assert.Contains("--lr", diverging.Log);
+            int code = await diverging.WaitForExitAsync(Long);
+            output.WriteLine(string.Join('\n', diverging.Log.Split('\n').Where(l => l.Contains("diverge", StringComparison.OrdinalIgnoreCase) || l.Contains("rolled back"))));
+            Assert.Matches("diverged at inner step .*tensor", diverging.Log);
+            Assert.Contains("rolled back to", diverging.Log);
+            Assert.Contains("lower --lr", diverging.Log);
+            Assert.Equal(3, code);   // the same settings diverging again and again: it stops and says what to change
         }
         // A kill during a checkpoint write leaves a full-size temporary file behind; the next start removes it.
         var stale = Path.Combine(dir, "node.ckpt.tmp-4242");
