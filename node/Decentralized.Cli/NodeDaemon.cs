@@ -126,7 +126,8 @@ public sealed partial class NodeDaemon
                 }
                 if (restored is null)
                 {
-                    _log.LogError("giving up after {Count} divergence(s); the last good checkpoint is kept as it was. To continue: {Advice}, then restart", rollbacks + 1, advice);
+                    _log.LogError("giving up after {Count} divergence(s); {Kept}. To continue: {Advice}, then restart", rollbacks + 1,
+                        checkpoints.Files.Count > 0 ? "the last good checkpoint is kept as it was" : "there was no checkpoint to roll back to", advice);
                     return 3;
                 }
                 _log.LogWarning("rolled back to {Checkpoint} (round {Round}, inner step {Step}); if this repeats: {Advice}", restored, peer.Round, peer.Trainer.Step, advice);

@@ -108,16 +108,18 @@ public sealed partial class Libp2pHost
     private void AdmitInbound(Socket socket)
     {
         IPEndPoint endPoint;
+        PendingHandshake handshake;
         try
         {
             endPoint = (IPEndPoint)socket.RemoteEndPoint!;
+            handshake = new PendingHandshake(SourceOf(endPoint.Address), new CountingStream(new NetworkStream(socket, ownsSocket: true)));
         }
         catch (Exception)
         {
+            // The peer is already gone (reset between accept and here).
             socket.Dispose();
             return;
         }
-        var handshake = new PendingHandshake(SourceOf(endPoint.Address), new CountingStream(new NetworkStream(socket, ownsSocket: true)));
         PendingHandshake? evicted = null;
         string? refusal = null;
         lock (_pendingLock)

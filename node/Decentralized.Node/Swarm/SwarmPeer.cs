@@ -186,8 +186,16 @@ public sealed partial class SwarmPeer : IAsyncDisposable
 
     private TrainingDivergedException Diverged(string where, string what)
     {
-        string tensor = FirstNonFiniteTensor() is { } bad ? $"first non-finite tensor: {bad}"
-            : NonFiniteCheck.LargestParameter(Trainer.Flat) is var (name, max) ? $"every tensor still finite, largest is {name} (|w| up to {max:G3})" : "";
+        string tensor;
+        if (FirstNonFiniteTensor() is { } bad)
+        {
+            tensor = $"first non-finite tensor: {bad}";
+        }
+        else
+        {
+            var (name, max) = NonFiniteCheck.LargestParameter(Trainer.Flat);
+            tensor = $"every tensor still finite, the largest is {name} (|w| up to {max:G3})";
+        }
         return new TrainingDivergedException($"training diverged at {where} (round {Round}): {what} not finite; {tensor}");
     }
 
