@@ -108,9 +108,10 @@ public sealed partial class SwarmPeer
             await stream.WriteAsync(new byte[] { 0 }, ct);
             return;
         }
+        long limit = UpdateBytesMax(header.Kind);
         string? refusal =
-            header.BlobBytes <= 0 || header.BlobBytes > _updateBytesMax ? $"declared size {header.BlobBytes} exceeds the limit {_updateBytesMax} (the largest update of this model)"
-            : !Enum.IsDefined(header.Kind) ? $"unknown update kind {(int)header.Kind}"
+            !Enum.IsDefined(header.Kind) ? $"unknown update kind {(int)header.Kind}"
+            : header.BlobBytes <= 0 || header.BlobBytes > limit ? $"declared size {header.BlobBytes} exceeds the limit {limit} (the largest {header.Kind} update of this model)"
             : null;
         if (refusal is null)
         {
@@ -151,14 +152,18 @@ public sealed partial class SwarmPeer
     }
 
     /// <summary>
-    /// The largest blob any codec chain produces for a model of <paramref name="layout"/>'s size: two vectors (Δ and φ)
-    /// at up to 5 bytes per value (fp32 plus per-chunk framing, or an entropy stage that failed to compress) with
-    /// generous per-tensor headers. Anything larger cannot be an update of this model and is refused from its header.
+    /// The largest blob of <paramref name="kind"/> we accept: the configured limit, or less when no codec chain can
+    /// produce that much for this model. A vector takes at most 9 bytes per value (fp32 plus a 5-byte varint index, the
+    /// worst a sparse chain keeping every value could do; dense fp32 is 4) plus generous per-tensor headers; Δ-and-φ
+    /// carries two vectors behind a 4-byte length. A larger declared size cannot be an update of this model and is
+    /// refused from its header.
     /// </summary>
-    internal static long ModelUpdateBytesMax(Training.FlatParameters layout)
+    private long UpdateBytesMax(UpdateKind kind)
     {
-        long perVector = 5 * layout.Count + 1024L * layout.Names.Count + 64 * 1024;
-        return 4 + 2 * perVector;
+        var layout = Trainer.Flat;
+        long vector = 9 * layout.Count + 1024L * layout.Names.Count + 64 * 1024;
+        long model = kind == UpdateKind.DeltaAndSlow ? 4 + 2 * vector : vector;
+        return Math.Min(Math.Min(_options.UpdateBytesMax, model), Array.MaxLength);
     }
 
     private ReceivedUpdate DecodeUpdate(PeerId peer, UpdateHeader header, byte[] blob)

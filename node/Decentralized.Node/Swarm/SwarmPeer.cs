@@ -28,7 +28,6 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     private readonly ILogger _log;
     private readonly object _outerLock = new();
     private readonly long[] _buffer;
-    private readonly long _updateBytesMax;   // the smaller of the configured limit and the largest update of this model
     private readonly ConcurrentDictionary<long, ConcurrentDictionary<PeerId, ReceivedUpdate>> _mailbox = new();
     private readonly CancellationTokenSource _lifetime = new();
     private TaskCompletionSource _arrival = new();   // completed through Post, never inline on a stream handler
@@ -51,7 +50,6 @@ public sealed partial class SwarmPeer : IAsyncDisposable
         Trainer = trainer;
         Data = data;
         _buffer = new long[trainer.MicroBatchTokens];
-        _updateBytesMax = Math.Min(Math.Min(options.UpdateBytesMax, ModelUpdateBytesMax(trainer.Flat)), Array.MaxLength);
         _deadlines = new RoundDeadlines(options.RoundTimeout);
         using (var initial = trainer.Flat.Snapshot())
         {
