@@ -8,7 +8,15 @@ public static class AtomicFile
         var full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
         var temp = $"{full}.tmp-{Environment.ProcessId}";
-        File.WriteAllText(temp, text);
-        File.Move(temp, full, overwrite: true);
+        try
+        {
+            File.WriteAllText(temp, text);
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(temp); } catch (IOException) { }   // a full disk leaves no partial temp file behind
+            throw;
+        }
     }
 }

@@ -1,6 +1,8 @@
 using System.Text.Json;
+using Decentralized.Node.Checkpoints;
 using Decentralized.Node.Swarm;
 using Decentralized.Protocol.Tcp;
+using Microsoft.Extensions.Logging;
 
 namespace Decentralized.Cli;
 
@@ -12,6 +14,8 @@ public sealed partial class NodeDaemon
     private volatile RoundReport? _lastRound;
     private StateServingMonitor? _serving;
     private NodeProgress? _progress;
+    private CheckpointStore? _checkpoints;
+    private int _divergences;
 
     /// <summary>
     /// What <c>decentralized status</c>, the page and scripts read: the round, its members and who is awaited, per-peer
@@ -76,6 +80,16 @@ public sealed partial class NodeDaemon
                 served = (_serving?.Finished ?? []).Select(t => Joiner(t, now)).ToArray(),
                 state_bytes_served = peer.Stats.StateBytesServed,
             },
+            // Whether what was trained is safe on disk: the newest round saved, the files kept, and a failing save's reason.
+            checkpoint = _checkpoints is { } c ? new
+            {
+                path = c.Path,
+                round = c.Round,
+                files = c.Files,
+                failures = c.Failures,
+                last_error = c.LastError,
+                divergences = _divergences,
+            } : null,
             process = Resources(),
             loss_curve = _losses.Points().Select(p => new[] { p.Step, p.Loss }).ToArray(),
             val_curve = _validationLosses.Points().Select(p => new[] { p.Step, p.Loss }).ToArray(),
@@ -191,6 +205,11 @@ public sealed partial class NodeDaemon
             traffic_by_peer = TrafficByPeer(host),
             curve,
         };
-        AtomicFile.WriteAllText(_settings.Report, JsonSerializer.Serialize(report, JsonOutput.Options));
+        try { AtomicFile.WriteAllText(_settings.Report, JsonSerializer.Serialize(report, JsonOutput.Options)); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A full disk must not turn a clean stop into a failure: the checkpoint matters, the summary is a convenience.
+            _log.LogWarning("report {Path} not written: {Reason}", _settings.Report, e.Message);
+        }
     }
 }

@@ -69,12 +69,10 @@ public sealed partial class NodeDaemon
         await using var peer = new SwarmPeer(s.Swarm, _serving, TimeProvider.System, new Random((int)(s.Swarm.SwarmSeed ^ shard)), trainer, source, codec,
             s.DiLoCo, s.NoLoCo, _logs.CreateLogger("swarm"), UpdateCodecs.Create(s.WeightsCompress, trainer.Flat)) { ConfigHash = identity.ConfigHash };
 
-        var checkpoint = Path.Combine(s.DataDir, "node.ckpt");
-        if (File.Exists(checkpoint))
-        {
-            SwarmCheckpoint.Load(checkpoint, peer);
-            _log.LogInformation("resumed from {Checkpoint} at round {Round}", checkpoint, peer.Round);
-        }
+        var checkpoints = _checkpoints = new CheckpointStore(s.DataDir, _logs.CreateLogger("checkpoint"));
+        checkpoints.RemoveStaleTemporaries();
+        if (checkpoints.LoadNewestGood(peer) is { } resumed)
+            _log.LogInformation("resumed from {Checkpoint} at round {Round}", resumed, peer.Round);
         await using var http = s.Http is null ? null : new HttpStatusServer(s.Http, path => Route(path, peer, host));
         Emit(new { @event = "listening", peer_id = key.PeerId.ToString(), addrs = host.ListenAddresses.Select(a => a.ToString()), http = http?.Endpoint.ToString(), config_hash = identity.ConfigHash });
         _log.LogInformation("peer {Peer} listening on {Addresses}; swarm '{Swarm}' config {Config}", key.PeerId, string.Join(" ", host.ListenAddresses), s.Swarm.SwarmId, identity.ConfigHash);
@@ -85,7 +83,7 @@ public sealed partial class NodeDaemon
         peer.OnStep = (step, loss) => { _losses.Add(step, loss); progress.MaybePrint(); };
         using var stopMeter = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var meter = MeterTrafficAsync(host, stopMeter.Token);
-        peer.OnRound = report => AfterRound(peer, trainer, validation, checkpoint, report);
+        peer.OnRound = report => AfterRound(peer, trainer, validation, checkpoints, report);
         if (s.Swarm.RoundsMax > 0 && peer.Round >= s.Swarm.RoundsMax)
         {
             // A finished data dir started again: nothing to train, but the report carries the model's loss, not NaN.
@@ -93,7 +91,8 @@ public sealed partial class NodeDaemon
             peer.Stats.LastValidationLoss = trainer.Evaluate(validation);
             if (double.IsNaN(_firstValidationLoss)) _firstValidationLoss = peer.Stats.LastValidationLoss;
         }
-        try { await peer.RunAsync(stop); }
+        int exitCode = 0;
+        try { exitCode = await TrainAsync(peer, checkpoints, stop); }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             // Stopped mid-round: the round's exchange is abandoned; what was trained is saved below.
@@ -102,15 +101,56 @@ public sealed partial class NodeDaemon
         {
             stopMeter.Cancel();
             await meter;
-            // SIGINT/SIGTERM land here after the current step: keep what was trained.
-            SwarmCheckpoint.Save(checkpoint, peer);
+            // SIGINT/SIGTERM land here after the current step: keep what was trained (a diverged state is never written,
+            // and a run that gave up after rollbacks holds exactly its last checkpoint already).
+            if (exitCode == 0) checkpoints.TrySave(peer);
             WriteReport(peer, host);
             Emit(new { @event = "exit", peer_id = key.PeerId.ToString(), round = peer.Round, val_loss = peer.Stats.LastValidationLoss });
         }
-        return 0;
+        return exitCode;
     }
 
-    private void AfterRound(SwarmPeer peer, InnerTrainer trainer, IReadOnlyList<long[]> validation, string checkpoint, RoundReport report)
+    /// <summary>Rollbacks after a divergence before the daemon gives up: the same settings diverging again and again need a person.</summary>
+    private const int RollbacksMax = 3;
+
+    /// <summary>
+    /// Trains until stopped. A divergence (NaN or ±Inf in the loss or the state) is reported in one line, the last good
+    /// checkpoint is restored and training goes on; after <see cref="RollbacksMax"/> of them, or with nothing to restore,
+    /// the daemon stops with exit code 3 and says what to change.
+    /// </summary>
+    private async Task<int> TrainAsync(SwarmPeer peer, CheckpointStore checkpoints, CancellationToken stop)
+    {
+        for (int rollbacks = 0; ; rollbacks++)
+        {
+            try
+            {
+                await peer.RunAsync(stop);
+                return 0;
+            }
+            catch (TrainingDivergedException e)
+            {
+                _divergences++;
+                _log.LogError("{Reason}", e.Message);
+                var advice = $"lower --lr (now {_settings.Inner.LearningRate:G3}) or raise --warmup (now {_settings.Inner.WarmupSteps})"
+                    + (_settings.Swarm.Algorithm == Algorithm.DiLoCo ? $", or lower --outer-lr (now {_settings.DiLoCo.LearningRate:G3})" : "");
+                string? restored = null;
+                if (rollbacks < RollbacksMax)
+                {
+                    try { restored = checkpoints.LoadNewestGood(peer); }
+                    catch (CheckpointException c) { _log.LogError("cannot roll back: {Reason}", c.Message); }
+                }
+                if (restored is null)
+                {
+                    _log.LogError("giving up after {Count} divergence(s); {Kept}. To continue: {Advice}, then restart", rollbacks + 1,
+                        checkpoints.Files.Count > 0 ? "the last good checkpoint is kept as it was" : "there was no checkpoint to roll back to", advice);
+                    return 3;
+                }
+                _log.LogWarning("rolled back to {Checkpoint} (round {Round}, inner step {Step}); if this repeats: {Advice}", restored, peer.Round, peer.Trainer.Step, advice);
+            }
+        }
+    }
+
+    private void AfterRound(SwarmPeer peer, InnerTrainer trainer, IReadOnlyList<long[]> validation, CheckpointStore checkpoints, RoundReport report)
     {
         double val = trainer.Evaluate(validation);
         peer.Stats.LastValidationLoss = val;
@@ -121,7 +161,8 @@ public sealed partial class NodeDaemon
         _lastRound = report;
         _validationLosses.Add(trainer.Step, val);   // on the training curve's x axis: one chart, one scale
         Emit(new { @event = "round", peer_id = peer.LocalPeer.ToString(), point.round, point.step, point.val_loss, point.train_loss, point.partners, point.received, point.rejected, point.wait_seconds, point.closed });
-        if (_settings.CheckpointEveryRounds > 0 && peer.Round % _settings.CheckpointEveryRounds == 0) SwarmCheckpoint.Save(checkpoint, peer);
+        // A failed save (full disk) is retried after every round until one succeeds, whatever the interval.
+        if (checkpoints.Failing || (_settings.CheckpointEveryRounds > 0 && peer.Round % _settings.CheckpointEveryRounds == 0)) checkpoints.TrySave(peer);
         NativeHeap.Trim();   // a round frees its update buffers and codec scratch: give those pages back (days-long runs)
     }
 

@@ -42,10 +42,13 @@ public sealed partial class Libp2pHost
                 throw new ProtocolException(ProtocolErrorCode.HandshakeFailed, "connected to ourselves");
             }
             await NegotiateMuxerAsync(noise, isInitiator, token).ConfigureAwait(false);
-            session = new YamuxSession(noise.Stream, isClient: isInitiator, _options.Yamux, _time);
+            // Until the gate passes, Noise has only shown that the peer holds some key: it may open a handful of streams
+            // with little unread data (see YamuxOptions.MaxInboundStreamsUntrusted), not 256 full windows.
+            session = new YamuxSession(noise.Stream, isClient: isInitiator, _options.Yamux, _time, untrusted: _options.ConnectionGate is not null);
             session.Start();
             var connection = new PeerConnection(noise.RemotePeer, remoteAddress, isInitiator, session, counter, relayed);
             await RunGateAsync(connection, token).ConfigureAwait(false);
+            session.Trust();
             return connection;
         }
         catch (Exception e)

@@ -105,6 +105,10 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     {
         Round = round;
         StepsInRound = stepsInRound;
+        // Overlap: an exchange still in flight belongs to the position we leave (a rollback or a state download).
+        _pending = null;
+        _base?.Dispose();
+        _base = null;
         if (DiLoCo is not null) DiLoCo.Round = round;
         if (NoLoCo is not null) NoLoCo.Round = round;
     }
@@ -168,14 +172,43 @@ public sealed partial class SwarmPeer : IAsyncDisposable
             {
                 double loss = Trainer.TrainStep(Data.Next, _buffer);
                 StepsInRound++;
+                if (!double.IsFinite(loss)) throw Diverged($"inner step {Trainer.Step}", $"loss {loss}");
                 Stats.LastLoss = loss;
                 OnStep?.Invoke(Trainer.Step, loss);
                 if (AfterInnerStep is not null) await AfterInnerStep(ct);
             }
             if (ct.IsCancellationRequested) break;
             await OuterRoundAsync(ct);
+            if (FirstNonFiniteTensor() is not null) throw Diverged($"the outer step of round {Round - 1}", "state");
         }
         if (_pending is not null && !ct.IsCancellationRequested) await DrainOverlapAsync();
+    }
+
+    /// <summary>The first tensor of the replica state (weights, φ, outer momentum) holding NaN or ±Inf, or null when all are finite.</summary>
+    public string? FirstNonFiniteTensor()
+    {
+        lock (_outerLock)
+        {
+            return NonFiniteCheck.FirstParameter(Trainer.Flat) is { } w ? $"weights {w}"
+                : NonFiniteCheck.FirstInVector(Slow, Trainer.Flat) is { } s ? $"outer weights (φ) {s}"
+                : NonFiniteCheck.FirstInVector(OuterMomentum, Trainer.Flat) is { } m ? $"outer momentum {m}"
+                : null;
+        }
+    }
+
+    private TrainingDivergedException Diverged(string where, string what)
+    {
+        string tensor;
+        if (FirstNonFiniteTensor() is { } bad)
+        {
+            tensor = $"first non-finite tensor: {bad}";
+        }
+        else
+        {
+            var (name, max) = NonFiniteCheck.LargestParameter(Trainer.Flat);
+            tensor = $"every tensor still finite, the largest is {name} (|w| up to {max:G3})";
+        }
+        return new TrainingDivergedException($"training diverged at {where} (round {Round}): {what} not finite; {tensor}");
     }
 
     /// <summary>Overlap at the end of a bounded run: apply the last exchange so the final weights include it.</summary>
