@@ -115,6 +115,7 @@ public static class SafetensorsHeader
     }
 
     // The reference implementation's rule: sorted by begin, the ranges cover [0, dataBytes) with no overlap and no gap.
+    // Ranges that tile but run past the end mean the file was cut short.
     private static void CheckTiling(List<SafetensorsTensor> tensors, long dataBytes)
     {
         long position = 0;
@@ -124,11 +125,11 @@ public static class SafetensorsHeader
                 throw new SafetensorsException(SafetensorsError.BadOffsets, $"safetensors tensor '{Short(t.Name)}' at [{t.Begin}, {t.End}) overlaps the tensor before it (which ends at {position})");
             if (t.Begin > position)
                 throw new SafetensorsException(SafetensorsError.BadOffsets, $"safetensors data has a gap at [{position}, {t.Begin}) before tensor '{Short(t.Name)}'");
-            if (t.End > dataBytes)
-                throw new SafetensorsException(SafetensorsError.BadOffsets, $"safetensors tensor '{Short(t.Name)}' at [{t.Begin}, {t.End}) lies outside the {dataBytes}-byte data section");
             position = t.End;
         }
-        if (position != dataBytes)
+        if (position > dataBytes)
+            throw new SafetensorsException(SafetensorsError.Truncated, $"safetensors tensors need {position} data bytes but the file holds {dataBytes} (truncated?)");
+        if (position < dataBytes)
             throw new SafetensorsException(SafetensorsError.BadOffsets, $"safetensors data section has {dataBytes} bytes but its tensors cover {position}");
     }
 

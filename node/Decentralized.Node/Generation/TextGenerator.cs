@@ -25,13 +25,30 @@ public sealed class TextGenerator(ModelStage model, ITokenizer tokenizer)
     /// </summary>
     public IEnumerable<string> Generate(string prompt, GenerationOptions options)
     {
+        var pending = new List<int>();
+        foreach (var token in GenerateTokens(prompt, options))
+        {
+            pending.Add(token);
+            var text = tokenizer.Decode(pending.ToArray());
+            // Wait for the rest of a split character (at most 3 more bytes); give up after that.
+            if (!text.EndsWith('\uFFFD') || pending.Count >= 4)
+            {
+                pending.Clear();
+                yield return text;
+            }
+        }
+        if (pending.Count > 0) yield return tokenizer.Decode(pending.ToArray());
+    }
+
+    /// <summary>The sampled token ids, exactly <see cref="GenerationOptions.MaxTokens"/> of them, as they are drawn.</summary>
+    public IEnumerable<int> GenerateTokens(string prompt, GenerationOptions options)
+    {
         options.Validate();
         int context = model.Config.ContextLength;
         var tokens = tokenizer.Encode(prompt).ToList();
         if (tokens.Count == 0) tokens.AddRange(tokenizer.DocumentSeparator);
         if (tokens.Count >= context) tokens.RemoveRange(0, tokens.Count - (context - 1));
         var sampler = new TokenSampler(options);
-        var pending = new List<int>();
         var cache = new KvCache(model.Config.Layers);
         try
         {
@@ -40,17 +57,9 @@ public sealed class TextGenerator(ModelStage model, ITokenizer tokenizer)
             {
                 int next = sampler.Next(logits);
                 tokens.Add(next);
-                pending.Add(next);
-                var text = tokenizer.Decode(pending.ToArray());
-                // Wait for the rest of a split character (at most 3 more bytes); give up after that.
-                if (!text.EndsWith('\uFFFD') || pending.Count >= 4)
-                {
-                    pending.Clear();
-                    yield return text;
-                }
+                yield return next;
                 if (i + 1 < options.MaxTokens) logits = Step(ref cache, tokens, 1);
             }
-            if (pending.Count > 0) yield return tokenizer.Decode(pending.ToArray());
         }
         finally
         {
