@@ -1,3 +1,4 @@
+using Decentralized.Node.Export;
 using Decentralized.Node.Swarm;
 using Decentralized.Protocol.Addressing;
 using Decentralized.Protocol.Identity;
@@ -13,11 +14,14 @@ public sealed partial class NodeDaemon
     private static readonly TimeSpan ReachabilityCheckTime = TimeSpan.FromSeconds(45);
 
     /// <summary>What peers must agree on (version, swarm id, config hash); the doctor computes the same.</summary>
-    public static SwarmIdentity IdentityOf(NodeSettings s, int vocabSize)
+    public static SwarmIdentity IdentityOf(NodeSettings s, int vocabSize, InitialWeights? initial = null)
     {
         var model = s.Model with { VocabSize = vocabSize };
         string outer = s.Swarm.Algorithm == Decentralized.Node.Training.Algorithm.DiLoCo ? s.DiLoCo.ToString() : s.NoLoCo.ToString();
-        return new SwarmIdentity(SwarmIdentity.SoftwareVersionOfThisBuild, s.Swarm.SwarmId, SwarmIdentity.HashConfig(model.Hash(), s.Swarm, outer));
+        // Starting weights from --init-from are part of what members must share; seeded weights are named by the seed elsewhere.
+        if (s.InitFrom is not null) initial ??= InitialWeights.Load(s.InitFrom, model);
+        string shape = initial is null ? model.Hash() : $"{model.Hash()}|init={initial.Hash}";
+        return new SwarmIdentity(SwarmIdentity.SoftwareVersionOfThisBuild, s.Swarm.SwarmId, SwarmIdentity.HashConfig(shape, s.Swarm, outer));
     }
 
     /// <summary>The libp2p host a node (or the doctor) runs: swarm gate, announce list, relay service, port reuse for NATs.</summary>

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Decentralized.Node.Checkpoints;
+using Decentralized.Node.Export;
 using Decentralized.Node.Model;
 using Decentralized.Node.Runtime;
 using Decentralized.Node.Swarm;
@@ -48,9 +49,12 @@ public sealed partial class NodeDaemon
         var validation = data.Validation(s.Inner.MicroBatchSize, s.Inner.SequenceLength, s.EvalBatches);
 
         // Every member starts from the same weights (seeded by the swarm seed), as DiLoCo and NoLoCo require.
-        using var trainer = new InnerTrainer(new ModelStage(model, seed: s.Swarm.SwarmSeed), s.Inner, device);
-        string outer = s.Swarm.Algorithm == Algorithm.DiLoCo ? s.DiLoCo.ToString() : s.NoLoCo.ToString();
-        var identity = IdentityOf(s, data.Tokenizer.VocabSize);
+        var initial = s.InitFrom is null ? null : InitialWeights.Load(s.InitFrom, model);
+        var stage = new ModelStage(model, seed: s.Swarm.SwarmSeed);
+        initial?.ApplyTo(stage);
+        if (initial is not null) _log.LogInformation("initial weights from {Dir} (hash {Hash})", initial.Directory, initial.Hash);
+        using var trainer = new InnerTrainer(stage, s.Inner, device);
+        var identity = IdentityOf(s, data.Tokenizer.VocabSize, initial);
         var gate = new ConnectionHandshake(identity, s.Swarm.SwarmKey, key.PeerId, s.Swarm.ControlMessageBytesMax, _logs.CreateLogger("gate"));
         await using var host = new Libp2pHost(HostOptions(s, key, gate, identity, listen, announce, _logs));
         await host.StartAsync(stop);

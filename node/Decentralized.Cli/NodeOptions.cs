@@ -24,6 +24,7 @@ public static class NodeOptions
         var tokenizer = c.Add("tokenizer", "byte | gpt2.", "byte");
         var cacheDir = c.AddOptional<string>("cache-dir", "Token cache folder.");
         var model = c.Add("model", "small | tiny.", "small");
+        var initFrom = c.AddOptional<string>("init-from", "Start from the weights of a Hugging Face Llama directory (every member must use the same; its hash enters the config hash).");
         var lr = c.Add("lr", "Peak inner AdamW learning rate.", 1.5e-3);
         var warmup = c.Add("warmup", "Inner warm-up steps.", 100);
         var batch = c.Add("batch-size", "Sequences per micro-batch.", 16);
@@ -69,6 +70,7 @@ public static class NodeOptions
             DataDir = parse.GetValue(dataDir)!,
             Data = new TrainingDataOptions(parse.GetValue(data), parse.GetValue(tokenizer)!, parse.GetValue(cacheDir)),
             Model = TrainCommand.ModelPreset(parse.GetValue(model)!, null, null, null),
+            InitFrom = parse.GetValue(initFrom),
             Inner = new InnerOptions(LearningRate: parse.GetValue(lr), WarmupSteps: parse.GetValue(warmup), TotalSteps: 100_000,
                 MicroBatchSize: parse.GetValue(batch), SequenceLength: parse.GetValue(seqLen)),
             Swarm = new SwarmOptions

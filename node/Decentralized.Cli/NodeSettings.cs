@@ -18,6 +18,8 @@ public sealed record NodeSettings
     public RelaySettings Relay { get; init; } = new();
     public TrainingDataOptions Data { get; init; } = new();
     public ModelConfig Model { get; init; } = ModelConfig.Small;
+    /// <summary>Hugging Face Llama directory whose weights the run starts from (their hash enters the config hash); null: seeded.</summary>
+    public string? InitFrom { get; init; }
     public InnerOptions Inner { get; init; } = new(TotalSteps: 100_000);
     public SwarmOptions Swarm { get; init; } = new();
     public DiLoCoOptions DiLoCo { get; init; } = new();

@@ -133,4 +133,44 @@ public sealed class ExportCommandTests(TrainedExport trained, Xunit.Abstractions
         Assert.Equal(SafetensorsError.NonFinite, e.Code);
         Assert.Contains("lm_head.weight", e.Message);
     }
+
+    [Fact]
+    public void TrainInitFromStartsFromTheExportedWeights()
+    {
+        var checkpoint = Path.Combine(trained.Dir, "init.ckpt");
+        var (code, _, error) = TrainedExport.Run("train", "--model", "tiny", "--replicas", "1", "--algorithm", "ddp", "--steps", "1", "--lr", "1e-12",
+            "--warmup", "1", "--batch-size", "2", "--seq-len", "16", "--eval-every", "0", "--eval-batches", "1", "--device", "cpu",
+            "--data", trained.Corpus, "--cache-dir", Path.Combine(trained.Dir, "cache"), "--checkpoint", checkpoint, "--init-from", trained.Exported);
+        Assert.True(code == 0, error);
+        Assert.Contains("initial weights from", error);
+        var out2 = Path.Combine(trained.Dir, "init-export");
+        Assert.Equal(0, TrainedExport.Run("export", checkpoint, "--out", out2).Code);
+        using var before = SafetensorsReader.Open(Path.Combine(trained.Exported, "model.safetensors"));
+        using var after = SafetensorsReader.Open(Path.Combine(out2, "model.safetensors"));
+        foreach (var t in before.Tensors)
+        {
+            var (a, b) = (before.ReadFloats(t.Name), after.ReadFloats(t.Name));
+            double worst = a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
+            Assert.True(worst < 1e-6, $"{t.Name} moved by {worst} after one step at lr 1e-12: it did not start from --init-from");
+        }
+    }
+
+    [Fact]
+    public void InitFromAnotherShapeIsRefusedNamingTheField()
+    {
+        var (code, _, error) = TrainedExport.Run("train", "--model", "small", "--steps", "1", "--device", "cpu", "--data", trained.Corpus,
+            "--cache-dir", Path.Combine(trained.Dir, "cache"), "--init-from", trained.Exported);
+        Assert.Equal(2, code);
+        Assert.Contains("hidden_size 64; this run's model has 128", error);
+    }
+
+    [Fact]
+    public void InitFromEntersTheSwarmConfigHash()
+    {
+        var settings = new Decentralized.Cli.NodeSettings { Model = Decentralized.Node.Model.ModelConfig.Tiny };
+        var seeded = Decentralized.Cli.NodeDaemon.IdentityOf(settings, 256).ConfigHash;
+        var initialised = Decentralized.Cli.NodeDaemon.IdentityOf(settings with { InitFrom = trained.Exported }, 256).ConfigHash;
+        Assert.NotEqual(seeded, initialised);
+        Assert.Equal(initialised, Decentralized.Cli.NodeDaemon.IdentityOf(settings with { InitFrom = trained.Exported }, 256).ConfigHash);
+    }
 }
