@@ -81,7 +81,8 @@ public sealed partial class NodeDaemon
         peer.OnStep = (step, loss) => { _losses.Add(step, loss); progress.MaybePrint(); };
         using var stopMeter = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var meter = MeterTrafficAsync(host, stopMeter.Token);
-        peer.OnRound = report => AfterRound(peer, trainer, validation, checkpoint, report);
+        void ExportModel() => Export(peer, trainer, data.Tokenizer.Id);
+        peer.OnRound = report => AfterRound(peer, trainer, validation, checkpoint, report, ExportModel);
         try { await peer.RunAsync(stop); }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -93,13 +94,14 @@ public sealed partial class NodeDaemon
             await meter;
             // SIGINT/SIGTERM land here after the current step: keep what was trained.
             SwarmCheckpoint.Save(checkpoint, peer);
+            if (s.ExportEveryRounds > 0) ExportModel();
             WriteReport(peer, host);
             Emit(new { @event = "exit", peer_id = key.PeerId.ToString(), round = peer.Round, val_loss = peer.Stats.LastValidationLoss });
         }
         return 0;
     }
 
-    private void AfterRound(SwarmPeer peer, InnerTrainer trainer, IReadOnlyList<long[]> validation, string checkpoint, RoundReport report)
+    private void AfterRound(SwarmPeer peer, InnerTrainer trainer, IReadOnlyList<long[]> validation, string checkpoint, RoundReport report, Action exportModel)
     {
         double val = trainer.Evaluate(validation);
         peer.Stats.LastValidationLoss = val;
@@ -111,7 +113,20 @@ public sealed partial class NodeDaemon
         _validationLosses.Add(peer.Round, val);
         Emit(new { @event = "round", peer_id = peer.LocalPeer.ToString(), point.round, point.step, point.val_loss, point.train_loss, point.partners, point.received, point.rejected, point.wait_seconds, point.closed });
         if (_settings.CheckpointEveryRounds > 0 && peer.Round % _settings.CheckpointEveryRounds == 0) SwarmCheckpoint.Save(checkpoint, peer);
+        if (_settings.ExportEveryRounds > 0 && peer.Round % _settings.ExportEveryRounds == 0) exportModel();
         NativeHeap.Trim();   // a round frees its update buffers and codec scratch: give those pages back (days-long runs)
+    }
+
+    /// <summary>Directory inside the data directory where --export-every writes the model (HF Llama layout).</summary>
+    public const string ExportDirectoryName = "model";
+
+    // The weights the node trains (θ), as `decentralized export` would write them; replaced whole each time.
+    private void Export(SwarmPeer peer, InnerTrainer trainer, string tokenizerId)
+    {
+        var dir = Path.Combine(_settings.DataDir, ExportDirectoryName);
+        HfLlamaDirectory.Write(trainer.Model, tokenizerId, dir);
+        _log.LogInformation("exported the model at round {Round} to {Dir}", peer.Round, dir);
+        Emit(new { @event = "export", peer_id = peer.LocalPeer.ToString(), round = peer.Round, dir });
     }
 
     /// <summary>

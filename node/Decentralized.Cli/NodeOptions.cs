@@ -53,6 +53,7 @@ public static class NodeOptions
         var shardIndex = c.AddOptional<int?>("shard-index", "This peer's data shard (default: from its peer id).");
         var shardCount = c.Add("shard-count", "Shards the corpus is cut into.", 64);
         var checkpointEvery = c.Add("checkpoint-every", "Checkpoint every N rounds (0: only on exit).", 1);
+        var exportEvery = c.Add("export-every", "Export the model as a Hugging Face Llama directory (<data-dir>/model) every N rounds and at exit (0: never).", 0);
         var misbehave = c.AddOptional<string>("misbehave", "Testing only: send garbage | nan | huge updates.");
         var stateChunkKib = c.Add("state-chunk-kib", "State sync: KiB per verified chunk a joiner downloads (spread over several donors).", 4096);
         var stateJoiners = c.Add("state-joiners-max", "State sync: joiners this node serves at once; more are told to try another peer.", 2);
@@ -102,6 +103,7 @@ public static class NodeOptions
             ShardIndex = parse.GetValue(shardIndex),
             ShardCount = parse.GetValue(shardCount),
             CheckpointEveryRounds = parse.GetValue(checkpointEvery),
+            ExportEveryRounds = parse.GetValue(exportEvery) >= 0 ? parse.GetValue(exportEvery) : throw new ArgumentException("--export-every must be 0 (never) or a number of rounds"),
             Misbehave = parse.GetValue(misbehave),
             Announce = parse.GetValue(announce) ?? [],
             Relay = new RelaySettings(parse.GetValue(relay)!, parse.GetValue(relayReservations), parse.GetValue(relayLimitMb), parse.GetValue(relayLimitSeconds)),

@@ -35,6 +35,8 @@ public sealed record NodeSettings
     public int? ShardIndex { get; init; }
     public int ShardCount { get; init; } = 64;
     public int CheckpointEveryRounds { get; init; } = 1;
+    /// <summary>Write the model as an HF Llama directory (data-dir/model) every N rounds and at exit; 0: never.</summary>
+    public int ExportEveryRounds { get; init; }
     /// <summary>Fault injection for tests of the swarm's defences: send garbage or NaN updates.</summary>
     public string? Misbehave { get; init; }
 }
