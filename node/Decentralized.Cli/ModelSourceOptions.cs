@@ -14,7 +14,7 @@ public static class ModelSourceOptions
     /// <summary>Adds the options to <paramref name="c"/> and returns the loader that reads them back.</summary>
     public static Func<ParseResult, string, LoadedModel> Declare(Command c)
     {
-        var preset = c.AddOptional<string>("preset", "Shape the checkpoint was trained with: small | tiny (default: found among the presets).");
+        var preset = c.AddOptional<string>("preset", "Shape the checkpoint was trained with: a --model preset of train (default: found among the presets).");
         var layers = c.AddOptional<int?>("layers", "Layer count the checkpoint was trained with (train --layers).");
         var dim = c.AddOptional<int?>("dim", "Width the checkpoint was trained with (train --dim).");
         var heads = c.AddOptional<int?>("heads", "Head count the checkpoint was trained with (train --heads).");

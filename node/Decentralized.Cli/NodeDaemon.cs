@@ -49,6 +49,7 @@ public sealed partial class NodeDaemon
         var validation = data.Validation(s.Inner.MicroBatchSize, s.Inner.SequenceLength, s.EvalBatches);
 
         // Every member starts from the same weights (seeded by the swarm seed), as DiLoCo and NoLoCo require.
+        _log.LogInformation("model: {Estimate}", MemoryEstimate.Describe(model, s.Inner, 1, outerState: true));
         var initial = s.InitFrom is null ? null : InitialWeights.Load(s.InitFrom, model);
         var stage = new ModelStage(model, seed: s.Swarm.SwarmSeed);
         initial?.ApplyTo(stage);

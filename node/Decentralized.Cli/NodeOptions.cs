@@ -23,7 +23,7 @@ public static class NodeOptions
         var data = c.AddOptional<string>("data", "Corpus: text file, folder or JSONL (default: the embedded corpus).");
         var tokenizer = c.Add("tokenizer", "byte | gpt2.", "byte");
         var cacheDir = c.AddOptional<string>("cache-dir", "Token cache folder.");
-        var model = c.Add("model", "small | tiny.", "small");
+        var model = c.Add("model", "tiny | small | 160m | 400m | 1b (the last three with --tokenizer gpt2).", "small");
         var initFrom = c.AddOptional<string>("init-from", "Start from the weights of a Hugging Face Llama directory (every member must use the same; its hash enters the config hash).");
         var lr = c.Add("lr", "Peak inner AdamW learning rate.", 1.5e-3);
         var warmup = c.Add("warmup", "Inner warm-up steps.", 100);

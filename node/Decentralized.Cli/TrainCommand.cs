@@ -23,7 +23,7 @@ public static class TrainCommand
         var innerSteps = c.Add("inner-steps", "H: inner steps per outer round.", 50);
         var steps = c.Add("steps", "Inner steps per replica for the whole run.", 2000);
         var compress = c.Add("compress", "Codec chain for what replicas exchange (fp32, bf16, int8, q4+ef, q4:bf16+ef+ans, topk:0.01+ef+q8, ...).", "fp32");
-        var model = c.Add("model", "Model preset: small (~0.9M parameters) or tiny (~0.13M).", "small");
+        var model = c.Add("model", "Model preset: tiny (~0.13M parameters), small (~0.9M), or LLaMA shapes for --tokenizer gpt2: 160m, 400m, 1b.", "small");
         var layers = c.AddOptional<int?>("layers", "Override the preset's layer count.");
         var dim = c.AddOptional<int?>("dim", "Override the preset's width.");
         var heads = c.AddOptional<int?>("heads", "Override the preset's head count.");
@@ -95,6 +95,7 @@ public static class TrainCommand
             if (corpus.Tokenizer.VocabSize != options.Model.VocabSize)
                 options = options with { Model = options.Model with { VocabSize = corpus.Tokenizer.VocabSize } };
             var validation = corpus.Validation(options.Inner.MicroBatchSize, options.Inner.SequenceLength, options.EvalBatches);
+            Log($"model: {MemoryEstimate.Describe(options.Model, options.Inner, options.Replicas, options.Algorithm != Algorithm.Ddp)}");
             var initial = parse.GetValue(initFrom) is { } from ? InitialWeights.Load(from, options.Model) : null;
             if (initial is not null) Log($"initial weights from {initial.Directory} (hash {initial.Hash})");
             using var run = new LocalComparison(options,
@@ -127,12 +128,8 @@ public static class TrainCommand
 
     public static ModelConfig ModelPreset(string name, int? layers, int? dim, int? heads)
     {
-        var preset = name.ToLowerInvariant() switch
-        {
-            "small" => ModelConfig.Small,
-            "tiny" => ModelConfig.Tiny,
-            _ => throw new ArgumentException($"unknown model preset '{name}': use small or tiny"),
-        };
+        if (!ModelConfig.Presets.TryGetValue(name.ToLowerInvariant(), out var preset))
+            throw new ArgumentException($"unknown model preset '{name}': use {string.Join(", ", ModelConfig.Presets.Keys)}");
         return preset with { Layers = layers ?? preset.Layers, Dim = dim ?? preset.Dim, Heads = heads ?? preset.Heads };
     }
 

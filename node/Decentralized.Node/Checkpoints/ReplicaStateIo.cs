@@ -71,7 +71,8 @@ public static class ReplicaStateIo
     {
         reader.ReadInt64();   // inner step
         long count = reader.ReadInt64();
-        if (count < 0 || count > valuesMax) throw new CheckpointException($"checkpoint weights claim {count} values (at most {valuesMax})");
+        if (count < 0 || count > valuesMax || 4 * count > reader.BaseStream.Length - reader.BaseStream.Position)
+            throw new CheckpointException($"checkpoint weights claim {count} values (at most {valuesMax}, and no more than the file holds)");
         var weights = new float[count];
         reader.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(weights.AsSpan()));
         long optimizerBytes = reader.ReadInt64();

@@ -15,7 +15,7 @@ namespace Decentralized.Node.Generation;
 /// <item>a <c>decentralized train --checkpoint</c> file (one replica's weights, replica 0 unless asked).</item>
 /// </list>
 /// Our checkpoints store the model's hash or the swarm's, not its shape, so the shape is found among the presets
-/// (small and tiny, each with the byte and the GPT-2 vocabulary) unless <c>config</c> names it.
+/// (<see cref="ModelConfig.Presets"/>, each with the byte and the GPT-2 vocabulary) unless <c>config</c> names it.
 /// </summary>
 public sealed class LoadedModel : IDisposable
 {
@@ -80,7 +80,7 @@ public sealed class LoadedModel : IDisposable
 
     /// <summary>The shapes a checkpoint may hold when none is named: the presets with either vocabulary.</summary>
     public static IReadOnlyList<ModelConfig> Presets() =>
-        [.. new[] { ModelConfig.Small, ModelConfig.Tiny }.SelectMany(p => new[] { 256, 50257 }.Select(v => p with { VocabSize = v }))];
+        [.. ModelConfig.Presets.Values.SelectMany(p => new[] { 256, 50257 }.Select(v => p with { VocabSize = v }))];
 
     private static ModelConfig Single(IEnumerable<ModelConfig> matches, string path, string what)
     {
