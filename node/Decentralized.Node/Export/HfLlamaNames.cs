@@ -7,7 +7,7 @@ namespace Decentralized.Node.Export;
 /// Shapes are the same on both sides (Linear weights are (out, in) in both), and our rotary embedding already uses
 /// HF's rotate-half layout (channel i pairs with i + D/2), so q/k rows need no permutation.
 /// </summary>
-public static class HfLlamaNames
+internal static class HfLlamaNames
 {
     /// <summary>(HF name, our name, shape) for every tensor of the full model.</summary>
     public static IReadOnlyList<(string Hf, string Ours, long[] Shape)> For(ModelConfig config)

@@ -4,7 +4,7 @@ namespace Decentralized.Node.Generation;
 /// Draws the next token from one position's logits: temperature, then top-k, then top-p (nucleus), then a seeded
 /// draw. Pure C# over a float span, so it is the same on every device. Ties in the ranking go to the lower id.
 /// </summary>
-public sealed class TokenSampler(GenerationOptions options)
+internal sealed class TokenSampler(GenerationOptions options)
 {
     // Seeded System.Random: the same seed gives the same sequence on a given .NET version.
     private readonly Random _random = new(options.Seed);
