@@ -24,6 +24,8 @@ public static class SafetensorsHeader
     /// <summary>Validates the header <paramref name="json"/> against a data section of <paramref name="dataBytes"/> bytes.</summary>
     public static IReadOnlyList<SafetensorsTensor> Parse(ReadOnlySpan<byte> json, long dataBytes, SafetensorsLimits limits)
     {
+        // JSON strings are read as .NET strings below, which throws on invalid UTF-8 (found by the corruption test).
+        if (!System.Text.Unicode.Utf8.IsValid(json)) throw Malformed("is not valid UTF-8");
         JsonDocument document;
         try
         {

@@ -173,4 +173,38 @@ public sealed class ExportCommandTests(TrainedExport trained, Xunit.Abstractions
         Assert.NotEqual(seeded, initialised);
         Assert.Equal(initialised, Decentralized.Cli.NodeDaemon.IdentityOf(settings with { InitFrom = trained.Exported }, 256).ConfigHash);
     }
+
+    [Theory]
+    [InlineData("export", "{dir}/missing.ckpt", "--out", "{dir}/x")]
+    [InlineData("export", "{ckpt}")]
+    [InlineData("eval", "--model", "{dir}", "--data", "{dir}/missing.txt")]
+    [InlineData("eval", "--model", "{dir}/nothing-here", "--data", "{eval}")]
+    [InlineData("generate", "--model", "{hf}", "--top-p", "0")]
+    [InlineData("generate", "--model", "{ckpt}", "--replica", "5")]
+    public void BadArgumentsEndInOneErrorLine(params string[] template)
+    {
+        var args = template.Select(a => a.Replace("{dir}", trained.Dir).Replace("{ckpt}", trained.Checkpoint)
+            .Replace("{hf}", trained.Exported).Replace("{eval}", trained.EvalText)).ToArray();
+        var (code, _, error) = TrainedExport.Run(args);
+        Assert.Equal(2, code);
+        var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1 && lines[0].StartsWith("error: "), $"{string.Join(' ', template)}: {error}");
+    }
+
+    [Fact]
+    public void ACheckpointTrainedWithOverridesNeedsThemToExport()
+    {
+        var checkpoint = Path.Combine(trained.Dir, "one-layer.ckpt");
+        var (code, _, error) = TrainedExport.Run("train", "--model", "tiny", "--layers", "1", "--replicas", "1", "--algorithm", "ddp", "--steps", "1",
+            "--batch-size", "2", "--seq-len", "16", "--eval-every", "0", "--eval-batches", "1", "--device", "cpu", "--data", trained.Corpus,
+            "--cache-dir", Path.Combine(trained.Dir, "cache"), "--checkpoint", checkpoint);
+        Assert.True(code == 0, error);
+        (code, _, error) = TrainedExport.Run("export", checkpoint, "--out", Path.Combine(trained.Dir, "one-layer"));
+        Assert.Equal(2, code);
+        Assert.Contains("--layers", error);
+        (code, _, error) = TrainedExport.Run("export", checkpoint, "--out", Path.Combine(trained.Dir, "one-layer"), "--preset", "tiny", "--layers", "1");
+        Assert.True(code == 0, error);
+        using var loaded = LoadedModel.Load(Path.Combine(trained.Dir, "one-layer"));
+        Assert.Equal(1, loaded.Model.Config.Layers);
+    }
 }

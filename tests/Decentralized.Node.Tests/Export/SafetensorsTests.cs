@@ -139,6 +139,18 @@ public sealed class SafetensorsTests : IDisposable
     public void MalformedHeadersAreRefused(string header) => Refused(Raw(header, Floats(1)), SafetensorsError.MalformedHeader);
 
     [Fact]
+    public void InvalidUtf8InANameIsRefused()
+    {
+        // Regression, found by RandomCorruptionIsReadOrRefusedNeverACrash: a name byte 0x8C made the parser throw
+        // InvalidOperationException ("Cannot transcode invalid UTF-8") instead of refusing the file.
+        byte[] header = [.. "{\"a"u8, 0x8C, .. "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}"u8];
+        var bytes = new byte[8 + header.Length + 4];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)header.Length);
+        header.CopyTo(bytes, 8);
+        Refused(bytes, SafetensorsError.MalformedHeader);
+    }
+
+    [Fact]
     public void TooManyTensorsAreRefusedFromTheHeader()
     {
         var header = "{" + string.Join(",", Enumerable.Range(0, 5).Select(i => $$"""
@@ -146,5 +158,37 @@ public sealed class SafetensorsTests : IDisposable
             """)) + "}";
         var e = Assert.Throws<SafetensorsException>(() => SafetensorsReader.Open(File(Raw(header, [])), new SafetensorsLimits(TensorsMax: 4)));
         Assert.Equal(SafetensorsError.MalformedHeader, e.Code);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void RandomCorruptionIsReadOrRefusedNeverACrash(int seed)
+    {
+        var path = Path.Combine(_dir, "base.safetensors");
+        SafetensorsWriter.Write(path, [new("w", [3, 4], Enumerable.Range(0, 12).Select(i => i * 0.5f).ToArray()), new("b", [2], [1f, 2f])]);
+        var original = System.IO.File.ReadAllBytes(path);
+        var random = new Random(seed);
+        int refused = 0;
+        for (int i = 0; i < 300; i++)
+        {
+            var bytes = (byte[])original.Clone();
+            int flips = 1 + random.Next(4);
+            for (int f = 0; f < flips; f++)
+            {
+                // Mostly the prefix and header, where parsing happens; sometimes the data.
+                int at = random.Next(4) == 0 ? random.Next(bytes.Length) : random.Next(Math.Min(bytes.Length, 120));
+                bytes[at] = (byte)random.Next(256);
+            }
+            if (random.Next(5) == 0) bytes = bytes[..random.Next(bytes.Length)];
+            try
+            {
+                using var reader = SafetensorsReader.Open(File(bytes));
+                foreach (var t in reader.Tensors) reader.ReadFloats(t.Name);
+            }
+            catch (SafetensorsException) { refused++; }
+        }
+        Assert.True(refused > 100, $"seed {seed}: only {refused} of 300 corrupted files were refused");
     }
 }
