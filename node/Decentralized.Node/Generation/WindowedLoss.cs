@@ -23,25 +23,31 @@ public static class WindowedLoss
         for (int start = 0; start < tokens; start += context) yield return (start, Math.Min(context, tokens - start));
     }
 
-    /// <summary>Evaluates <paramref name="model"/> (a whole model) over <paramref name="tokens"/>, one window per forward.</summary>
+    /// <summary>Full windows evaluated in one forward (a batch); bounds eval's activation memory.</summary>
+    public const int WindowsPerForwardMax = 8;
+
+    /// <summary>Evaluates <paramref name="model"/> (a whole model) over <paramref name="tokens"/>, full windows in batches.</summary>
     public static LossTotal Evaluate(ModelStage model, ReadOnlySpan<int> tokens)
     {
         var device = model.parameters().First().device;
+        var batches = Windows(tokens.Length, model.Config.ContextLength).Where(w => w.Length >= 2)
+            .GroupBy(w => w.Length).SelectMany(g => g.Chunk(WindowsPerForwardMax));   // equal lengths stack into (B, T)
         double sum = 0;
         long predictions = 0;
         using var noGrad = no_grad();
-        foreach (var (start, length) in Windows(tokens.Length, model.Config.ContextLength))
+        foreach (var batch in batches)
         {
-            if (length < 2) continue;
             using var scope = NewDisposeScope();
-            var ids = new long[length];
-            for (int i = 0; i < length; i++) ids[i] = tokens[start + i];
-            var window = tensor(ids, new long[] { 1, length }).to(device);
-            var logits = model.forward(window.narrow(1, 0, length - 1));                          // (1, T-1, V)
-            var loss = nn.functional.cross_entropy(logits.reshape(length - 1, -1).to(float64),
-                window.narrow(1, 1, length - 1).reshape(length - 1), reduction: nn.Reduction.Sum);
+            int length = batch[0].Length;
+            var ids = new long[batch.Length * length];
+            for (int b = 0; b < batch.Length; b++)
+                for (int i = 0; i < length; i++) ids[b * length + i] = tokens[batch[b].Start + i];
+            var windows = tensor(ids, new long[] { batch.Length, length }).to(device);         // (B, T)
+            var logits = model.forward(windows.narrow(1, 0, length - 1));                       // (B, T-1, V)
+            var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[2]).to(float64),
+                windows.narrow(1, 1, length - 1).reshape(-1), reduction: nn.Reduction.Sum);
             sum += loss.item<double>();
-            predictions += length - 1;
+            predictions += (long)batch.Length * (length - 1);
         }
         return new LossTotal(sum, predictions);
     }
