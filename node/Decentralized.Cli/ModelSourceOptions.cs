@@ -20,8 +20,11 @@ public static class ModelSourceOptions
         var heads = c.AddOptional<int?>("heads", "Head count the checkpoint was trained with (train --heads).");
         var tokenizer = c.AddOptional<string>("tokenizer", "Tokenizer the checkpoint was trained with: byte | gpt2.");
         var replica = c.Add("replica", "Which replica of a train checkpoint to take.", 0);
+        // As in train: on a shared or busy CPU, torch's one-thread-per-core default can be many times slower than 1.
+        var threads = c.Add("threads", "CPU threads for tensor math (0: torch's default, one per core; 1 is fastest on a busy machine).", 0);
         return (parse, path) =>
         {
+            if (parse.GetValue(threads) is > 0 and var n) TorchSharp.torch.set_num_threads(n);
             ModelConfig? config = null;
             var named = parse.GetValue(preset);
             if (named is not null || parse.GetValue(layers) is not null || parse.GetValue(dim) is not null || parse.GetValue(heads) is not null || parse.GetValue(tokenizer) is not null)
