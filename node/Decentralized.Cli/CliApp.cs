@@ -15,6 +15,9 @@ public static class CliApp
         root.Subcommands.Add(DoctorCommand.Create());
         root.Subcommands.Add(SwarmLocalCommand.Create());
         root.Subcommands.Add(PipelineLocalCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(Decentralized.Simulations.Scenarios.SimulationCommands.Create());
         return root;
     }

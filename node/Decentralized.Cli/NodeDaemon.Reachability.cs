@@ -1,3 +1,4 @@
+using Decentralized.Node.Export;
 using Decentralized.Node.Swarm;
 using Decentralized.Protocol.Addressing;
 using Decentralized.Protocol.Identity;
@@ -13,9 +14,11 @@ public sealed partial class NodeDaemon
     private static readonly TimeSpan ReachabilityCheckTime = TimeSpan.FromSeconds(45);
 
     /// <summary>What peers must agree on (version, swarm id, config hash); the doctor computes the same.</summary>
-    public static SwarmIdentity IdentityOf(NodeSettings s, int vocabSize)
+    public static SwarmIdentity IdentityOf(NodeSettings s, int vocabSize, InitialWeights? initial = null)
     {
         var m = s.Model with { VocabSize = vocabSize };
+        // Starting weights from --init-from are part of what members must share; seeded weights are named by the seed.
+        if (s.InitFrom is not null) initial ??= InitialWeights.Load(s.InitFrom, m);
         var diloco = s.Swarm.Algorithm == Decentralized.Node.Training.Algorithm.DiLoCo;
         // Everything that changes what the model is or what crosses the wire, by the option that sets it.
         var settings = new Dictionary<string, string>
@@ -30,6 +33,7 @@ public sealed partial class NodeDaemon
             [diloco ? "outer" : "noloco"] = diloco ? s.DiLoCo.ToString() : s.NoLoCo.ToString(),
         };
         if (!diloco) settings["weights-compress"] = s.WeightsCompress;
+        if (initial is not null) settings["init-from"] = $"weights {initial.Hash}";
         return SwarmIdentity.FromSettings(SwarmIdentity.SoftwareVersionOfThisBuild, s.Swarm.SwarmId, settings);
     }
 

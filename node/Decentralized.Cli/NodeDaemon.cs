@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using Decentralized.Node.Checkpoints;
+using Decentralized.Node.Export;
 using Decentralized.Node.Model;
 using Decentralized.Node.Runtime;
 using Decentralized.Node.Swarm;
@@ -52,9 +53,13 @@ public sealed partial class NodeDaemon
         var validation = data.Validation(s.Inner.MicroBatchSize, s.Inner.SequenceLength, s.EvalBatches);
 
         // Every member starts from the same weights (seeded by the swarm seed), as DiLoCo and NoLoCo require.
-        using var trainer = new InnerTrainer(new ModelStage(model, seed: s.Swarm.SwarmSeed), s.Inner, device);
-        string outer = s.Swarm.Algorithm == Algorithm.DiLoCo ? s.DiLoCo.ToString() : s.NoLoCo.ToString();
-        var identity = IdentityOf(s, data.Tokenizer.VocabSize);
+        _log.LogInformation("model: {Estimate}", MemoryEstimate.Describe(model, s.Inner, 1, outerState: true));
+        var initial = s.InitFrom is null ? null : InitialWeights.Load(s.InitFrom, model);
+        var stage = new ModelStage(model, seed: s.Swarm.SwarmSeed);
+        initial?.ApplyTo(stage);
+        if (initial is not null) _log.LogInformation("initial weights from {Dir} (hash {Hash})", initial.Directory, initial.Hash);
+        using var trainer = new InnerTrainer(stage, s.Inner, device);
+        var identity = IdentityOf(s, data.Tokenizer.VocabSize, initial);
         var gate = new ConnectionHandshake(identity, s.Swarm.SwarmKey, key.PeerId, s.Swarm.ControlMessageBytesMax, _logs.CreateLogger("gate"));
         await using var host = new Libp2pHost(HostOptions(s, key, gate, identity, listen, announce, _logs));
         try { await host.StartAsync(stop); }
@@ -83,7 +88,8 @@ public sealed partial class NodeDaemon
         peer.OnStep = (step, loss) => { _losses.Add(step, loss); progress.MaybePrint(); };
         using var stopMeter = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var meter = MeterTrafficAsync(host, stopMeter.Token);
-        peer.OnRound = report => AfterRound(peer, trainer, validation, checkpoints, report);
+        void ExportModel() => Export(peer, trainer, data.Tokenizer.Id);
+        peer.OnRound = report => AfterRound(peer, trainer, validation, checkpoints, report, ExportModel);
         if (s.Swarm.RoundsMax > 0 && peer.Round >= s.Swarm.RoundsMax)
         {
             // A finished data dir started again: nothing to train, but the report carries the model's loss, not NaN.
@@ -104,6 +110,7 @@ public sealed partial class NodeDaemon
             // SIGINT/SIGTERM land here after the current step: keep what was trained (a diverged state is never written,
             // and a run that gave up after rollbacks holds exactly its last checkpoint already).
             if (exitCode == 0) checkpoints.TrySave(peer);
+            if (exitCode == 0 && s.ExportEveryRounds > 0) ExportModel();
             WriteReport(peer, host);
             Emit(new { @event = "exit", peer_id = key.PeerId.ToString(), round = peer.Round, val_loss = peer.Stats.LastValidationLoss });
         }
@@ -150,7 +157,7 @@ public sealed partial class NodeDaemon
         }
     }
 
-    private void AfterRound(SwarmPeer peer, InnerTrainer trainer, IReadOnlyList<long[]> validation, CheckpointStore checkpoints, RoundReport report)
+    private void AfterRound(SwarmPeer peer, InnerTrainer trainer, IReadOnlyList<long[]> validation, CheckpointStore checkpoints, RoundReport report, Action exportModel)
     {
         double val = trainer.Evaluate(validation);
         peer.Stats.LastValidationLoss = val;
@@ -163,7 +170,20 @@ public sealed partial class NodeDaemon
         Emit(new { @event = "round", peer_id = peer.LocalPeer.ToString(), point.round, point.step, point.val_loss, point.train_loss, point.partners, point.received, point.rejected, point.wait_seconds, point.closed });
         // A failed save (full disk) is retried after every round until one succeeds, whatever the interval.
         if (checkpoints.Failing || (_settings.CheckpointEveryRounds > 0 && peer.Round % _settings.CheckpointEveryRounds == 0)) checkpoints.TrySave(peer);
+        if (_settings.ExportEveryRounds > 0 && peer.Round % _settings.ExportEveryRounds == 0) exportModel();
         NativeHeap.Trim();   // a round frees its update buffers and codec scratch: give those pages back (days-long runs)
+    }
+
+    /// <summary>Directory inside the data directory where --export-every-rounds writes the model (HF Llama layout).</summary>
+    public const string ExportDirectoryName = "model";
+
+    // The weights the node trains (θ), as `decentralized export` would write them; replaced whole each time.
+    private void Export(SwarmPeer peer, InnerTrainer trainer, string tokenizerId)
+    {
+        var dir = Path.Combine(_settings.DataDir, ExportDirectoryName);
+        HfLlamaDirectory.Write(trainer.Model, tokenizerId, dir);
+        _log.LogInformation("exported the model at round {Round} to {Dir}", peer.Round, dir);
+        Emit(new { @event = "export", peer_id = peer.LocalPeer.ToString(), round = peer.Round, dir });
     }
 
     /// <summary>

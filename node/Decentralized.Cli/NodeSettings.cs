@@ -18,6 +18,8 @@ public sealed record NodeSettings
     public RelaySettings Relay { get; init; } = new();
     public TrainingDataOptions Data { get; init; } = new();
     public ModelConfig Model { get; init; } = ModelConfig.Small;
+    /// <summary>Hugging Face Llama directory whose weights the run starts from (their hash enters the config hash); null: seeded.</summary>
+    public string? InitFrom { get; init; }
     public InnerOptions Inner { get; init; } = new(TotalSteps: 100_000);
     public SwarmOptions Swarm { get; init; } = new();
     public DiLoCoOptions DiLoCo { get; init; } = new();
@@ -33,6 +35,8 @@ public sealed record NodeSettings
     public int? ShardIndex { get; init; }
     public int ShardCount { get; init; } = 64;
     public int CheckpointEveryRounds { get; init; } = 1;
+    /// <summary>Write the model as an HF Llama directory (data-dir/model) every N rounds and at exit; 0: never.</summary>
+    public int ExportEveryRounds { get; init; }
     /// <summary>Fault injection for tests of the swarm's defences: send garbage or NaN updates.</summary>
     public string? Misbehave { get; init; }
 

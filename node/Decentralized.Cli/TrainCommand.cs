@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Decentralized.Node.Checkpoints;
+using Decentralized.Node.Export;
 using Decentralized.Node.Model;
 using Decentralized.Node.Outer;
 using Decentralized.Node.Training;
@@ -52,6 +53,7 @@ public static class TrainCommand
         var threads = c.Add("threads", "CPU threads for tensor math (0: torch's default, one per core).", 0);
         var json = c.Add("json", "Print one JSON object with the result at the end.", false);
         var report = c.AddOptional<string>("report", "Also write that JSON object to this file (as node run --report does).");
+        var initFrom = c.AddOptional<string>("init-from", "Start from the weights of a Hugging Face Llama directory (e.g. one written by export); its config must match the model.");
 
         c.SetAction(async (parse, ct) =>
         {
@@ -93,9 +95,12 @@ public static class TrainCommand
             if (corpus.Tokenizer.VocabSize != options.Model.VocabSize)
                 options = options with { Model = options.Model with { VocabSize = corpus.Tokenizer.VocabSize } };
             var validation = corpus.Validation(options.Inner.MicroBatchSize, options.Inner.SequenceLength, options.EvalBatches);
+            Log($"model: {MemoryEstimate.Describe(options.Model, options.Inner, options.Replicas, options.Algorithm != Algorithm.Ddp)}");
+            var initial = parse.GetValue(initFrom) is { } from ? InitialWeights.Load(from, options.Model) : null;
+            if (initial is not null) Log($"initial weights from {initial.Directory} (hash {initial.Hash})");
             using var run = new LocalComparison(options,
                 i => corpus.ForReplica(options.Seed, i, options.Replicas, options.Inner.MicroBatchSize, options.Inner.SequenceLength),
-                validation, codec, torchDevice, new ChainVectorCodec(parse.GetValue(weightsCompress)!));
+                validation, codec, torchDevice, new ChainVectorCodec(parse.GetValue(weightsCompress)!), initial);
             if (parse.GetValue(resume))
             {
                 ComparisonCheckpoint.Load(checkpointPath!, run, options, codec.Spec);

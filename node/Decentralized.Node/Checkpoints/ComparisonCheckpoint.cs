@@ -47,6 +47,27 @@ public static class ComparisonCheckpoint
             return true;
         });
 
+    /// <summary>
+    /// The model hash and one replica's weights from a <c>train</c> checkpoint, read without building the run (export and
+    /// generate load a trained model this way). The weights are in <see cref="Training.FlatParameters"/> order.
+    /// </summary>
+    public static (string ModelHash, string Algorithm, int Replicas, float[] Weights) ReadReplicaWeights(string path, int replica, long valuesMax) =>
+        CheckpointFile.Read(path, r =>
+        {
+            var (hash, algorithm, replicas) = (r.ReadString(), r.ReadString(), r.ReadInt32());
+            if (!Enum.GetValues<Algorithm>().Any(a => a.Name() == algorithm))
+                throw new CheckpointException($"{path} is not a train checkpoint (algorithm field '{algorithm}')");
+            if (replica < 0 || replica >= replicas) throw new CheckpointException($"checkpoint {path} holds {replicas} replicas; replica {replica} does not exist");
+            r.ReadInt32(); r.ReadString(); r.ReadInt64();     // inner steps per round, codec chain, seed
+            r.ReadInt64(); r.ReadInt64(); r.ReadDouble();     // step, bytes, elapsed
+            int points = r.ReadInt32();
+            if (points < 0 || points > 10_000_000) throw new CheckpointException($"checkpoint {path} claims {points} loss points");
+            for (int i = 0; i < points; i++) { r.ReadInt64(); r.ReadInt64(); r.ReadDouble(); r.ReadDouble(); r.ReadDouble(); }
+            float[] weights = [];
+            for (int i = 0; i <= replica; i++) weights = ReplicaStateIo.ReadWeights(r, valuesMax);
+            return (hash, algorithm, replicas, weights);
+        });
+
     // The comparison's codec streams per replica: "sync", "delta", "fast", "slow", "anchored" (a margin on top).
     private const int StreamsPerReplicaMax = 16;
 

@@ -62,4 +62,47 @@ public static class ReplicaStateIo
         data.RestoreState(state);
         return round;
     }
+
+    /// <summary>
+    /// Reads only the weights of what <see cref="Write"/> wrote, and skips the rest, without a live trainer (export reads a
+    /// model out of a checkpoint this way). Refuses a vector longer than <paramref name="valuesMax"/>.
+    /// </summary>
+    public static float[] ReadWeights(BinaryReader reader, long valuesMax)
+    {
+        reader.ReadInt64();   // inner step
+        long count = reader.ReadInt64();
+        if (count < 0 || count > valuesMax || 4 * count > reader.BaseStream.Length - reader.BaseStream.Position)
+            throw new CheckpointException($"checkpoint weights claim {count} values (at most {valuesMax}, and no more than the file holds)");
+        var weights = new float[count];
+        reader.BaseStream.ReadExactly(System.Runtime.InteropServices.MemoryMarshal.AsBytes(weights.AsSpan()));
+        long optimizerBytes = reader.ReadInt64();
+        if (optimizerBytes < 0 || optimizerBytes > CheckpointFile.MaxPayloadBytes) throw new CheckpointException("checkpoint optimizer state has an absurd size");
+        Skip(reader, optimizerBytes);
+        if (reader.ReadBoolean())
+        {
+            for (int i = 0; i < 2; i++)
+            {
+                long n = reader.ReadInt64();
+                if (n != count) throw new CheckpointException($"checkpoint outer state has {n} values; the weights have {count}");
+                Skip(reader, 4 * n);
+            }
+            reader.ReadInt64();   // outer round
+        }
+        int positions = reader.ReadInt32();
+        if (positions is < 0 or > 64) throw new CheckpointException("checkpoint data position is malformed");
+        Skip(reader, 8L * positions);
+        return weights;
+    }
+
+    // The checkpoint streams do not seek (they are bounded for hashing), so skipping reads through a small buffer.
+    private static void Skip(BinaryReader reader, long bytes)
+    {
+        var buffer = new byte[81920];
+        while (bytes > 0)
+        {
+            int n = (int)Math.Min(buffer.Length, bytes);
+            reader.BaseStream.ReadExactly(buffer, 0, n);
+            bytes -= n;
+        }
+    }
 }

@@ -29,6 +29,14 @@ public static class SwarmCheckpoint
         foreach (var codec in peer.Codecs) FeedbackIo.Write(w, codec.Feedback.Select(e => (e.Key, e.Value)).ToArray());
     }
 
+    /// <summary>The swarm config hash and the weights of a daemon's checkpoint (node.ckpt), read without a live peer.</summary>
+    public static (string ConfigHash, float[] Weights) ReadWeights(string path, long valuesMax) => CheckpointFile.Read(path, r =>
+    {
+        var hash = r.ReadString();
+        r.ReadInt32();   // steps into the round
+        return (hash, ReplicaStateIo.ReadWeights(r, valuesMax));
+    });
+
     public static void Load(string path, SwarmPeer peer) => CheckpointFile.Read(path, r =>
     {
         var hash = r.ReadString();

@@ -19,10 +19,13 @@ public sealed class DecoderBlock : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Run(x, null, 0);
+
+    /// <summary>The block over new positions, attending through <paramref name="cache"/> when given (layer <paramref name="layer"/>).</summary>
+    internal Tensor Run(Tensor x, KvCache? cache, int layer)
     {
         using var scope = NewDisposeScope();
-        var h = x + attn.forward(attn_norm.forward(x));
+        var h = x + attn.Attend(attn_norm.forward(x), cache, layer);
         return (h + mlp.forward(mlp_norm.forward(h))).MoveToOuterDisposeScope();
     }
 }

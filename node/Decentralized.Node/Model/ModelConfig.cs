@@ -31,9 +31,26 @@ public sealed record ModelConfig(
     /// <summary>About 0.13M parameters: fast enough for tests and simulations.</summary>
     public static ModelConfig Tiny => new(Dim: 64, Layers: 2, Heads: 4, ContextLength: 64);
 
+    /// <summary>
+    /// Every named shape (<c>--model NAME</c>). The larger ones are LLaMA-shaped (head width 64, SwiGLU at 8/3·C) and sized
+    /// with GPT-2's vocabulary (use <c>--tokenizer gpt2</c>); the name is their parameter count with it.
+    /// </summary>
+    public static IReadOnlyDictionary<string, ModelConfig> Presets { get; } = new Dictionary<string, ModelConfig>
+    {
+        ["tiny"] = Tiny,
+        ["small"] = Small,
+        ["160m"] = new(VocabSize: 50257, Dim: 768, Layers: 12, Heads: 12, ContextLength: 1024),
+        ["400m"] = new(VocabSize: 50257, Dim: 1024, Layers: 24, Heads: 16, ContextLength: 1024),
+        ["1b"] = new(VocabSize: 50257, Dim: 2048, Layers: 16, Heads: 32, ContextLength: 2048),
+    };
+
     public int HeadDim => Dim / Heads;
 
     public int EffectiveMlpHidden => MlpHidden > 0 ? MlpHidden : (8 * Dim / 3 + 31) / 32 * 32;
+
+    /// <summary>Parameters of the whole model: embedding, per block two norms, four attention and three MLP matrices, final norm, head.</summary>
+    public long ParameterCount =>
+        2L * VocabSize * Dim + (long)Layers * (2L * Dim + 4L * Dim * Dim + 3L * Dim * EffectiveMlpHidden) + Dim;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first impossible value.</summary>
     public ModelConfig Validate()

@@ -66,6 +66,20 @@ public sealed class ModelStage : nn.Module<Tensor, Tensor>
         return x.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The whole model over new tokens (B, T) that follow the positions already in <paramref name="cache"/>: logits
+    /// (B, T, V) equal to those of a full forward over the whole sequence. The cache grows by T positions.
+    /// </summary>
+    public Tensor Forward(Tensor tokens, KvCache cache)
+    {
+        if (!IsFirst || !IsLast) throw new InvalidOperationException("a KV-cached forward needs the whole model in one stage");
+        using var scope = NewDisposeScope();
+        var x = embed!.forward(tokens);                                 // (B, T, C)
+        for (int i = 0; i < blocks.Count; i++) x = blocks[i].Run(x, cache, i);
+        cache.Advance((int)tokens.shape[1]);
+        return head!.forward(final_norm!.forward(x)).MoveToOuterDisposeScope();   // (B, T, V)
+    }
+
     /// <summary>Token embedding of the first stage: tokens (B, T) to hidden states (B, T, C).</summary>
     public Tensor Embed(Tensor tokens) =>
         (embed ?? throw new InvalidOperationException("only the first stage holds the embedding")).forward(tokens);

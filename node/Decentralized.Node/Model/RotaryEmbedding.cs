@@ -26,13 +26,17 @@ public sealed class RotaryEmbedding : nn.Module<Tensor, Tensor>
         register_buffer(nameof(sin), sin, persistent: false);
     }
 
-    /// <summary>Rotates q or k of shape (B, H, T, D).</summary>
-    public override Tensor forward(Tensor x)
+    /// <summary>Rotates q or k of shape (B, H, T, D) at positions 0..T-1.</summary>
+    public override Tensor forward(Tensor x) => Rotate(x, 0);
+
+    /// <summary>Rotates q or k of shape (B, H, T, D) at positions offset..offset+T-1 (a KV-cached step).</summary>
+    public Tensor Rotate(Tensor x, long offset)
     {
         using var scope = NewDisposeScope();
         long t = x.shape[2], half = x.shape[3] / 2;
-        var c = cos.narrow(0, 0, t);
-        var s = sin.narrow(0, 0, t);
+        if (offset + t > cos.shape[0]) throw new ArgumentException($"position {offset + t - 1} is past the model's context length {cos.shape[0]}");
+        var c = cos.narrow(0, offset, t);
+        var s = sin.narrow(0, offset, t);
         var x1 = x.narrow(-1, 0, half);
         var x2 = x.narrow(-1, half, half);
         var rotated = cat(new[] { x2.neg(), x1 }, -1);

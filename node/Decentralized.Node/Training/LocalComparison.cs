@@ -23,13 +23,13 @@ public sealed class LocalComparison : IDisposable
     private double _elapsedBefore;
 
     public LocalComparison(ComparisonOptions options, Func<int, IBatchSource> dataForReplica,
-        IReadOnlyList<long[]> validation, IVectorCodec codec, Device device, IVectorCodec? weightsCodec = null)
+        IReadOnlyList<long[]> validation, IVectorCodec codec, Device device, IVectorCodec? weightsCodec = null, Export.InitialWeights? initial = null)
     {
         _options = options.Validate();
         _codec = codec;
         _weightsCodec = weightsCodec ?? new ChainVectorCodec(WeightsChain.Default);
         _validation = validation;
-        Replicas = Enumerable.Range(0, options.Replicas).Select(i => new LocalReplica(i, options, dataForReplica(i), device)).ToArray();
+        Replicas = Enumerable.Range(0, options.Replicas).Select(i => new LocalReplica(i, options, dataForReplica(i), device, initial)).ToArray();
         Anchor = Replicas[0].Trainer.Flat.Snapshot().DetachFromDisposeScope();
     }
 

@@ -7,12 +7,14 @@ namespace Decentralized.Node.Training;
 /// <summary>One replica of an in-process run: its model, AdamW, data stream and outer state.</summary>
 public sealed class LocalReplica : IDisposable
 {
-    public LocalReplica(int index, ComparisonOptions options, IBatchSource data, Device device)
+    public LocalReplica(int index, ComparisonOptions options, IBatchSource data, Device device, Export.InitialWeights? initialWeights = null)
     {
         Index = index;
         Data = data;
-        // Every replica starts from identical weights (same seed), as all three methods require.
-        Trainer = new InnerTrainer(new ModelStage(options.Model, seed: options.Seed), options.Inner, device);
+        // Every replica starts from identical weights (same seed, or the same --init-from), as all three methods require.
+        var model = new ModelStage(options.Model, seed: options.Seed);
+        initialWeights?.ApplyTo(model);
+        Trainer = new InnerTrainer(model, options.Inner, device);
         Buffer = new long[Trainer.MicroBatchTokens];
         using var initial = Trainer.Flat.Snapshot();
         if (options.Algorithm == Algorithm.DiLoCo) DiLoCo = new DiLoCoOuterOptimizer(initial, options.DiLoCo);
