@@ -81,6 +81,7 @@ public sealed partial class ReadmeCommandsTests(ITestOutputHelper output) : IDis
             Assert.Contains("swarm result", stderr);
             var png = Regex.Match(stderr, @"loss curve: (\S+\.png)");
             Assert.True(png.Success && new FileInfo(png.Groups[1].Value).Length > 1000, $"no loss curve PNG:\n{Tail(stderr)}");
+            Assert.Matches(@"text from peer0's model [^\n]*\n  \| The \S", stderr);   // what the swarm learned, in words
             return;
         }
         if (Regex.IsMatch(command, @"\bdecentralized\s+eval\b"))
