@@ -86,7 +86,7 @@ public static class TrainCommand
             var checkpointPath = parse.GetValue(checkpoint);
             if (parse.GetValue(resume) && checkpointPath is null) throw new ArgumentException("--resume needs --checkpoint PATH");
             // Nothing trained is lost: without --checkpoint the run still saves its final state (and on Ctrl-C) somewhere new.
-            checkpointPath ??= Path.Combine(NodeDefaults.Home, "runs", $"train-{options.Algorithm.Name()}-{DateTime.Now:yyyyMMdd-HHmmss}-{Environment.ProcessId}.ckpt");
+            checkpointPath ??= NewRunCheckpoint(options.Algorithm.Name());
             if (!parse.GetValue(resume) && checkpointPath is not null && File.Exists(checkpointPath))
                 throw new ArgumentException($"checkpoint {checkpointPath} already exists: pass --resume to continue it, or choose another path");
 
@@ -134,6 +134,15 @@ public static class TrainCommand
             return 0;
         });
         return c;
+    }
+
+    /// <summary>A checkpoint path no run has used yet: runs/train-&lt;algorithm&gt;-&lt;local time&gt;[-n].ckpt under the data home.</summary>
+    private static string NewRunCheckpoint(string algorithm)
+    {
+        var stem = Path.Combine(NodeDefaults.Home, "runs", $"train-{algorithm}-{DateTime.Now:yyyyMMdd-HHmmss}");
+        var path = stem + ".ckpt";
+        for (int n = 2; File.Exists(path); n++) path = $"{stem}-{n}.ckpt";
+        return path;
     }
 
     private static OuterMomentum ParseForm(string text) => text.ToLowerInvariant() switch
