@@ -1,3 +1,4 @@
+using Decentralized.Node.Rounds;
 using System.Collections.Concurrent;
 using Decentralized.Node.Outer;
 using Decentralized.Node.Training;
