@@ -8,6 +8,9 @@ public sealed class DiLoCoMethod(Tensor initialSlow, DiLoCoOptions options) : IO
 {
     private readonly DiLoCoOuterOptimizer _outer = new(initialSlow, options);
 
+    /// <summary>The optimiser itself, for callers not yet on the round engine (the simulator).</summary>
+    public DiLoCoOuterOptimizer Optimizer => _outer;
+
     public Tensor Slow => _outer.Slow;
     public Tensor Momentum => _outer.Momentum;
     public long Round { get => _outer.Round; set => _outer.Round = value; }

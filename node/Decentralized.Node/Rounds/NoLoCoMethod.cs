@@ -8,6 +8,9 @@ public sealed class NoLoCoMethod(Tensor initialSlow, NoLoCoOptions options) : IO
 {
     private readonly NoLoCoOuterOptimizer _outer = new(initialSlow, options);
 
+    /// <summary>The optimiser itself, for callers not yet on the round engine (the simulator).</summary>
+    public NoLoCoOuterOptimizer Optimizer => _outer;
+
     public Tensor Slow => _outer.Slow;
     public Tensor Momentum => _outer.Momentum;
     public long Round { get => _outer.Round; set => _outer.Round = value; }

@@ -17,6 +17,7 @@ namespace Decentralized.Node.Rounds;
 /// </code>
 /// It owns φ (through the <see cref="IOuterMethod"/>), the one-step-delay state (overlap), validation, the last
 /// round's consolidation, adaptive deadlines and partner suspension. Calls must not overlap (one thread at a time).
+/// The method stays its creator's to dispose.
 /// </summary>
 public sealed class RoundEngine : IDisposable
 {
@@ -346,6 +347,5 @@ public sealed class RoundEngine : IDisposable
     public void Dispose()
     {
         _base?.Dispose();
-        _method.Dispose();
     }
 }

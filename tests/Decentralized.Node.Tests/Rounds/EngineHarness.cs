@@ -58,7 +58,7 @@ internal sealed class EngineHarness : IDisposable
 
     public void Dispose()
     {
-        foreach (var m in Members.Values) m.Dispose();
+        foreach (var m in Members.Values) { m.Dispose(); m.Method.Dispose(); }
         _layout.Dispose();
     }
 }
