@@ -30,6 +30,7 @@ public sealed partial class NodeDaemon
             [diloco ? "outer" : "noloco"] = diloco ? s.DiLoCo.ToString() : s.NoLoCo.ToString(),
         };
         if (!diloco) settings["weights-compress"] = s.WeightsCompress;
+        if (!diloco) settings["noloco-payload"] = s.Swarm.Payload?.ToString() ?? "default";
         return SwarmIdentity.FromSettings(SwarmIdentity.SoftwareVersionOfThisBuild, s.Swarm.SwarmId, settings);
     }
 

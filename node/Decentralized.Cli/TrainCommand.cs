@@ -74,7 +74,7 @@ public static class TrainCommand
                 DiLoCo = new DiLoCoOptions(parse.GetValue(outerLr), parse.GetValue(outerMomentum), ParseForm(parse.GetValue(outerForm)!)),
                 NoLoCo = new NoLoCoOptions(parse.GetValue(alpha), parse.GetValue(beta), parse.GetValue(gamma), parse.GetValue(groupSize),
                     ParseForm(parse.GetValue(nolocoForm)!)),
-                NoLoCoWire = ParsePayload(parse.GetValue(payload)),
+                NoLoCoWire = PayloadNames.Parse(parse.GetValue(payload)),
                 SyncWarmupSteps = parse.GetValue(syncWarmup),
                 EvalEvery = parse.GetValue(evalEvery),
                 EvalBatches = parse.GetValue(evalBatches),
@@ -131,19 +131,10 @@ public static class TrainCommand
         return c;
     }
 
-    private static OuterMomentum ParseForm(string text) => text.ToLowerInvariant() switch
+    internal static OuterMomentum ParseForm(string text) => text.ToLowerInvariant() switch
     {
         "nesterov" => OuterMomentum.Nesterov,
         "heavyball" or "heavy-ball" => OuterMomentum.HeavyBall,
         _ => throw new ArgumentException($"unknown outer momentum form '{text}': use nesterov or heavyball"),
-    };
-
-    private static Payload? ParsePayload(string? text) => text?.ToLowerInvariant() switch
-    {
-        null => null,
-        "fast" => Payload.FastWeights,
-        "delta+slow" => Payload.DeltaAndSlow,
-        "anchored" => Payload.AnchoredFast,
-        _ => throw new ArgumentException($"unknown NoLoCo payload '{text}': use fast, delta+slow or anchored"),
     };
 }
