@@ -22,7 +22,7 @@ public sealed record SwarmOptions
 
     /// <summary>
     /// Upper bound of the wait for partners' updates in a round; the actual deadline adapts to each partner's
-    /// measured lag (<see cref="RoundDeadlines"/>), and the round completes with whoever answered.
+    /// measured lag (<see cref="PartnerDeadlines"/>), and the round completes with whoever answered.
     /// </summary>
     public TimeSpan RoundTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
