@@ -152,6 +152,7 @@ public sealed class RoundEngine : IDisposable
         if (live is not null) _live = live;
         var now = _time.GetUtcNow();
         var suspended = new List<string>();
+        var awaited = new List<string>();
         TimeSpan? wake = null;
         foreach (var e in _due.Where(e => e.Closed is null))
         {
@@ -166,13 +167,14 @@ public sealed class RoundEngine : IDisposable
             {
                 var left = e.Deadline - now;
                 wake = wake is null || left < wake ? left : wake;
+                awaited.AddRange(missing);
                 continue;
             }
             e.Closed = closed;
             e.ClosedAt = now;
         }
         bool ready = _due.All(e => e.Closed is not null);
-        return new TickResult(ready, ready ? null : wake, suspended);
+        return new TickResult(ready, ready ? null : wake, suspended, awaited.Distinct().ToArray());
     }
 
     private string Missed(Exchange e, string[] missing, List<string> suspended)

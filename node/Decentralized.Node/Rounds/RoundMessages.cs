@@ -23,7 +23,8 @@ public sealed record UpdateAnswer(UpdateVerdict Verdict, string Reason, bool Ret
 /// <param name="Ready">Every exchange <see cref="RoundEngine.Apply"/> will finish has closed.</param>
 /// <param name="Wake">How long until the next deadline (null when ready): tick again then, or on an arrival.</param>
 /// <param name="Suspended">Partners this tick's deadlines suspended (they missed <see cref="PartnerDeadlines.MissesToSuspend"/> rounds in a row).</param>
-public sealed record TickResult(bool Ready, TimeSpan? Wake, IReadOnlyList<string> Suspended);
+/// <param name="Awaited">Partners the still-open exchanges wait for ("why am I waiting?").</param>
+public sealed record TickResult(bool Ready, TimeSpan? Wake, IReadOnlyList<string> Suspended, IReadOnlyList<string> Awaited);
 
 /// <summary>One finished exchange, for logs and statistics.</summary>
 public sealed record RoundOutcome(long Round, IReadOnlyList<string> Partners, IReadOnlyList<string> Used,

@@ -63,6 +63,7 @@ public sealed partial class SwarmPeer
             var live = LiveRounds(out _);
             TickResult tick;
             lock (_outerLock) tick = _engine.OnTick(live);
+            Stats.Awaited = tick.Awaited;
             foreach (var peer in tick.Suspended)
                 _log.LogWarning("peer {Peer} missed {Misses} rounds in a row: dropped from our pairing until it answers again", peer, PartnerDeadlines.MissesToSuspend);
             if (tick.Ready) return;

@@ -41,6 +41,7 @@ public sealed class RoundEngineTests
         var tick = a.OnTick();
         Assert.False(tick.Ready);
         Assert.Equal(TimeSpan.FromSeconds(10), tick.Wake);   // no measurements yet: the full round timeout
+        Assert.Equal(["b"], tick.Awaited);
         h.Clock.Advance(TimeSpan.FromSeconds(10) - TimeSpan.FromTicks(1));
         Assert.False(a.OnTick().Ready);
         h.Clock.Advance(TimeSpan.FromTicks(1));
