@@ -22,6 +22,12 @@ public static class CliApp
         return root;
     }
 
+    /// <summary>
+    /// How every command line is read: response files are off, so <c>--swarm-key @swarm.key</c> names a key file and a
+    /// file's words can never become options (a key file holding "--http 0.0.0.0:80" must not open a port).
+    /// </summary>
+    public static ParserConfiguration Parsing => new() { ResponseFileTokenReplacer = null };
+
     public static int Run(string[] args)
     {
         var root = Build();
@@ -43,7 +49,7 @@ public static class CliApp
                     .ToDictionary(e => (string)e.Key, e => (string?)e.Value);
                 args = ConfigFile.Merge(args, command.LongNames(), ArgValue(args, "--config"), env);
             }
-            var parsed = root.Parse(args);
+            var parsed = root.Parse(args, Parsing);
             // Parse errors get the same one-line shape as every other user error.
             if (parsed.Errors.Count > 0 && command is not null) return CliErrors.Report(new ArgumentException(parsed.Errors[0].Message));
             return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromSeconds(60) });

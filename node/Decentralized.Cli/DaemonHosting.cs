@@ -15,8 +15,8 @@ public static class DaemonHosting
         if (!Enum.TryParse<LogLevel>(level, ignoreCase: true, out var minimum))
             throw new ArgumentException($"--log-level must be trace, debug, information, warning or error, not '{level}'");
         return LoggerFactory.Create(b => b.SetMinimumLevel(minimum)
-            .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; })
-            .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)   // stdout is for JSON events only
+            .AddConsole(o => { o.FormatterName = LogFormatter.Name; o.LogToStandardErrorThreshold = LogLevel.Trace; })   // stdout is for JSON events only
+            .AddConsoleFormatter<LogFormatter, Microsoft.Extensions.Logging.Console.ConsoleFormatterOptions>()
             .AddFilter("Microsoft", LogLevel.Warning));
     }
 

@@ -23,7 +23,11 @@ public sealed class HttpStatusServer : IAsyncDisposable
             throw new ArgumentException($"--http must be address:port, e.g. 127.0.0.1:9090 (got '{hostPort}')");
         _route = route;
         _listener = new TcpListener(ip, port);
-        _listener.Start();
+        try { _listener.Start(); }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            throw new IOException($"--http {hostPort}: the port is already in use (another node's status page?); choose another, e.g. --http {parts[0]}:{(port == 0 ? 9091 : port + 1)}");
+        }
         Endpoint = (IPEndPoint)_listener.LocalEndpoint;
         _loop = AcceptLoopAsync(_stop.Token);
     }

@@ -6,10 +6,9 @@ using System.Text.Json.Nodes;
 namespace Decentralized.Cli;
 
 /// <summary>The processes of a local swarm: starting them, following their JSON events, stopping them with SIGTERM.</summary>
-public sealed partial class LocalSwarm(string root, IReadOnlyList<string> commonArgs, TextWriter progress) : IAsyncDisposable
+public sealed partial class LocalSwarm(string root, IReadOnlyList<string> commonArgs, SwarmView view) : IAsyncDisposable
 {
     private readonly List<(Process Process, string Dir, Task Reader)> _peers = new();
-    private readonly object _print = new();
 
     public async Task StartAsync(int count, CancellationToken ct)
     {
@@ -28,24 +27,20 @@ public sealed partial class LocalSwarm(string root, IReadOnlyList<string> common
             timeout.CancelAfter(TimeSpan.FromMinutes(2));
             var address = await listening.Task.WaitAsync(timeout.Token);
             bootstrap ??= address;
-            Print($"peer{i} started: {address}");
+            view.Started(i, address);
         }
     }
 
     /// <summary>Waits for every peer to exit (or for Ctrl-C, which stops them) and collects their reports.</summary>
-    public async Task<IReadOnlyList<JsonNode>> WaitAsync(bool finite, CancellationToken ct)
+    public async Task<IReadOnlyList<JsonObject>> WaitAsync(CancellationToken ct)
     {
-        try { await Task.WhenAll(_peers.Select(p => p.Process.WaitForExitAsync(ct))); }
+        try { await view.ShowWhileAsync(Task.WhenAll(_peers.Select(p => p.Process.WaitForExitAsync(ct)))); }
         catch (OperationCanceledException) { await StopAsync(); }
-        var results = new List<JsonNode>();
+        var results = new List<JsonObject>();
         foreach (var (_, dir, _) in _peers)
         {
             var report = Path.Combine(dir, "report.json");
-            if (File.Exists(report) && JsonNode.Parse(File.ReadAllText(report)) is JsonObject node)
-            {
-                node.Remove("curve");
-                results.Add(node);
-            }
+            if (File.Exists(report) && JsonNode.Parse(File.ReadAllText(report)) is JsonObject node) results.Add(node);
         }
         return results;
     }
@@ -72,26 +67,15 @@ public sealed partial class LocalSwarm(string root, IReadOnlyList<string> common
         {
             JsonNode? e;
             try { e = JsonNode.Parse(line); } catch (JsonException) { continue; }
-            switch (e?["event"]?.GetValue<string>())
-            {
-                case "listening":
-                    listening.TrySetResult(e["addrs"]![0]!.GetValue<string>());
-                    break;
-                case "round":
-                    Print($"peer{index} round {e["round"]}  val_loss {e["val_loss"]?.GetValue<double>():F4}  train_loss {e["train_loss"]?.GetValue<double>():F4}  partners {e["received"]?.AsArray().Count}/{e["partners"]?.AsArray().Count}  waited {e["wait_seconds"]?.GetValue<double>():F1}s");
-                    break;
-                case "exit":
-                    Print($"peer{index} stopped at round {e["round"]}");
-                    break;
-            }
+            if (e?["event"]?.GetValue<string>() == "listening") listening.TrySetResult(e["addrs"]![0]!.GetValue<string>());
+            if (e is not null) view.Event(index, e);
         }
-        listening.TrySetException(new IOException($"peer{index} exited before listening; see its node.log"));
+        view.Exited(index);
+        var log = Path.Combine(root, $"peer{index}", "node.log");
+        await Task.Delay(200);   // the log copy finishes after stdout closes
+        string? cause = File.Exists(log) ? File.ReadLines(log).LastOrDefault(l => l.StartsWith("error:", StringComparison.Ordinal)) : null;
+        listening.TrySetException(new IOException($"peer{index} exited before listening ({cause ?? "no error line"}); its log: {log}"));
     });
-
-    private void Print(string line)
-    {
-        lock (_print) progress.WriteLine(line);
-    }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);

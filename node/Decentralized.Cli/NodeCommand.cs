@@ -32,15 +32,18 @@ public static class NodeCommand
         return node;
     }
 
-    /// <summary>A swarm key as hex, or @path to a file holding the hex; at least 16 bytes so it cannot be guessed.</summary>
-    public static byte[] ParseKey(string? text)
+    /// <summary>
+    /// Reads <paramref name="args"/> (the words after <c>node run</c>) exactly as the daemon would and throws the
+    /// daemon's one-line error on anything it would refuse, so <c>swarm local</c> refuses before it starts any process.
+    /// </summary>
+    public static NodeSettings Check(IReadOnlyList<string> args)
     {
-        if (string.IsNullOrEmpty(text)) return [];
-        var hex = text.StartsWith('@') ? File.ReadAllText(text[1..]).Trim() : text.Trim();
-        byte[] key;
-        try { key = Convert.FromHexString(hex); }
-        catch (FormatException) { throw new ArgumentException("--swarm-key must be hex (e.g. from: openssl rand -hex 32)"); }
-        if (key.Length < 16) throw new ArgumentException("--swarm-key must be at least 16 bytes (32 hex digits)");
-        return key;
+        var c = new Command("run");
+        var settingsOf = NodeOptions.Declare(c);
+        c.Add("threads", "", 0);
+        c.Add("log-level", "", "information");
+        var parsed = c.Parse(args.ToArray(), CliApp.Parsing);
+        if (parsed.Errors.Count > 0) throw new ArgumentException(parsed.Errors[0].Message);
+        return settingsOf(parsed).Validate();
     }
 }

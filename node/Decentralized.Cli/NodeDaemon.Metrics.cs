@@ -23,6 +23,13 @@ public sealed partial class NodeDaemon
         Family(m, "rejected_updates_total", "counter", "Updates refused (malformed, non-finite, out of bounds).", [("", peer.Stats.RejectedUpdates)]);
         Family(m, "round_wait_seconds_total", "counter", "Time spent waiting for partners.", [("", peer.Stats.WaitSeconds)]);
         Family(m, "connections", "gauge", "Open peer connections.", [("", host.ConnectedPeers.Count)]);
+        if (_checkpoints is { } c)
+        {
+            Family(m, "checkpoint_round", "gauge", "Round of the newest checkpoint on disk (-1: none yet).", [("", c.Round ?? -1)]);
+            Family(m, "checkpoint_failures_total", "counter", "Checkpoint saves that failed (full disk, read-only, non-finite state).", [("", c.Failures)]);
+            Family(m, "checkpoint_failing", "gauge", "1 while the last checkpoint save failed (retried every round), else 0.", [("", c.Failing ? 1 : 0)]);
+        }
+        Family(m, "divergences_total", "counter", "Times training went non-finite and was rolled back.", [("", _divergences)]);
 
         var connected = host.ConnectedPeers.Select(p => (Peer: p.ToString(), Stats: host.GetStats(p))).Where(c => c.Stats is not null).ToArray();
         string Label(string id) => $"{{peer=\"{id}\"}}";

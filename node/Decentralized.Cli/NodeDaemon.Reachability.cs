@@ -16,12 +16,24 @@ public sealed partial class NodeDaemon
     /// <summary>What peers must agree on (version, swarm id, config hash); the doctor computes the same.</summary>
     public static SwarmIdentity IdentityOf(NodeSettings s, int vocabSize, InitialWeights? initial = null)
     {
-        var model = s.Model with { VocabSize = vocabSize };
-        string outer = s.Swarm.Algorithm == Decentralized.Node.Training.Algorithm.DiLoCo ? s.DiLoCo.ToString() : s.NoLoCo.ToString();
-        // Starting weights from --init-from are part of what members must share; seeded weights are named by the seed elsewhere.
-        if (s.InitFrom is not null) initial ??= InitialWeights.Load(s.InitFrom, model);
-        string shape = initial is null ? model.Hash() : $"{model.Hash()}|init={initial.Hash}";
-        return new SwarmIdentity(SwarmIdentity.SoftwareVersionOfThisBuild, s.Swarm.SwarmId, SwarmIdentity.HashConfig(shape, s.Swarm, outer));
+        var m = s.Model with { VocabSize = vocabSize };
+        var diloco = s.Swarm.Algorithm == Decentralized.Node.Training.Algorithm.DiLoCo;
+        // Everything that changes what the model is or what crosses the wire, by the option that sets it.
+        var settings = new Dictionary<string, string>
+        {
+            ["model"] = FormattableString.Invariant($"{m.Layers} layers x {m.Dim} wide, {m.Heads} heads, context {m.ContextLength}, vocabulary {m.VocabSize} ({m.Hash()})"),
+            ["tokenizer"] = s.Data.Tokenizer,
+            ["algorithm"] = s.Swarm.Algorithm.ToString().ToLowerInvariant(),
+            ["inner-steps"] = s.Swarm.InnerStepsPerRound.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["seed"] = s.Swarm.SwarmSeed.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["compress"] = s.Compress,
+            ["overlap"] = s.Swarm.Overlap ? "on" : "off",
+            [diloco ? "outer" : "noloco"] = diloco ? s.DiLoCo.ToString() : s.NoLoCo.ToString(),
+        };
+        if (!diloco) settings["weights-compress"] = s.WeightsCompress;
+        // Starting weights from --init-from are part of what members must share (seeded ones are named by the seed).
+        if (s.InitFrom is not null) settings["init-from"] = "weights " + (initial ?? InitialWeights.Load(s.InitFrom, m)).Hash;
+        return SwarmIdentity.FromSettings(SwarmIdentity.SoftwareVersionOfThisBuild, s.Swarm.SwarmId, settings);
     }
 
     /// <summary>The libp2p host a node (or the doctor) runs: swarm gate, announce list, relay service, port reuse for NATs.</summary>

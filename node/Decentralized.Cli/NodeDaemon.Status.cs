@@ -1,6 +1,8 @@
 using System.Text.Json;
+using Decentralized.Node.Checkpoints;
 using Decentralized.Node.Swarm;
 using Decentralized.Protocol.Tcp;
+using Microsoft.Extensions.Logging;
 
 namespace Decentralized.Cli;
 
@@ -11,6 +13,9 @@ public sealed partial class NodeDaemon
     private readonly LossHistory _validationLosses = new();
     private volatile RoundReport? _lastRound;
     private StateServingMonitor? _serving;
+    private NodeProgress? _progress;
+    private CheckpointStore? _checkpoints;
+    private int _divergences;
 
     /// <summary>
     /// What <c>decentralized status</c>, the page and scripts read: the round, its members and who is awaited, per-peer
@@ -75,6 +80,16 @@ public sealed partial class NodeDaemon
                 served = (_serving?.Finished ?? []).Select(t => Joiner(t, now)).ToArray(),
                 state_bytes_served = peer.Stats.StateBytesServed,
             },
+            // Whether what was trained is safe on disk: the newest round saved, the files kept, and a failing save's reason.
+            checkpoint = _checkpoints is { } c ? new
+            {
+                path = c.Path,
+                round = c.Round,
+                files = c.Files,
+                failures = c.Failures,
+                last_error = c.LastError,
+                divergences = _divergences,
+            } : null,
             process = Resources(),
             loss_curve = _losses.Points().Select(p => new[] { p.Step, p.Loss }).ToArray(),
             val_curve = _validationLosses.Points().Select(p => new[] { p.Step, p.Loss }).ToArray(),
@@ -152,7 +167,7 @@ public sealed partial class NodeDaemon
         catch (OperationCanceledException) { }
     }
 
-    private static double? Finite(double v) => double.IsFinite(v) ? v : null;
+    internal static double? Finite(double v) => double.IsFinite(v) ? v : null;
 
     private (string, string)? Route(string path, SwarmPeer peer, Libp2pHost host) => path switch
     {
@@ -181,6 +196,8 @@ public sealed partial class NodeDaemon
             update_bytes_received = peer.Stats.UpdateBytesReceived,
             rejected_updates = peer.Stats.RejectedUpdates,
             wait_seconds = peer.Stats.WaitSeconds,
+            tokens = _progress?.Tokens ?? 0,
+            tokens_per_second = _progress is null ? 0 : Math.Round(_progress.TokensPerSecond),
             reachability = host.Reachability.ToString().ToLowerInvariant(),
             bytes_direct_total = host.TrafficTotals.Direct,
             bytes_relayed_total = host.TrafficTotals.Relayed,
@@ -188,9 +205,11 @@ public sealed partial class NodeDaemon
             traffic_by_peer = TrafficByPeer(host),
             curve,
         };
-        var path = Path.GetFullPath(_settings.Report);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path + ".tmp", JsonSerializer.Serialize(report, JsonOutput.Options));
-        File.Move(path + ".tmp", path, overwrite: true);
+        try { AtomicFile.WriteAllText(_settings.Report, JsonSerializer.Serialize(report, JsonOutput.Options)); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A full disk must not turn a clean stop into a failure: the checkpoint matters, the summary is a convenience.
+            _log.LogWarning("report {Path} not written: {Reason}", _settings.Report, e.Message);
+        }
     }
 }

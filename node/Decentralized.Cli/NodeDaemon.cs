@@ -36,12 +36,16 @@ public sealed partial class NodeDaemon
     public async Task<int> RunAsync(CancellationToken stop)
     {
         var s = _settings;
-        s.Swarm.Validate(); s.Inner.Validate(); s.DiLoCo.Validate(); s.NoLoCo.Validate(); s.Relay.Validate();
+        s.Validate();
         var bootstrap = s.Bootstrap.Select(Multiaddr.Parse).ToArray();
         var listen = s.Listen.Select(Multiaddr.Parse).ToArray();
         var announce = ParseAnnounce(s.Announce);
         var device = DeviceSelector.Resolve(s.Device);
+        using var dataLock = ProcessLock.Acquire(Path.Combine(s.DataDir, "node.lock"), $"data dir {s.DataDir} (--data-dir)");
+        using var keyLock = ProcessLock.Acquire(s.KeyFile + ".lock", $"identity key {s.KeyFile} (--key-file)");
         var key = KeyFile.LoadOrCreate(s.KeyFile);
+        if (s.Swarm.SwarmKey.Length == 0)
+            _log.LogWarning("open swarm: no --swarm-key, so anyone who reaches this node can join and send updates; create a key with `decentralized keygen --swarm-key swarm.key` and start every member with --swarm-key @swarm.key");
         var data = TrainingData.Open(s.Data, line => _log.LogInformation("{Line}", line));
         var model = s.Model with { VocabSize = data.Tokenizer.VocabSize };
         int shard = s.ShardIndex ?? ShardOf(key.PeerId, s.ShardCount);
@@ -58,7 +62,11 @@ public sealed partial class NodeDaemon
         var identity = IdentityOf(s, data.Tokenizer.VocabSize, initial);
         var gate = new ConnectionHandshake(identity, s.Swarm.SwarmKey, key.PeerId, s.Swarm.ControlMessageBytesMax, _logs.CreateLogger("gate"));
         await using var host = new Libp2pHost(HostOptions(s, key, gate, identity, listen, announce, _logs));
-        await host.StartAsync(stop);
+        try { await host.StartAsync(stop); }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
+        {
+            throw new IOException($"--listen {string.Join(" ", s.Listen)}: the port is already in use (another node?); choose another, e.g. --listen /ip4/0.0.0.0/tcp/4002");
+        }
         IUpdateCodec codec = UpdateCodecs.Create(s.Compress, trainer.Flat);
         if (s.Misbehave is not null) codec = new FaultyUpdateCodec(codec, s.Misbehave);
         // The swarm sees the host through a monitor that times the state transfers it serves (for status and metrics).
@@ -66,25 +74,31 @@ public sealed partial class NodeDaemon
         await using var peer = new SwarmPeer(s.Swarm, _serving, TimeProvider.System, new Random((int)(s.Swarm.SwarmSeed ^ shard)), trainer, source, codec,
             s.DiLoCo, s.NoLoCo, _logs.CreateLogger("swarm"), UpdateCodecs.Create(s.WeightsCompress, trainer.Flat)) { ConfigHash = identity.ConfigHash };
 
-        var checkpoint = Path.Combine(s.DataDir, "node.ckpt");
-        if (File.Exists(checkpoint))
-        {
-            SwarmCheckpoint.Load(checkpoint, peer);
-            _log.LogInformation("resumed from {Checkpoint} at round {Round}", checkpoint, peer.Round);
-        }
+        var checkpoints = _checkpoints = new CheckpointStore(s.DataDir, _logs.CreateLogger("checkpoint"));
+        checkpoints.RemoveStaleTemporaries();
+        if (checkpoints.LoadNewestGood(peer) is { } resumed)
+            _log.LogInformation("resumed from {Checkpoint} at round {Round}", resumed, peer.Round);
         await using var http = s.Http is null ? null : new HttpStatusServer(s.Http, path => Route(path, peer, host));
         Emit(new { @event = "listening", peer_id = key.PeerId.ToString(), addrs = host.ListenAddresses.Select(a => a.ToString()), http = http?.Endpoint.ToString(), config_hash = identity.ConfigHash });
         _log.LogInformation("peer {Peer} listening on {Addresses}; swarm '{Swarm}' config {Config}", key.PeerId, string.Join(" ", host.ListenAddresses), s.Swarm.SwarmId, identity.ConfigHash);
 
         await peer.JoinAsync(bootstrap, fetchState: true, stop);
         _ = ReportReachabilityAsync(host, bootstrap.Length, stop);
-        var progress = new NodeProgress(peer, host, s.Inner.MicroBatchSize * s.Inner.SequenceLength * s.Inner.AccumulationSteps, _log);
+        var progress = _progress = new NodeProgress(peer, host, s.Inner.MicroBatchSize * s.Inner.SequenceLength * s.Inner.AccumulationSteps, _log);
         peer.OnStep = (step, loss) => { _losses.Add(step, loss); progress.MaybePrint(); };
         using var stopMeter = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var meter = MeterTrafficAsync(host, stopMeter.Token);
         void ExportModel() => Export(peer, trainer, data.Tokenizer.Id);
-        peer.OnRound = report => AfterRound(peer, trainer, validation, checkpoint, report, ExportModel);
-        try { await peer.RunAsync(stop); }
+        peer.OnRound = report => AfterRound(peer, trainer, validation, checkpoints, report, ExportModel);
+        if (s.Swarm.RoundsMax > 0 && peer.Round >= s.Swarm.RoundsMax)
+        {
+            // A finished data dir started again: nothing to train, but the report carries the model's loss, not NaN.
+            _log.LogWarning("already at swarm round {Round}, the --rounds {Rounds} to stop at: nothing left to train; raise --rounds to go on", peer.Round, s.Swarm.RoundsMax);
+            peer.Stats.LastValidationLoss = trainer.Evaluate(validation);
+            if (double.IsNaN(_firstValidationLoss)) _firstValidationLoss = peer.Stats.LastValidationLoss;
+        }
+        int exitCode = 0;
+        try { exitCode = await TrainAsync(peer, checkpoints, stop); }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             // Stopped mid-round: the round's exchange is abandoned; what was trained is saved below.
@@ -93,16 +107,57 @@ public sealed partial class NodeDaemon
         {
             stopMeter.Cancel();
             await meter;
-            // SIGINT/SIGTERM land here after the current step: keep what was trained.
-            SwarmCheckpoint.Save(checkpoint, peer);
-            if (s.ExportEveryRounds > 0) ExportModel();
+            // SIGINT/SIGTERM land here after the current step: keep what was trained (a diverged state is never written,
+            // and a run that gave up after rollbacks holds exactly its last checkpoint already).
+            if (exitCode == 0) checkpoints.TrySave(peer);
+            if (exitCode == 0 && s.ExportEveryRounds > 0) ExportModel();
             WriteReport(peer, host);
             Emit(new { @event = "exit", peer_id = key.PeerId.ToString(), round = peer.Round, val_loss = peer.Stats.LastValidationLoss });
         }
-        return 0;
+        return exitCode;
     }
 
-    private void AfterRound(SwarmPeer peer, InnerTrainer trainer, IReadOnlyList<long[]> validation, string checkpoint, RoundReport report, Action exportModel)
+    /// <summary>Rollbacks after a divergence before the daemon gives up: the same settings diverging again and again need a person.</summary>
+    private const int RollbacksMax = 3;
+
+    /// <summary>
+    /// Trains until stopped. A divergence (NaN or ±Inf in the loss or the state) is reported in one line, the last good
+    /// checkpoint is restored and training goes on; after <see cref="RollbacksMax"/> of them, or with nothing to restore,
+    /// the daemon stops with exit code 3 and says what to change.
+    /// </summary>
+    private async Task<int> TrainAsync(SwarmPeer peer, CheckpointStore checkpoints, CancellationToken stop)
+    {
+        for (int rollbacks = 0; ; rollbacks++)
+        {
+            try
+            {
+                await peer.RunAsync(stop);
+                return 0;
+            }
+            catch (TrainingDivergedException e)
+            {
+                _divergences++;
+                _log.LogError("{Reason}", e.Message);
+                var advice = $"lower --lr (now {_settings.Inner.LearningRate:G3}) or raise --warmup (now {_settings.Inner.WarmupSteps})"
+                    + (_settings.Swarm.Algorithm == Algorithm.DiLoCo ? $", or lower --outer-lr (now {_settings.DiLoCo.LearningRate:G3})" : "");
+                string? restored = null;
+                if (rollbacks < RollbacksMax)
+                {
+                    try { restored = checkpoints.LoadNewestGood(peer); }
+                    catch (CheckpointException c) { _log.LogError("cannot roll back: {Reason}", c.Message); }
+                }
+                if (restored is null)
+                {
+                    _log.LogError("giving up after {Count} divergence(s); {Kept}. To continue: {Advice}, then restart", rollbacks + 1,
+                        checkpoints.Files.Count > 0 ? "the last good checkpoint is kept as it was" : "there was no checkpoint to roll back to", advice);
+                    return 3;
+                }
+                _log.LogWarning("rolled back to {Checkpoint} (round {Round}, inner step {Step}); if this repeats: {Advice}", restored, peer.Round, peer.Trainer.Step, advice);
+            }
+        }
+    }
+
+    private void AfterRound(SwarmPeer peer, InnerTrainer trainer, IReadOnlyList<long[]> validation, CheckpointStore checkpoints, RoundReport report, Action exportModel)
     {
         double val = trainer.Evaluate(validation);
         peer.Stats.LastValidationLoss = val;
@@ -111,9 +166,10 @@ public sealed partial class NodeDaemon
             partners = report.Partners, received = report.Received, rejected = report.Rejected, wait_seconds = report.WaitSeconds, closed = report.ClosedBecause };
         lock (_curve) _curve.Add(point);
         _lastRound = report;
-        _validationLosses.Add(peer.Round, val);
+        _validationLosses.Add(trainer.Step, val);   // on the training curve's x axis: one chart, one scale
         Emit(new { @event = "round", peer_id = peer.LocalPeer.ToString(), point.round, point.step, point.val_loss, point.train_loss, point.partners, point.received, point.rejected, point.wait_seconds, point.closed });
-        if (_settings.CheckpointEveryRounds > 0 && peer.Round % _settings.CheckpointEveryRounds == 0) SwarmCheckpoint.Save(checkpoint, peer);
+        // A failed save (full disk) is retried after every round until one succeeds, whatever the interval.
+        if (checkpoints.Failing || (_settings.CheckpointEveryRounds > 0 && peer.Round % _settings.CheckpointEveryRounds == 0)) checkpoints.TrySave(peer);
         if (_settings.ExportEveryRounds > 0 && peer.Round % _settings.ExportEveryRounds == 0) exportModel();
         NativeHeap.Trim();   // a round frees its update buffers and codec scratch: give those pages back (days-long runs)
     }

@@ -23,12 +23,10 @@ public static class NodeOptions
         var data = c.AddOptional<string>("data", "Corpus: text file, folder or JSONL (default: the embedded corpus).");
         var tokenizer = c.Add("tokenizer", "byte | gpt2.", "byte");
         var cacheDir = c.AddOptional<string>("cache-dir", "Token cache folder.");
-        var model = c.Add("model", "tiny | small | 160m | 400m | 1b (the last three with --tokenizer gpt2).", "small");
+        var shapeOf = ShapeOptions.Declare(c, "small", 16);
         var initFrom = c.AddOptional<string>("init-from", "Start from the weights of a Hugging Face Llama directory (every member must use the same; its hash enters the config hash).");
         var lr = c.Add("lr", "Peak inner AdamW learning rate.", 1.5e-3);
         var warmup = c.Add("warmup", "Inner warm-up steps.", 100);
-        var batch = c.Add("batch-size", "Sequences per micro-batch.", 16);
-        var seqLen = c.Add("seq-len", "Tokens per sequence.", 128);
         var algorithm = c.Add("algorithm", "noloco | diloco.", "noloco");
         var innerSteps = c.Add("inner-steps", "H: inner steps per outer round.", 50);
         var compress = c.Add("compress", "Codec chain for updates (fp32, int8, q4+ef, q4:bf16+ef+ans, ...).", "fp32");
@@ -42,17 +40,17 @@ public static class NodeOptions
         var peerTimeout = c.Add("peer-timeout", "Seconds of silence after which a peer counts as dead.", 10.0);
         var overlap = c.Add("overlap", "Run each exchange during the next H steps (one-step-delayed outer update).", false);
         var minPeers = c.Add("min-peers", "Wait until the swarm has this many members (including this one) before training.", 1);
-        var rounds = c.Add("rounds", "Stop after this many outer rounds (0: run until stopped).", 0L);
+        var rounds = c.Add("rounds", "Stop when the swarm reaches this outer round (the round all members share, so a late joiner trains fewer rounds; a node restarted past it stops at once; 0: run until stopped).", 0L);
         var groupSize = c.Add("group-size", "NoLoCo group size.", 2);
         var outerLr = c.Add("outer-lr", "DiLoCo outer learning rate.", 1.0);
         var outerMomentum = c.Add("outer-momentum", "DiLoCo outer momentum.", 0.5);
         var normBound = c.Add("norm-bound", "Refuse updates whose norm exceeds this multiple of ours.", 10.0);
         var http = c.AddOptional<string>("http", "address:port for the status page, /status JSON and /metrics (e.g. 127.0.0.1:9090).");
-        var report = c.AddOptional<string>("report", "Write a JSON summary here on exit.");
+        var report = c.AddOptional<string>("report", "Write the run's JSON summary to this file on exit (--json prints one to stdout, where commands have it).");
         var evalBatches = c.Add("eval-batches", "Validation micro-batches after each round.", 4);
         var shardIndex = c.AddOptional<int?>("shard-index", "This peer's data shard (default: from its peer id).");
         var shardCount = c.Add("shard-count", "Shards the corpus is cut into.", 64);
-        var checkpointEvery = c.Add("checkpoint-every", "Checkpoint every N rounds (0: only on exit).", 1);
+        var checkpointEvery = c.Add("checkpoint-every-rounds", "Checkpoint every N outer rounds (0: only on exit).", 1);
         var exportEvery = c.Add("export-every", "Export the model as a Hugging Face Llama directory (<data-dir>/model) every N rounds and at exit (0: never).", 0);
         var misbehave = c.AddOptional<string>("misbehave", "Testing only: send garbage | nan | huge updates.");
         var stateChunkKib = c.Add("state-chunk-kib", "State sync: KiB per verified chunk a joiner downloads (spread over several donors).", 4096);
@@ -63,21 +61,22 @@ public static class NodeOptions
         var relayLimitMb = c.Add("relay-limit-mb", "Relay: MiB carried per relayed connection and direction before it is reset.", 256.0);
         var relayLimitSeconds = c.Add("relay-limit-seconds", "Relay: seconds a relayed connection may last before it is reset.", 1800.0);
 
-        return parse => new NodeSettings
+        return parse => Read(parse, shapeOf(parse));
+        NodeSettings Read(ParseResult parse, ShapeOptions shape) => new NodeSettings
         {
             Listen = Or(parse.GetValue(listen), "/ip4/0.0.0.0/tcp/4001"),
             Bootstrap = parse.GetValue(bootstrap) ?? [],
             KeyFile = parse.GetValue(keyFile)!,
             DataDir = parse.GetValue(dataDir)!,
             Data = new TrainingDataOptions(parse.GetValue(data), parse.GetValue(tokenizer)!, parse.GetValue(cacheDir)),
-            Model = TrainCommand.ModelPreset(parse.GetValue(model)!, null, null, null),
+            Model = shape.Model,
             InitFrom = parse.GetValue(initFrom),
             Inner = new InnerOptions(LearningRate: parse.GetValue(lr), WarmupSteps: parse.GetValue(warmup), TotalSteps: 100_000,
-                MicroBatchSize: parse.GetValue(batch), SequenceLength: parse.GetValue(seqLen)),
+                MicroBatchSize: shape.MicroBatchSize, SequenceLength: shape.SequenceLength),
             Swarm = new SwarmOptions
             {
                 SwarmId = parse.GetValue(swarmId)!,
-                SwarmKey = NodeCommand.ParseKey(parse.GetValue(swarmKey)),
+                SwarmKey = SwarmKeyFile.Parse(parse.GetValue(swarmKey)),
                 Algorithm = AlgorithmNames.Parse(parse.GetValue(algorithm)!),
                 InnerStepsPerRound = parse.GetValue(innerSteps),
                 SwarmSeed = parse.GetValue(seed),

@@ -39,4 +39,11 @@ public sealed record NodeSettings
     public int ExportEveryRounds { get; init; }
     /// <summary>Fault injection for tests of the swarm's defences: send garbage or NaN updates.</summary>
     public string? Misbehave { get; init; }
+
+    /// <summary>Throws the one-line error of the first impossible value (the daemon and <c>swarm local</c> both call this).</summary>
+    public NodeSettings Validate()
+    {
+        Swarm.Validate(); Inner.Validate(); DiLoCo.Validate(); NoLoCo.Validate(); Relay.Validate();
+        return this;
+    }
 }

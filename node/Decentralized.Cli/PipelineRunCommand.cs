@@ -48,7 +48,7 @@ public static class PipelineRunCommand
                 Bootstrap = parse.GetValue(bootstrap) ?? [],
                 KeyFile = parse.GetValue(keyFile)!,
                 SwarmId = parse.GetValue(swarmId)!,
-                SwarmKey = NodeCommand.ParseKey(parse.GetValue(swarmKey)),
+                SwarmKey = SwarmKeyFile.Parse(parse.GetValue(swarmKey)),
                 Device = parse.GetValue(device)!,
                 Duration = TimeSpan.FromSeconds(NonNegative(parse.GetValue(seconds), "--seconds")),
                 Heartbeat = TimeSpan.FromSeconds(Positive(parse.GetValue(heartbeat), "--heartbeat")),

@@ -11,7 +11,7 @@ public static class StatusCommand
     public static Command Create()
     {
         var c = new Command("status", "Show a running node's round, members, who it waits for, and per-peer traffic.");
-        var address = new Argument<string>("address") { Description = "The node's --http endpoint: host:port, http://host:port or /ip4/<ip>/tcp/<port>." };
+        var address = new Argument<string>("address") { Description = "The node's --http endpoint: a port (this machine), host:port, http://host:port or /ip4/<ip>/tcp/<port>." };
         c.Arguments.Add(address);
         var json = c.Add("json", "Print the raw JSON.", false);
         c.SetAction(async (parse, ct) =>
@@ -32,7 +32,7 @@ public static class StatusCommand
     /// <summary>The human view: round and who it waits for, the last round, members, per-peer traffic, joiners, resources.</summary>
     private static void Print(JsonElement s)
     {
-        Console.WriteLine($"peer {s.GetProperty("peer_id")}  round {s.GetProperty("round")}  step {s.GetProperty("step")}  loss {s.GetProperty("loss")}  val_loss {s.GetProperty("val_loss")}");
+        Console.WriteLine($"peer {s.GetProperty("peer_id")}  round {s.GetProperty("round")}  step {s.GetProperty("step")}  loss {Loss(s, "loss")}  val_loss {Loss(s, "val_loss")}");
         var awaited = s.GetProperty("awaited").EnumerateArray().Select(e => e.GetString()).ToArray();
         Console.WriteLine(awaited.Length == 0 ? "waiting for: nobody" : $"waiting for: {string.Join(", ", awaited)}");
         if (s.TryGetProperty("last_round", out var last) && last.ValueKind == JsonValueKind.Object)
@@ -62,6 +62,9 @@ public static class StatusCommand
     private static string Rate(JsonElement conn, string name) =>
         conn.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? Units.Bytes(v.GetDouble()) + "/s" : "?";
 
+    private static string Loss(JsonElement s, string name) =>
+        s.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble().ToString("F4") : "-";
+
     public static string ToUrl(string address)
     {
         if (address.StartsWith("http://") || address.StartsWith("https://")) return address.TrimEnd('/');
@@ -74,6 +77,9 @@ public static class StatusCommand
             var host = parts[ip] == "ip6" ? $"[{parts[ip + 1]}]" : parts[ip + 1];
             return $"http://{host}:{parts[tcp + 1]}";
         }
+        // A bare port is this machine's node, never a host named "9201" somewhere off the machine.
+        if (ushort.TryParse(address, out var port) && port > 0) return $"http://127.0.0.1:{port}";
+        if (address.StartsWith(':') && ushort.TryParse(address[1..], out port) && port > 0) return $"http://127.0.0.1:{port}";
         return "http://" + address;
     }
 }

@@ -25,8 +25,8 @@ svg{border:1px solid #ccc;background:#fff}#train-line{stroke:#2563eb}#val-line{s
 <h2>Connections</h2><table id="connections"><thead><tr><th>peer</th><th>relayed</th><th>bytes in</th><th>bytes out</th><th>in/s</th><th>out/s</th><th>rtt</th><th>round</th></tr></thead><tbody></tbody></table>
 <h2>Joiners</h2><p>Serving now: <span id="joiners-serving">none</span></p>
 <table id="joiners-served"><thead><tr><th>served to</th><th>bytes</th><th>took</th><th>finished</th><th>result</th></tr></thead><tbody></tbody></table>
-<h2>Loss</h2><p><span style="color:#2563eb">training (per step)</span> · <span style="color:#dc2626">validation (per round, x = round)</span> · <span id="curve-range" class="muted"></span></p>
-<svg id="loss-curve" width="640" height="220" viewBox="0 0 640 220"><polyline id="train-line" points=""/><polyline id="val-line" points=""/></svg>
+<h2>Loss</h2><p><span style="color:#2563eb">training loss (each step)</span> · <span style="color:#dc2626">validation loss (after each round)</span> · <span id="curve-range" class="muted"></span></p>
+<svg id="loss-curve" width="680" height="260" viewBox="0 0 680 260"><g id="axes"></g><polyline id="train-line" points=""/><polyline id="val-line" points=""/></svg>
 <h2>Process</h2><p id="process">?</p>
 <script>
 const $=id=>document.getElementById(id);
@@ -35,10 +35,23 @@ function short(id){return id.length>12?'…'+id.slice(-6):id;}
 function secs(s){return s==null?'':s<60?s.toFixed(1)+' s':(s/60).toFixed(1)+' min';}
 function fill(table,rows){const body=document.querySelector('#'+table+' tbody');body.innerHTML='';
  for(const r of rows){const tr=body.insertRow();tr.dataset.peer=r.peer;for(const [v,num] of r.cells){const td=tr.insertCell();td.textContent=v;if(num)td.className='n';}}}
-function line(el,pts,w,h){if(pts.length<2){el.setAttribute('points','');return;}
- const xs=pts.map(p=>p[0]),ys=pts.map(p=>p[1]);const x0=Math.min(...xs),x1=Math.max(...xs),y0=Math.min(...ys),y1=Math.max(...ys);
- el.setAttribute('points',pts.map(p=>((p[0]-x0)/Math.max(1e-9,x1-x0)*(w-20)+10).toFixed(1)+','+(h-10-(p[1]-y0)/Math.max(1e-9,y1-y0)*(h-20)).toFixed(1)).join(' '));
- return [y0,y1];}
+// One chart, one scale: both curves share the x axis (inner step) and the y axis (loss in nats per token), with ticks.
+const W=680,H=260,L=56,R=12,T=10,B=38;
+function ticks(a,b,n){const span=Math.max(1e-9,b-a),step0=span/n,mag=Math.pow(10,Math.floor(Math.log10(step0)));
+ const step=[1,2,5,10].map(m=>m*mag).find(s=>s>=step0);const out=[];for(let v=Math.ceil(a/step)*step;v<=b+1e-9;v+=step)out.push(+v.toFixed(10));return out;}
+function chart(series){const all=series.flatMap(s=>s.pts);const axes=$('axes');axes.innerHTML='';
+ if(all.length<2){for(const s of series)s.el.setAttribute('points','');return null;}
+ const xs=all.map(p=>p[0]),ys=all.map(p=>p[1]);let x0=Math.min(...xs),x1=Math.max(...xs),y0=Math.min(...ys),y1=Math.max(...ys);
+ if(x1===x0)x1=x0+1;const pad=(y1-y0)*0.05||0.05;y0-=pad;y1+=pad;
+ const X=x=>L+(x-x0)/(x1-x0)*(W-L-R),Y=y=>H-B-(y-y0)/(y1-y0)*(H-T-B);const ns='http://www.w3.org/2000/svg';
+ const add=(tag,attrs,text)=>{const e=document.createElementNS(ns,tag);for(const k in attrs)e.setAttribute(k,attrs[k]);if(text!=null)e.textContent=text;axes.appendChild(e);};
+ add('line',{x1:L,y1:H-B,x2:W-R,y2:H-B,stroke:'#444'});add('line',{x1:L,y1:T,x2:L,y2:H-B,stroke:'#444'});
+ for(const v of ticks(y0,y1,5)){add('line',{x1:L-4,y1:Y(v),x2:W-R,y2:Y(v),stroke:'#eee'});add('text',{x:L-6,y:Y(v)+4,'text-anchor':'end','font-size':11},v.toFixed(2));}
+ for(const v of ticks(x0,x1,6)){add('line',{x1:X(v),y1:H-B,x2:X(v),y2:H-B+4,stroke:'#444'});add('text',{x:X(v),y:H-B+16,'text-anchor':'middle','font-size':11},Math.round(v));}
+ add('text',{x:(L+W-R)/2,y:H-4,'text-anchor':'middle','font-size':12},'inner step');
+ add('text',{x:14,y:(T+H-B)/2,'text-anchor':'middle','font-size':12,transform:`rotate(-90 14 ${(T+H-B)/2})`},'loss (nats per token)');
+ for(const s of series)s.el.setAttribute('points',s.pts.length<2&&s.pts.length!==1?'':s.pts.map(p=>X(p[0]).toFixed(1)+','+Y(p[1]).toFixed(1)).join(' '));
+ return [Math.min(...series[0].pts.map(p=>p[1])),Math.max(...series[0].pts.map(p=>p[1]))];}
 async function refresh(){
  let s;
  try{s=await (await fetch('/status',{cache:'no-store'})).json();$('error').textContent='';}
@@ -57,7 +70,7 @@ async function refresh(){
  fill('joiners-served',j.served.map(t=>({peer:t.peer_id,cells:[[t.peer_id],[bytes(t.bytes),1],[secs(t.seconds),1],[secs(t.finished_seconds_ago)+' ago'],[t.failed?'ended early':'ok']]})));
  const p=s.process;
  $('process').textContent=`resident ${bytes(p.resident_bytes)}, managed heap ${bytes(p.managed_heap_bytes)}, live tensors ${p.live_tensors}, open files ${p.open_files}, threads ${p.threads}`;
- const r=line($('train-line'),s.loss_curve,640,220);line($('val-line'),s.val_curve,640,220);
+ const r=chart([{el:$('train-line'),pts:s.loss_curve},{el:$('val-line'),pts:s.val_curve}]);
  $('curve-range').textContent=r?`training loss ${r[1].toFixed(3)} → ${s.loss_curve[s.loss_curve.length-1][1].toFixed(3)} over ${s.loss_curve.length} points`:'waiting for two steps';
 }
 refresh();setInterval(refresh,1000);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using Decentralized.Simulations.Output;
 
 namespace Decentralized.Cli;
 
@@ -30,8 +31,6 @@ public static class SwarmLocalCommand
             int n = parse.GetValue(peers);
             if (n is < 1 or > 64) throw new ArgumentException("--peers must be between 1 and 64");
             var root = Path.GetFullPath(parse.GetValue(dir)!);
-            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);   // a fresh swarm every time
-            Directory.CreateDirectory(root);
             var key = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
             var common = new List<string>
             {
@@ -41,13 +40,47 @@ public static class SwarmLocalCommand
                 "--threads", Math.Max(1, Environment.ProcessorCount / n).ToString(),   // N processes share the cores
             };
             if (parse.GetValue(passthrough) is { Length: > 0 } extra) common.AddRange(extra.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            NodeCommand.Check(common);   // what a node would refuse is refused here, before any folder or process exists
+            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);   // a fresh swarm every time
+            Directory.CreateDirectory(root);
             bool asJson = parse.GetValue(json);
-            await using var local = new LocalSwarm(root, common, asJson ? TextWriter.Null : Console.Error);
-            await local.StartAsync(n, ct);
-            var results = await local.WaitAsync(parse.GetValue(rounds) > 0, ct);
-            if (asJson) Console.WriteLine(new JsonObject { ["peers"] = new JsonArray(results.Select(r => (JsonNode?)r).ToArray()) }.ToJsonString());
+            long roundsTarget = parse.GetValue(rounds);
+            var view = new SwarmView(asJson ? null : Console.Error, roundsTarget);
+            IReadOnlyList<JsonObject> results;
+            await using (var local = new LocalSwarm(root, common, view))
+            {
+                await local.StartAsync(n, ct);
+                results = await local.WaitAsync(ct);
+            }
+            var summary = new JsonObject { ["peers"] = new JsonArray(results.Select(r => (JsonNode?)r.DeepClone()).ToArray()) };
+            AtomicFile.WriteAllText(Path.Combine(root, "summary.json"), summary.ToJsonString());
+            view.Summary(results);
+            var png = Path.Combine(root, "loss.png");
+            var failed = LossChart(png, results);
+            view.Note(failed ?? $"loss curve: {png}");
+            view.Note($"reports: {Path.Combine(root, "summary.json")}; logs: {Path.Combine(root, "peer*", "node.log")}");
+            if (asJson)
+            {
+                foreach (var r in summary["peers"]!.AsArray()) r!.AsObject().Remove("curve");
+                Console.WriteLine(summary.ToJsonString());
+            }
             return results.Count == n ? 0 : 1;
         });
         return swarm;
+    }
+
+    /// <summary>Validation loss against round, one line per peer; returns why it was not drawn, or null.</summary>
+    private static string? LossChart(string path, IReadOnlyList<JsonObject> reports)
+    {
+        var series = new List<Charts.Series>();
+        for (int i = 0; i < reports.Count; i++)
+        {
+            var points = (reports[i]["curve"] as JsonArray ?? [])
+                .Select(p => (Round: p?["round"]?.GetValue<double>() ?? double.NaN, Loss: p?["val_loss"] is JsonValue v && v.TryGetValue<double>(out var x) ? x : double.NaN))
+                .Where(p => double.IsFinite(p.Round) && double.IsFinite(p.Loss)).ToArray();
+            if (points.Length > 0) series.Add(new Charts.Series($"peer{i}", points.Select(p => p.Round).ToArray(), points.Select(p => p.Loss).ToArray()));
+        }
+        if (series.Count == 0) return "loss curve not drawn: no peer reported a validation loss";
+        return Charts.Lines(path, "validation loss per peer", "outer round", "validation loss (nats per token)", series);
     }
 }

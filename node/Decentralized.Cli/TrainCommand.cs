@@ -23,18 +23,13 @@ public static class TrainCommand
         var innerSteps = c.Add("inner-steps", "H: inner steps per outer round.", 50);
         var steps = c.Add("steps", "Inner steps per replica for the whole run.", 2000);
         var compress = c.Add("compress", "Codec chain for what replicas exchange (fp32, bf16, int8, q4+ef, q4:bf16+ef+ans, topk:0.01+ef+q8, ...).", "fp32");
-        var model = c.Add("model", "Model preset: tiny (~0.13M parameters), small (~0.9M), or LLaMA shapes for --tokenizer gpt2: 160m, 400m, 1b.", "small");
-        var layers = c.AddOptional<int?>("layers", "Override the preset's layer count.");
-        var dim = c.AddOptional<int?>("dim", "Override the preset's width.");
-        var heads = c.AddOptional<int?>("heads", "Override the preset's head count.");
+        var shapeOf = ShapeOptions.Declare(c, "small", 16);
         var tokenizer = c.Add("tokenizer", "byte | gpt2.", "byte");
         var data = c.AddOptional<string>("data", "A text file, a folder of them, or JSONL with a \"text\" field (default: the embedded corpus).");
         var cacheDir = c.AddOptional<string>("cache-dir", "Where tokenized corpora are cached (default ~/.cache/decentralized).");
         var lr = c.Add("lr", "Peak inner AdamW learning rate.", 1.5e-3);
         var warmup = c.Add("warmup", "Inner warm-up steps.", 100);
         var minLrRatio = c.Add("min-lr-ratio", "Where the cosine ends, as a fraction of --lr (0.1 as in NoLoCo; 0 decays to zero).", 0.1);
-        var batch = c.Add("batch-size", "Sequences per micro-batch.", 16);
-        var seqLen = c.Add("seq-len", "Tokens per sequence.", 128);
         var batchTokens = c.Add("batch-tokens", "Tokens per inner step; micro-batches are accumulated to reach it (0: one micro-batch).", 0);
         var outerLr = c.Add("outer-lr", "DiLoCo outer learning rate.", 1.0);
         var outerMomentum = c.Add("outer-momentum", "DiLoCo outer momentum.", 0.5);
@@ -51,29 +46,32 @@ public static class TrainCommand
         var evalBatches = c.Add("eval-batches", "Fixed validation micro-batches per evaluation.", 16);
         var seed = c.Add("seed", "Seed for weights, shards and pairing.", 1L);
         var device = c.Add("device", "cpu | cuda | auto.", "auto");
-        var checkpoint = c.AddOptional<string>("checkpoint", "Checkpoint file written atomically during and after the run.");
-        var checkpointEvery = c.Add("checkpoint-every", "Write the checkpoint every N steps (0: only at the end).", 0);
+        var checkpoint = c.AddOptional<string>("checkpoint", "Checkpoint file written atomically during and after the run, and on Ctrl-C (default: a new file under ~/.local/share/decentralized/runs/).");
+        var checkpointEvery = c.Add("checkpoint-every-steps", "Write the checkpoint every N inner steps (0: only at the end and on Ctrl-C).", 0);
         var resume = c.Add("resume", "Continue from --checkpoint.", false);
         var stopAfter = c.AddOptional<long?>("stop-after", "Stop after this many steps (with --checkpoint, to resume later).");
         var threads = c.Add("threads", "CPU threads for tensor math (0: torch's default, one per core).", 0);
         var json = c.Add("json", "Print one JSON object with the result at the end.", false);
+        var report = c.AddOptional<string>("report", "Also write that JSON object to this file (as node run --report does).");
         var initFrom = c.AddOptional<string>("init-from", "Start from the weights of a Hugging Face Llama directory (e.g. one written by export); its config must match the model.");
 
-        c.SetAction(parse =>
+        c.SetAction(async (parse, ct) =>
         {
+            await Task.Yield();
             bool asJson = parse.GetValue(json);
             if (parse.GetValue(threads) is > 0 and var n) TorchSharp.torch.set_num_threads(n);
             void Log(string line) => Console.Error.WriteLine(line);
             var chain = parse.GetValue(compress)!;
+            var shape = shapeOf(parse);
             var options = new ComparisonOptions
             {
                 Replicas = parse.GetValue(replicas),
                 Algorithm = AlgorithmNames.Parse(parse.GetValue(algorithm)!),
                 InnerStepsPerRound = parse.GetValue(innerSteps),
                 StepsPerReplica = parse.GetValue(steps),
-                Model = ModelPreset(parse.GetValue(model)!, parse.GetValue(layers), parse.GetValue(dim), parse.GetValue(heads)),
+                Model = shape.Model,
                 Inner = new InnerOptions(LearningRate: parse.GetValue(lr), WarmupSteps: parse.GetValue(warmup), TotalSteps: parse.GetValue(steps),
-                    MinLearningRateRatio: parse.GetValue(minLrRatio), MicroBatchSize: parse.GetValue(batch), SequenceLength: parse.GetValue(seqLen), BatchTokens: parse.GetValue(batchTokens)),
+                    MinLearningRateRatio: parse.GetValue(minLrRatio), MicroBatchSize: shape.MicroBatchSize, SequenceLength: shape.SequenceLength, BatchTokens: parse.GetValue(batchTokens)),
                 DiLoCo = new DiLoCoOptions(parse.GetValue(outerLr), parse.GetValue(outerMomentum), ParseForm(parse.GetValue(outerForm)!)),
                 NoLoCo = new NoLoCoOptions(parse.GetValue(alpha), parse.GetValue(beta), parse.GetValue(gamma), parse.GetValue(groupSize),
                     ParseForm(parse.GetValue(nolocoForm)!)),
@@ -87,6 +85,8 @@ public static class TrainCommand
             var torchDevice = DeviceSelector.Resolve(parse.GetValue(device)!);
             var checkpointPath = parse.GetValue(checkpoint);
             if (parse.GetValue(resume) && checkpointPath is null) throw new ArgumentException("--resume needs --checkpoint PATH");
+            // Nothing trained is lost: without --checkpoint the run still saves its final state (and on Ctrl-C) somewhere new.
+            checkpointPath ??= Path.Combine(NodeDefaults.Home, "runs", $"train-{options.Algorithm.Name()}-{DateTime.Now:yyyyMMdd-HHmmss}-{Environment.ProcessId}.ckpt");
             if (!parse.GetValue(resume) && checkpointPath is not null && File.Exists(checkpointPath))
                 throw new ArgumentException($"checkpoint {checkpointPath} already exists: pass --resume to continue it, or choose another path");
 
@@ -114,23 +114,26 @@ public static class TrainCommand
             {
                 progress.Step(step, loss, run.BytesSentPerReplica);
                 int every = parse.GetValue(checkpointEvery);
-                if (checkpointPath is not null && every > 0 && step % every == 0) ComparisonCheckpoint.Save(checkpointPath, run, options, codec.Spec);
+                if (every > 0 && step % every == 0) ComparisonCheckpoint.Save(checkpointPath, run, options, codec.Spec);
             };
             run.OnEvaluation = p => Log($"  eval step {p.Step}: val_loss {p.ValidationLoss:F4}  train_loss {p.TrainLoss:F4}  bytes/replica {Units.Bytes(run.BytesSentPerReplica)}");
-            var result = run.Run(parse.GetValue(stopAfter));
-            if (checkpointPath is not null) ComparisonCheckpoint.Save(checkpointPath, run, options, codec.Spec);
-            if (asJson) Console.WriteLine(JsonSerializer.Serialize(result, JsonOutput.Options));
+            var (stop, signals) = DaemonHosting.StopOnSignals(ct);   // Ctrl-C: finish the step, save, say how to go on
+            ComparisonResult result;
+            using (signals) result = run.Run(parse.GetValue(stopAfter), stop);
+            ComparisonCheckpoint.Save(checkpointPath, run, options, codec.Spec);
+            if (stop.IsCancellationRequested && run.Step < options.StepsPerReplica)
+            {
+                Log($"stopped at step {run.Step}/{options.StepsPerReplica}; saved {checkpointPath}; go on with the same options and --checkpoint {checkpointPath} --resume");
+                return 130;
+            }
+            Log($"saved {checkpointPath}");
+            var resultJson = JsonSerializer.Serialize(result, JsonOutput.Options);
+            if (asJson) Console.WriteLine(resultJson);
+            if (parse.GetValue(report) is { } reportPath) AtomicFile.WriteAllText(reportPath, resultJson);
             else Log($"done: val_loss {result.ValLoss:F4}{(result.ValLossAveragedWeights != result.ValLoss ? $" (replicas' averaged weights {result.ValLossAveragedWeights:F4})" : "")}, {Units.Bytes(result.BytesSentPerReplica)} sent per replica, {result.TokensPerSecond:N0} tokens/s, {result.WallSeconds:F0} s");
             return 0;
         });
         return c;
-    }
-
-    public static ModelConfig ModelPreset(string name, int? layers, int? dim, int? heads)
-    {
-        if (!ModelConfig.Presets.TryGetValue(name.ToLowerInvariant(), out var preset))
-            throw new ArgumentException($"unknown model preset '{name}': use {string.Join(", ", ModelConfig.Presets.Keys)}");
-        return preset with { Layers = layers ?? preset.Layers, Dim = dim ?? preset.Dim, Heads = heads ?? preset.Heads };
     }
 
     private static OuterMomentum ParseForm(string text) => text.ToLowerInvariant() switch

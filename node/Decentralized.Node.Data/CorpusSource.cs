@@ -23,12 +23,20 @@ public static class CorpusSource
     }
 
     /// <summary>
-    /// The files a corpus path stands for, in the order they are read: the file itself, or every
-    /// non-hidden file below a folder sorted by ordinal relative path (directory symlinks are not
-    /// followed, which rules out cycles).
+    /// The text files a corpus path stands for, in the order they are read: the file itself, or every non-hidden text
+    /// file below a folder sorted by ordinal relative path (directory symlinks are not followed, which rules out
+    /// cycles). Files of a folder that are not text are left out (<see cref="Scan"/> names them).
     /// </summary>
-    /// <exception cref="DataException">The path does not exist or the folder holds too many files.</exception>
-    public static IReadOnlyList<string> ListFiles(string path, CorpusOptions? options = null)
+    /// <exception cref="DataException">The path does not exist, the folder holds too many files or no text at all.</exception>
+    public static IReadOnlyList<string> ListFiles(string path, CorpusOptions? options = null) => Scan(path, options).Text;
+
+    /// <summary>
+    /// A corpus path's files, sorted into what is read and what is skipped. A folder is a dataset checkout or a docs
+    /// tree as people have them, with indexes, images and archives beside the text: those are skipped (judged from each
+    /// file's first 8 KiB) and the folder is refused only when no text is left. A single file is taken as given; if it
+    /// is not text, reading it says so.
+    /// </summary>
+    public static CorpusFiles Scan(string path, CorpusOptions? options = null)
     {
         options ??= CorpusOptions.Default;
         if (string.IsNullOrWhiteSpace(path))
@@ -39,7 +47,7 @@ public static class CorpusSource
         var full = Path.GetFullPath(path);
         if (File.Exists(full))
         {
-            return [full];
+            return new CorpusFiles([full], []);
         }
 
         if (!Directory.Exists(full))
@@ -47,17 +55,43 @@ public static class CorpusSource
             throw new DataException($"corpus path '{path}' does not exist; pass a text file, a folder of text files, or a .jsonl file");
         }
 
-        var files = new List<string>();
-        Walk(full, files, options.MaxFiles, path);
-        files.Sort((a, b) => string.CompareOrdinal(Relative(full, a), Relative(full, b)));
-        return files;
+        var all = new List<string>();
+        Walk(full, all, options.MaxFiles, path);
+        all.Sort((a, b) => string.CompareOrdinal(Relative(full, a), Relative(full, b)));
+        var text = new List<string>();
+        var skipped = new List<string>();
+        var regular = all.Where(f => new FileInfo(f).LinkTarget is null).ToHashSet(StringComparer.Ordinal);
+        foreach (var file in all)
+        {
+            // A link to a file of the same folder (Debian's fortunes: art.u8 -> art) would train on it twice.
+            if (new FileInfo(file).ResolveLinkTarget(returnFinalTarget: true) is { } target && regular.Contains(target.FullName))
+            {
+                continue;
+            }
+
+            if (TextSniffer.IsText(file))
+            {
+                text.Add(file);
+            }
+            else
+            {
+                skipped.Add(Relative(full, file));
+            }
+        }
+
+        if (text.Count == 0 && skipped.Count > 0)
+        {
+            throw new DataException($"corpus folder '{path}' has no text files: {CorpusFiles.Describe(skipped)}; point at a folder of text or .jsonl files");
+        }
+
+        return new CorpusFiles(text, skipped);
     }
 
     /// <summary>
-    /// Checks every file of a corpus path for binary or non-UTF-8 content (first 8 KiB each) without
-    /// reading documents, so a stray binary is reported before minutes of tokenizing, not after.
+    /// Checks a corpus path for content that cannot be read (first 8 KiB of each file) without reading documents, so a
+    /// single binary file is reported before minutes of tokenizing, not after.
     /// </summary>
-    /// <exception cref="DataException">The path is missing, or a file is not text.</exception>
+    /// <exception cref="DataException">The path is missing, or the file given is not text.</exception>
     public static void CheckFiles(string path, CorpusOptions? options = null)
     {
         foreach (var file in ListFiles(path, options))

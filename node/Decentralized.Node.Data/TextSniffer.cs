@@ -49,6 +49,20 @@ internal static class TextSniffer
         }
     }
 
+    /// <summary>Whether a file reads as text (UTF-8 or UTF-16 with a byte order mark); unreadable files are not text.</summary>
+    public static bool IsText(string path)
+    {
+        try
+        {
+            Check(path);
+            return true;
+        }
+        catch (DataException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Classifies a sample (exposed for tests).</summary>
     public static Encoding Classify(string path, ReadOnlySpan<byte> sample)
     {

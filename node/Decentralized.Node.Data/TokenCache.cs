@@ -57,6 +57,11 @@ public static class TokenCache
     {
         options ??= CorpusOptions.Default;
         options.Validate();
+        if (CorpusSource.Scan(corpusPath, options).SkipSummary(corpusPath) is { } skipped)
+        {
+            log?.Invoke(skipped);
+        }
+
         var key = PathSourceKey(corpusPath, options);
         IEnumerable<string> Documents()
         {

@@ -31,7 +31,7 @@ public sealed class SoakRun(SoakOptions options, TextWriter progress) : IDisposa
     [
         "--model", "tiny", "--batch-size", "8", "--seq-len", "64", "--inner-steps", "20", "--warmup", "20", "--lr", "3e-3",
         "--device", "cpu", "--threads", "1", "--eval-batches", "2", "--heartbeat", "1", "--peer-timeout", "10", "--round-timeout", "30",
-        "--checkpoint-every", "5", "--swarm-key", _key, "--swarm-id", "soak", "--rounds", "0", .. more,
+        "--checkpoint-every-rounds", "5", "--swarm-key", _key, "--swarm-id", "soak", "--rounds", "0", .. more,
     ];
 
     public async Task RunAsync(CancellationToken ct)

@@ -12,6 +12,9 @@ internal sealed class CountingStream(Stream inner, long bytesMax = long.MaxValue
     private long _bytesWritten;
 
     public long BytesRead => Interlocked.Read(ref _bytesRead);
+
+    /// <summary>The wrapped stream.</summary>
+    public Stream Inner => inner;
     public long BytesWritten => Interlocked.Read(ref _bytesWritten);
 
     public override bool CanRead => true;

@@ -13,7 +13,8 @@ public sealed partial class Libp2pHost
 
     private readonly List<Socket> _listeners = [];
     private IReadOnlyList<Multiaddr> _listenAddresses = [];
-    private int _pendingInbound;
+    private readonly object _pendingLock = new();
+    private readonly LinkedList<PendingHandshake> _pending = new();   // oldest first
 
     /// <summary>Addresses bound by <see cref="StartAsync"/> (0.0.0.0 expanded to each interface), each with /p2p/.</summary>
     public IReadOnlyList<Multiaddr> BoundAddresses => _listenAddresses;
@@ -87,38 +88,88 @@ public sealed partial class Libp2pHost
                 _log.LogWarning("Accept failed: {Error}", e.Message);
                 continue;
             }
-            if (Interlocked.Increment(ref _pendingInbound) > _options.MaxPendingInboundHandshakes || ConnectionCount >= _options.MaxConnections)
+            if (ConnectionCount >= _options.MaxConnections)
             {
-                Interlocked.Decrement(ref _pendingInbound);
-                _log.LogWarning("Refusing inbound connection from {Remote}: connection limit reached", socket.RemoteEndPoint);
+                _log.LogWarning("Refusing inbound connection from {Remote}: {Limit} connections open", socket.RemoteEndPoint, _options.MaxConnections);
                 socket.Dispose();
                 continue;
             }
-            _ = HandleInboundAsync(socket);
+            AdmitInbound(socket);
         }
     }
 
-    private async Task HandleInboundAsync(Socket socket)
+    /// <summary>
+    /// Takes a pending handshake slot for a new socket, or refuses it. Slots are limited per source address
+    /// (<see cref="Libp2pHostOptions.MaxPendingInboundHandshakesPerAddress"/>) and in total; when either is full, the
+    /// oldest pending handshake that has not sent a single byte makes room (it is closed), so sockets that connect and
+    /// stay silent can delay a real peer by one accept, never lock it out. Only when every slot is talking is the
+    /// newcomer refused.
+    /// </summary>
+    private void AdmitInbound(Socket socket)
     {
-        Multiaddr remote;
-        PeerId? punching;
+        IPEndPoint endPoint;
+        PendingHandshake handshake;
         try
         {
-            var endPoint = (IPEndPoint)socket.RemoteEndPoint!;
-            remote = TcpAddress.FromEndPoint(endPoint);
-            punching = PunchingPeerAt(endPoint);
+            endPoint = (IPEndPoint)socket.RemoteEndPoint!;
+            handshake = new PendingHandshake(SourceOf(endPoint.Address), new CountingStream(new NetworkStream(socket, ownsSocket: true)));
         }
         catch (Exception)
         {
+            // The peer is already gone (reset between accept and here).
             socket.Dispose();
-            Interlocked.Decrement(ref _pendingInbound);
             return;
         }
+        PendingHandshake? evicted = null;
+        string? refusal = null;
+        lock (_pendingLock)
+        {
+            var fromSource = _pending.Count(p => p.Source.Equals(handshake.Source));
+            var full = fromSource >= _options.MaxPendingInboundHandshakesPerAddress ? $"{fromSource} handshakes from {handshake.Source} pending"
+                : _pending.Count >= _options.MaxPendingInboundHandshakes ? $"{_pending.Count} handshakes pending"
+                : null;
+            if (full is not null)
+            {
+                // Room is made inside the limit that is full: from the same source if it is the per-source one.
+                evicted = _pending.FirstOrDefault(p => p.IsSilent && (fromSource < _options.MaxPendingInboundHandshakesPerAddress || p.Source.Equals(handshake.Source)));
+                if (evicted is null)
+                {
+                    refusal = full;
+                }
+                else
+                {
+                    _pending.Remove(evicted);
+                }
+            }
+            if (refusal is null)
+            {
+                _pending.AddLast(handshake);
+            }
+        }
+        if (evicted is not null)
+        {
+            _log.LogDebug("Closing a silent pending handshake from {Evicted} to admit {Remote}", evicted.Source, endPoint);
+            evicted.Wire.Dispose();
+        }
+        if (refusal is not null)
+        {
+            _log.LogWarning("Refusing inbound connection from {Remote}: {Reason}, none of them silent", endPoint, refusal);
+            handshake.Wire.Dispose();
+            return;
+        }
+        _ = HandleInboundAsync(handshake, endPoint);
+    }
+
+    private async Task HandleInboundAsync(PendingHandshake handshake, IPEndPoint endPoint)
+    {
+        var remote = TcpAddress.FromEndPoint(endPoint);
         try
         {
-            ConfigureSocket(socket);
+            ConfigureSocket(handshake.Wire);
             // The other side of a hole punch whose SYN beat ours to this listener: DCUtR makes us its client.
-            var connection = await UpgradeAsync(socket, remote, isInitiator: punching is not null, expectedPeer: punching, _lifetime.Token).ConfigureAwait(false);
+            var punching = PunchingPeerAt(endPoint);
+            var connection = await UpgradeAsync(handshake.Wire, remote, isInitiator: punching is not null, expectedPeer: punching, relayed: false, _lifetime.Token)
+                .ConfigureAwait(false);
             _ = Register(connection);
         }
         catch (Exception e)
@@ -127,8 +178,35 @@ public sealed partial class Libp2pHost
         }
         finally
         {
-            Interlocked.Decrement(ref _pendingInbound);
+            lock (_pendingLock)
+            {
+                _pending.Remove(handshake);
+            }
         }
+    }
+
+    /// <summary>Whom a pending-handshake quota belongs to: the IPv4 address, or the /64 of an IPv6 one (one host's usual share).</summary>
+    private static IPAddress SourceOf(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6)
+        {
+            return address.MapToIPv4();
+        }
+        if (address.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return address;
+        }
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return new IPAddress(bytes);
+    }
+
+    /// <summary>An inbound connection between accept and the end of its upgrade; silent while it has sent nothing.</summary>
+    private sealed class PendingHandshake(IPAddress source, CountingStream wire)
+    {
+        public IPAddress Source { get; } = source;
+        public CountingStream Wire { get; } = wire;
+        public bool IsSilent => Wire.BytesRead == 0;
     }
 
     private static void ProbeBindable(IPEndPoint endPoint)
@@ -156,6 +234,14 @@ public sealed partial class Libp2pHost
     {
         // Small control frames (window updates, pings, negotiation) must not wait for Nagle.
         socket.NoDelay = true;
+    }
+
+    private static void ConfigureSocket(CountingStream wire)
+    {
+        if (wire.Inner is NetworkStream network)
+        {
+            ConfigureSocket(network.Socket);
+        }
     }
 
     private static IEnumerable<Multiaddr> ExpandUnspecified(IPEndPoint bound)

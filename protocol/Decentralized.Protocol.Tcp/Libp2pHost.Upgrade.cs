@@ -42,10 +42,13 @@ public sealed partial class Libp2pHost
                 throw new ProtocolException(ProtocolErrorCode.HandshakeFailed, "connected to ourselves");
             }
             await NegotiateMuxerAsync(noise, isInitiator, token).ConfigureAwait(false);
-            session = new YamuxSession(noise.Stream, isClient: isInitiator, _options.Yamux, _time);
+            // Until the gate passes, Noise has only shown that the peer holds some key: it may open a handful of streams
+            // with little unread data (see YamuxOptions.MaxInboundStreamsUntrusted), not 256 full windows.
+            session = new YamuxSession(noise.Stream, isClient: isInitiator, _options.Yamux, _time, untrusted: _options.ConnectionGate is not null);
             session.Start();
             var connection = new PeerConnection(noise.RemotePeer, remoteAddress, isInitiator, session, counter, relayed);
             await RunGateAsync(connection, token).ConfigureAwait(false);
+            session.Trust();
             return connection;
         }
         catch (Exception e)
@@ -119,7 +122,15 @@ public sealed partial class Libp2pHost
 
     private void LogHandshakeFailure(Multiaddr remote, Exception e)
     {
-        if (e is ProtocolException p)
+        if (e is ProtocolException { Code: ProtocolErrorCode.GateRejected, InnerException: ProtocolException { Code: ProtocolErrorCode.ConnectionClosed } })
+        {
+            _log.LogDebug("Handshake with {Remote} ended: {Reason}", remote, e.Message);   // a duplicate connection dropped by the peer
+        }
+        else if (e is ProtocolException { Code: ProtocolErrorCode.GateRejected, InnerException.Message: var reason } && reason.StartsWith("refused peer ", StringComparison.Ordinal))
+        {
+            _log.LogDebug("Handshake with {Remote} failed: {Reason}", remote, reason);   // the gate logged this refusal itself, with its reason
+        }
+        else if (e is ProtocolException p)
         {
             _log.LogWarning("Handshake with {Remote} failed ({Code}): {Reason}", remote, p.Code, p.Message);
         }

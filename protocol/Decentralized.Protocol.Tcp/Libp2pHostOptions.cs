@@ -62,8 +62,17 @@ public sealed record Libp2pHostOptions
     /// </summary>
     public int RememberedPeersMax { get; init; } = 4096;
 
-    /// <summary>Inbound connections still handshaking at once. Default 32; bounds the cost of a connection flood.</summary>
+    /// <summary>
+    /// Inbound connections still handshaking at once. Default 32; bounds the cost of a connection flood. When full, the
+    /// oldest handshake that has not sent a byte yet is closed to make room, so idle sockets cannot lock newcomers out.
+    /// </summary>
     public int MaxPendingInboundHandshakes { get; init; } = 32;
+
+    /// <summary>
+    /// Inbound handshakes pending at once from one IPv4 address or IPv6 /64. Default 8; one source cannot take all of
+    /// <see cref="MaxPendingInboundHandshakes"/>. Raise it when many peers join through one NAT at the same moment.
+    /// </summary>
+    public int MaxPendingInboundHandshakesPerAddress { get; init; } = 8;
 
     /// <summary>Inbound streams of one protocol open at once on one connection (js default 32). Default 64.</summary>
     public int MaxInboundStreamsPerProtocol { get; init; } = 64;
@@ -104,6 +113,7 @@ public sealed record Libp2pHostOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnections, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnectionsPerPeer, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingInboundHandshakes, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingInboundHandshakesPerAddress, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxInboundStreamsPerProtocol, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxMultistreamMessageBytes, 64);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxAddressesPerPeer, 1);

@@ -85,12 +85,45 @@ public class CorpusSourceTests
     }
 
     [Fact]
-    public void BinaryFileIsRejectedByName()
+    public void AFolderSkipsWhatIsNotTextAndNamesIt()
     {
         using var temp = new TempFolder();
         temp.Write("a.txt", "fine text");
         temp.WriteBytes("b.png", [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D]);
+        temp.WriteBytes("sub/c.dat", [0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x01, 0x5C]);
+        Assert.Equal(["fine text"], CorpusSource.Documents(temp.Path).ToList());
+        var files = CorpusSource.Scan(temp.Path);
+        Assert.Equal(["b.png", "sub/c.dat"], files.Skipped);
+        var line = files.SkipSummary("docs/")!;
+        Assert.Contains("skipped 2 files that are not text (b.png, sub/c.dat)", line);
+        Assert.DoesNotContain('\n', line);
+    }
+
+    [Fact]
+    public void ALinkToAFileOfTheSameFolderIsReadOnce()
+    {
+        using var temp = new TempFolder();
+        var art = temp.Write("art", "one fortune");
+        File.CreateSymbolicLink(Path.Combine(temp.Path, "art.u8"), art);
+        Assert.Equal(["one fortune"], CorpusSource.Documents(temp.Path).ToList());
+    }
+
+    [Fact]
+    public void AFolderWithNoTextLeftIsRefusedNamingWhatWasSkipped()
+    {
+        using var temp = new TempFolder();
+        temp.WriteBytes("b.png", [0x89, 0x50, 0x4E, 0x47, 0x00]);
         var error = Assert.Throws<DataException>(() => CorpusSource.Documents(temp.Path).ToList());
+        Assert.Contains("no text files", error.Message);
+        Assert.Contains("b.png", error.Message);
+    }
+
+    [Fact]
+    public void ABinaryFileGivenDirectlyIsRejectedByName()
+    {
+        using var temp = new TempFolder();
+        var file = temp.WriteBytes("b.png", [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D]);
+        var error = Assert.Throws<DataException>(() => CorpusSource.Documents(file).ToList());
         Assert.Contains("b.png", error.Message);
         Assert.Contains("binary", error.Message);
         Assert.DoesNotContain('\n', error.Message);

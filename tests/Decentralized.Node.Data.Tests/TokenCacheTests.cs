@@ -160,14 +160,28 @@ public class TokenCacheTests
     }
 
     [Fact]
-    public void BinaryFileAnywhereInTheFolderFailsBeforeTokenizing()
+    public void BinaryFilesInAFolderAreSkippedWithOneLineAndLeftOutOfTheKey()
     {
         using var temp = new TempFolder();
         temp.Write("c/a.txt", "first");
         temp.WriteBytes("c/z.bin", [1, 0, 2, 0]);
         var corpus = Path.Combine(temp.Path, "c");
-        Assert.Contains("z.bin", Assert.Throws<DataException>(() => CorpusSource.CheckFiles(corpus)).Message);
-        var error = Assert.Throws<DataException>(() => TokenCache.GetOrBuildFromPath(Path.Combine(temp.Path, "cache"), corpus, Bytes));
+        var lines = new List<string>();
+        var file = TokenCache.GetOrBuildFromPath(Path.Combine(temp.Path, "cache"), corpus, Bytes, log: lines.Add);
+        Assert.Equal("first", Bytes.Decode(file.Tokens.ToArray().Select(t => (int)t).ToArray()));
+        Assert.Contains(lines, l => l.Contains("skipped 1 file that is not text (z.bin)"));
+        string key = TokenCache.PathSourceKey(corpus);
+        temp.WriteBytes("c/z.bin", [1, 0, 2, 0, 3]);   // a changed index does not invalidate the tokens
+        Assert.Equal(key, TokenCache.PathSourceKey(corpus));
+    }
+
+    [Fact]
+    public void ABinaryFileGivenDirectlyFailsBeforeTokenizing()
+    {
+        using var temp = new TempFolder();
+        var file = temp.WriteBytes("z.bin", [1, 0, 2, 0]);
+        Assert.Contains("z.bin", Assert.Throws<DataException>(() => CorpusSource.CheckFiles(file)).Message);
+        var error = Assert.Throws<DataException>(() => TokenCache.GetOrBuildFromPath(Path.Combine(temp.Path, "cache"), file, Bytes));
         Assert.Contains("z.bin", error.Message);
     }
 

@@ -34,6 +34,78 @@ public sealed class TcpHostLimitTests
     }
 
     [Fact]
+    public async Task SilentSocketsFromManySourcesCannotLockOutARealPeer()
+    {
+        // Issue 26 item 2: 40 silent sockets (5 sources x 8) against 32 pending slots used to refuse every newcomer.
+        await using var host = await HostFixture.StartAsync(2);
+        var port = Port(host.ListenAddresses[0]);
+        var silent = new List<Socket>();
+        try
+        {
+            for (int source = 2; source <= 6; source++)
+            {
+                for (int i = 0; i < 8; i++)
+                {
+                    var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                    socket.Bind(new IPEndPoint(IPAddress.Parse($"127.0.0.{source}"), 0));
+                    await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+                    silent.Add(socket);
+                }
+            }
+            await using var peer = await HostFixture.StartAsync(1);
+            Assert.Equal(host.LocalPeer, await peer.DialAsync(host.ListenAddresses[0], CancellationToken.None).WaitAsync(Limit));
+        }
+        finally
+        {
+            silent.ForEach(s => s.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task OneSourceHoldsAtMostItsShareOfThePendingHandshakes()
+    {
+        await using var host = await HostFixture.StartAsync(2, o => o with { MaxPendingInboundHandshakesPerAddress = 3 });
+        var port = Port(host.ListenAddresses[0]);
+        var sockets = new List<Socket>();
+        try
+        {
+            for (int i = 0; i < 10; i++)
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                socket.Bind(new IPEndPoint(IPAddress.Parse("127.0.0.2"), 0));
+                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
+                sockets.Add(socket);
+            }
+            // Each newcomer beyond 3 closes the oldest silent one from the same source: 7 of the 10 are hung up on.
+            var buffer = new byte[1];
+            var closed = 0;
+            foreach (var socket in sockets)
+            {
+                using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                try
+                {
+                    if (await socket.ReceiveAsync(buffer, wait.Token) == 0)
+                    {
+                        closed++;
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                }
+                catch (SocketException)
+                {
+                    closed++;
+                }
+            }
+            Assert.Equal(7, closed);
+        }
+        finally
+        {
+            sockets.ForEach(s => s.Dispose());
+        }
+    }
+
+    [Fact]
     public async Task IdleConnectionIsClosed()
     {
         await using var a = await HostFixture.StartAsync(1, o => o with { IdleTimeout = TimeSpan.FromSeconds(1) });

@@ -150,6 +150,48 @@ public sealed class YamuxTests
     }
 
     [Fact]
+    public async Task BeforeTheGateAPeerGetsAFewStreamsAndCannotParkFullWindowsInThem()
+    {
+        // Issue 26 item 1: 256 streams x 256 KiB unread used to be accepted from anyone who had finished Noise.
+        var (raw, server) = CreateRawClient(untrusted: true);
+        for (uint id = 1; id <= 2 * 12 - 1; id += 2)
+        {
+            await WriteFrame(raw, new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Syn, id, 0));
+        }
+        // The ninth stream is refused: only a handful may exist before the gate passes.
+        var reset = await ReadFramesUntil(raw, YamuxFrameType.WindowUpdate, h => (h.Flags & YamuxFlags.Rst) != 0);
+        Assert.Equal(2u * 9 - 1, reset.StreamId);
+        Assert.False(server.IsClosed);
+        // Data on refused streams is skipped, never buffered; data nobody reads on accepted ones is bounded in total.
+        await WriteFrame(raw, new YamuxHeader(YamuxFrameType.Data, YamuxFlags.None, 2 * 9 - 1, 64 * 1024), new byte[64 * 1024]);
+        await WriteFrame(raw, new YamuxHeader(YamuxFrameType.Data, YamuxFlags.None, 1, 64 * 1024), new byte[64 * 1024]);
+        await WriteFrame(raw, new YamuxHeader(YamuxFrameType.Data, YamuxFlags.None, 3, 64 * 1024), new byte[64 * 1024]);
+        Assert.False(server.IsClosed);
+        await WriteFrame(raw, new YamuxHeader(YamuxFrameType.Data, YamuxFlags.None, 5, 1), new byte[1]);
+        await server.Completion.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(ProtocolErrorCode.ResourceExhausted, Assert.IsType<ProtocolException>(server.CloseReason).Code);
+    }
+
+    [Fact]
+    public async Task OnceTrustedTheFullWindowsAndStreamLimitsApply()
+    {
+        var (raw, server) = CreateRawClient(untrusted: true);
+        server.Trust();
+        for (uint id = 1; id <= 2 * 20 - 1; id += 2)
+        {
+            await WriteFrame(raw, new YamuxHeader(YamuxFrameType.WindowUpdate, YamuxFlags.Syn, id, 0));
+            await WriteFrame(raw, new YamuxHeader(YamuxFrameType.Data, YamuxFlags.None, id, 200 * 1024), new byte[200 * 1024]);
+        }
+        for (int i = 0; i < 20; i++)
+        {
+            var stream = await server.AcceptStreamAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            var received = new byte[200 * 1024];
+            await stream.ReadExactlyAsync(received);
+        }
+        Assert.False(server.IsClosed);
+    }
+
+    [Fact]
     public async Task StreamsBeyondTheInboundLimitAreReset()
     {
         var (raw, server) = CreateRawClient(Quiet with { MaxInboundStreams = 2 });
@@ -215,10 +257,10 @@ public sealed class YamuxTests
         }
     }
 
-    private static (DuplexPipe Raw, YamuxSession Server) CreateRawClient(YamuxOptions? options = null)
+    private static (DuplexPipe Raw, YamuxSession Server) CreateRawClient(YamuxOptions? options = null, bool untrusted = false)
     {
         var (a, b) = DuplexPipe.Create();
-        var server = new YamuxSession(b, isClient: false, options ?? Quiet);
+        var server = new YamuxSession(b, isClient: false, options ?? Quiet, untrusted: untrusted);
         server.Start();
         return (a, server);
     }

@@ -55,6 +55,52 @@ public sealed class SwarmCheckpointTests
         finally { File.Delete(path); }
     }
 
+    [Fact]
+    public async Task ANonFiniteStateIsNeverWrittenAndTheStoreKeepsARotationOfGoodOnes()
+    {
+        // Issue 26 item 4: a diverged daemon used to overwrite its last good checkpoint with NaN weights on exit.
+        var dir = Directory.CreateTempSubdirectory("swarm-rotation-").FullName;
+        var network = new SimulatedNetwork(new SimulationScheduler(), new NetworkOptions(), new DeterministicRandom(1));
+        try
+        {
+            var store = new CheckpointStore(dir, NullLogger.Instance, keep: 3);
+            var (peer, _) = Peer(network, "a");
+            await using (peer)
+            {
+                for (long round = 1; round <= 4; round++)
+                {
+                    peer.RestorePosition(round, 0);
+                    Assert.True(store.TrySave(peer));
+                }
+                Assert.Equal([store.Path, store.Path + ".1", store.Path + ".2"], store.Files);
+                var good = File.ReadAllBytes(store.Path);
+                using (no_grad()) peer.Trainer.Flat.Parameters[1].fill_(float.NaN);
+                Assert.Equal($"weights {peer.Trainer.Flat.Names[1]}", peer.FirstNonFiniteTensor());
+                Assert.Throws<NonFiniteStateException>(() => SwarmCheckpoint.Save(store.Path, peer));
+                Assert.False(store.TrySave(peer));
+                Assert.Equal(good, File.ReadAllBytes(store.Path));
+                Assert.Equal(4, store.Round);
+                Assert.True(store.Failing);
+            }
+            // A checkpoint written with NaN by an older build is skipped for the newest finite one.
+            var (writer, _) = Peer(network, "b");
+            await using (writer)
+            {
+                using (no_grad()) writer.Trainer.Flat.Parameters[0].fill_(float.PositiveInfinity);
+                writer.RestorePosition(5, 0);
+                CheckpointFile.Write(store.Path, w => SwarmCheckpoint.WritePayload(w, writer), keep: 3);
+            }
+            var (loaded, _) = Peer(network, "c");
+            await using (loaded)
+            {
+                Assert.Equal(store.Path + ".1", new CheckpointStore(dir, NullLogger.Instance).LoadNewestGood(loaded));
+                Assert.Equal(4, loaded.Round);
+                Assert.Null(loaded.FirstNonFiniteTensor());
+            }
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     private static (SwarmPeer Peer, IUpdateCodec[] Codecs) Peer(SimulatedNetwork network, string name)
     {
         var model = new ModelConfig(VocabSize: 256, Dim: 32, Layers: 2, Heads: 2, ContextLength: 32);

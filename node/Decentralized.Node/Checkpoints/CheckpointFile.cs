@@ -22,12 +22,23 @@ public static class CheckpointFile
     /// <summary>Largest checkpoint accepted on load (a guard against absurd headers).</summary>
     public const long MaxPayloadBytes = 64L << 30;
 
-    /// <summary>Writes <paramref name="writePayload"/>'s output atomically to <paramref name="path"/>.</summary>
-    public static void Write(string path, Action<BinaryWriter> writePayload)
+    /// <summary>The <paramref name="index"/>-th older copy of <paramref name="path"/> kept by a rotation (0: the file itself).</summary>
+    public static string Older(string path, int index) => index == 0 ? path : $"{path}.{index}";
+
+    /// <summary>The prefix of the temporary file a write uses (followed by the writer's process id).</summary>
+    public static string TemporaryPrefix(string path) => Path.GetFullPath(path) + ".tmp-";
+
+    /// <summary>
+    /// Writes <paramref name="writePayload"/>'s output atomically to <paramref name="path"/>. With <paramref name="keep"/>
+    /// above 1 the files it replaces move down a rotation (<c>path.1</c> … <c>path.{keep-1}</c>, newest first), and only
+    /// once the new file is whole on disk: a write that fails (a full disk) leaves every previous file as it was.
+    /// </summary>
+    public static void Write(string path, Action<BinaryWriter> writePayload, int keep = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(keep, 1);
         var full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var temp = full + $".tmp-{Environment.ProcessId}";
+        var temp = TemporaryPrefix(full) + Environment.ProcessId;
         try
         {
             using (var file = new FileStream(temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None))
@@ -47,6 +58,8 @@ public static class CheckpointFile
                 file.Write(hash);
                 file.Flush(flushToDisk: true);
             }
+            for (int i = keep - 1; i >= 1; i--)
+                if (File.Exists(Older(full, i - 1))) File.Move(Older(full, i - 1), Older(full, i), overwrite: true);
             File.Move(temp, full, overwrite: true);
         }
         finally

@@ -8,13 +8,26 @@ public static class SwarmCheckpoint
     // A daemon's codec streams: "delta", "fast", "slow", "anchored" (a margin on top).
     private const int StreamsMax = 16;
 
-    public static void Save(string path, SwarmPeer peer) => CheckpointFile.Write(path, w =>
+    /// <summary>
+    /// Saves the peer's state to <paramref name="path"/>, keeping <paramref name="keep"/> files in rotation (see
+    /// <see cref="CheckpointFile.Write"/>). A state holding NaN or ±Inf is refused with <see cref="NonFiniteStateException"/>
+    /// before anything is written: a diverged run must never replace its last good checkpoint.
+    /// </summary>
+    public static void Save(string path, SwarmPeer peer, int keep = 1)
+    {
+        if (peer.FirstNonFiniteTensor() is { } bad)
+            throw new NonFiniteStateException($"not writing {path}: the state is not finite ({bad})");
+        CheckpointFile.Write(path, w => WritePayload(w, peer), keep);
+    }
+
+    /// <summary>The payload as it goes inside the container, unchecked (tests write what an older build could have written).</summary>
+    internal static void WritePayload(BinaryWriter w, SwarmPeer peer)
     {
         w.Write(peer.ConfigHash);
         w.Write(peer.StepsInRound);
         ReplicaStateIo.Write(w, peer.Trainer, peer.Slow, peer.OuterMomentum, peer.Round, peer.Data);
         foreach (var codec in peer.Codecs) FeedbackIo.Write(w, codec.Feedback.Select(e => (e.Key, e.Value)).ToArray());
-    });
+    }
 
     /// <summary>The swarm config hash and the weights of a daemon's checkpoint (node.ckpt), read without a live peer.</summary>
     public static (string ConfigHash, float[] Weights) ReadWeights(string path, long valuesMax) => CheckpointFile.Read(path, r =>

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Decentralized.Protocol;
 using Decentralized.Protocol.Identity;
 using Microsoft.Extensions.Logging;
 
@@ -22,9 +23,13 @@ public sealed class ConnectionHandshake(SwarmIdentity identity, byte[] swarmKey,
     public async Task RunAsync(PeerId remote, Stream stream, bool isInitiator, CancellationToken ct)
     {
         var nonce = RandomNumberGenerator.GetBytes(32);
-        await MessageIo.WriteAsync(stream, new HelloMessage(identity.SoftwareVersion, identity.ProtocolVersion, identity.SwarmId, identity.ConfigHash, nonce), ct);
+        await MessageIo.WriteAsync(stream, new HelloMessage(identity.SoftwareVersion, identity.ProtocolVersion, identity.SwarmId, identity.ConfigHash, nonce,
+            identity.Settings.Count > 0 ? new Dictionary<string, string>(identity.Settings) : null), ct);
         var hello = await MessageIo.ReadAsync<HelloMessage>(stream, messageBytesMax, ct);
         if (hello.Nonce is not { Length: 32 }) throw Refuse(remote, "malformed hello (nonce)");
+        if (hello.Settings is { } settings && (settings.Count > SwarmIdentity.SettingsMax
+            || settings.Any(kv => kv.Key is not { Length: <= SwarmIdentity.SettingTextMax } || kv.Value is not { Length: <= SwarmIdentity.SettingTextMax })))
+            throw Refuse(remote, "malformed hello (settings)");
         await MessageIo.WriteAsync(stream, new ProofMessage(Mac(localPeer, remote, hello.Nonce)), ct);
         var proof = await MessageIo.ReadAsync<ProofMessage>(stream, messageBytesMax, ct);
 
@@ -35,6 +40,12 @@ public sealed class ConnectionHandshake(SwarmIdentity identity, byte[] swarmKey,
         VerdictMessage? theirs = null;
         try { theirs = await MessageIo.ReadAsync<VerdictMessage>(stream, messageBytesMax, ct); }
         catch (SwarmProtocolException) when (reason is not null) { }
+        catch (SwarmProtocolException e)
+        {
+            // We accepted them, and they closed before their verdict: when two peers dial each other at once, each
+            // keeps one connection and drops the other mid-gate. Normal, so the host logs it at debug, not as a refusal.
+            throw new ProtocolException(ProtocolErrorCode.ConnectionClosed, $"the peer closed the connection during the gate (a duplicate it dropped): {e.Message}");
+        }
         if (reason is not null) throw Refuse(remote, reason);
         if (theirs?.Refusal is { } refusal) throw Refuse(remote, $"the peer refused us: {refusal}");
     }
@@ -49,7 +60,9 @@ public sealed class ConnectionHandshake(SwarmIdentity identity, byte[] swarmKey,
         if (proof.Mac is null || !CryptographicOperations.FixedTimeEquals(proof.Mac, expected))
             return "swarm key mismatch: the peer could not prove it holds our swarm key";
         if (hello.ConfigHash != identity.ConfigHash)
-            return $"model/optimizer config mismatch: ours {identity.ConfigHash}, theirs {hello.ConfigHash}";
+            return hello.Settings is { } theirs && identity.Settings.Count > 0 && identity.DescribeDifferences(theirs) is { Length: > 0 } differences
+                ? $"settings differ (every member must use the same): {differences}"
+                : $"model/optimizer config mismatch: ours {identity.ConfigHash}, theirs {hello.ConfigHash}";
         return null;
     }
 

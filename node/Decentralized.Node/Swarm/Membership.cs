@@ -76,8 +76,10 @@ public sealed class Membership
 
     private async Task ServeHeartbeatAsync(PeerId peer, Stream stream, CancellationToken ct)
     {
-        var message = await MessageIo.ReadAsync<HeartbeatMessage>(stream, _options.ControlMessageBytesMax, ct);
-        await MessageIo.WriteAsync(stream, LocalHeartbeat(), ct);
+        // A heartbeat is one message each way: a peer silent for the peer timeout gives the stream back.
+        using var deadline = new Deadline(_time, _options.PeerTimeout, ct);
+        var message = await MessageIo.ReadAsync<HeartbeatMessage>(stream, _options.ControlMessageBytesMax, deadline.Token);
+        await MessageIo.WriteAsync(stream, LocalHeartbeat(), deadline.Token);
         Absorb(peer, message);
     }
 

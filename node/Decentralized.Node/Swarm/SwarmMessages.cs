@@ -13,7 +13,8 @@ public sealed record HelloMessage(
     [property: Key(1)] int ProtocolVersion,
     [property: Key(2)] string SwarmId,
     [property: Key(3)] string ConfigHash,
-    [property: Key(4)] byte[] Nonce);
+    [property: Key(4)] byte[] Nonce,
+    [property: Key(5)] Dictionary<string, string>? Settings = null);
 
 /// <summary>Second gate message: HMAC-SHA256 under the swarm key over both peer ids and the other side's nonce.</summary>
 [MessagePackObject]

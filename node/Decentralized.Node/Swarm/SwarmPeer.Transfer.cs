@@ -15,6 +15,9 @@ public sealed partial class SwarmPeer
     /// <summary>Tensor bytes are written and read in slices of this size, so a large update never needs a second copy in flight.</summary>
     private const int ChunkBytes = 1 << 20;
 
+    /// <summary>An incoming update's buffer starts at this size and doubles as bytes arrive (see <see cref="ReadBlobAsync"/>).</summary>
+    private const int FirstBlobBufferBytes = 64 * 1024;
+
     private readonly ConcurrentDictionary<PeerId, ResiliencePipeline> _pipelines = new();
 
     /// <summary>
@@ -72,10 +75,27 @@ public sealed partial class SwarmPeer
 
     /// <summary>
     /// Receives a partner's update. Everything is checked before it is kept: the round window, the declared
-    /// size against the limit (before allocating), the codec's shape and finiteness checks. A bad update is
-    /// dropped with the reason logged and counted; the connection and our training go on.
+    /// size against the largest update this model can have (before allocating), the codec's shape and finiteness checks.
+    /// The whole exchange must finish within the round timeout, and memory grows only with the bytes that arrived, so
+    /// a peer that sends headers and then nothing costs a few bytes per stream until the deadline drops it. A bad
+    /// update is dropped with the reason logged and counted; the connection and our training go on.
     /// </summary>
     private async Task ServeUpdateAsync(PeerId peer, Stream stream, CancellationToken ct)
+    {
+        using var deadline = new Deadline(_time, _options.RoundTimeout, ct);
+        try
+        {
+            await ReceiveUpdateAsync(peer, stream, deadline.Token);
+        }
+        catch (OperationCanceledException) when (deadline.Token.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            Stats.AddRejected();
+            _log.LogWarning("dropped an update stream from {Peer}: not complete within the round timeout ({Timeout})", peer, _options.RoundTimeout);
+            throw;
+        }
+    }
+
+    private async Task ReceiveUpdateAsync(PeerId peer, Stream stream, CancellationToken ct)
     {
         var header = await MessageIo.ReadAsync<UpdateHeader>(stream, _options.ControlMessageBytesMax, ct);
         long now = Round;
@@ -88,19 +108,14 @@ public sealed partial class SwarmPeer
             await stream.WriteAsync(new byte[] { 0 }, ct);
             return;
         }
+        long limit = UpdateBytesMax(header.Kind);
         string? refusal =
-            header.BlobBytes <= 0 || header.BlobBytes > _options.UpdateBytesMax ? $"declared size {header.BlobBytes} exceeds the limit {_options.UpdateBytesMax}"
-            : !Enum.IsDefined(header.Kind) ? $"unknown update kind {(int)header.Kind}"
+            !Enum.IsDefined(header.Kind) ? $"unknown update kind {(int)header.Kind}"
+            : header.BlobBytes <= 0 || header.BlobBytes > limit ? $"declared size {header.BlobBytes} exceeds the limit {limit} (the largest {header.Kind} update of this model)"
             : null;
         if (refusal is null)
         {
-            var blob = new byte[header.BlobBytes];
-            for (int offset = 0; offset < blob.Length;)
-            {
-                int read = await stream.ReadAsync(blob.AsMemory(offset, Math.Min(ChunkBytes, blob.Length - offset)), ct);
-                if (read == 0) throw new SwarmProtocolException($"update from {peer} ended after {offset} of {blob.Length} bytes");
-                offset += read;
-            }
+            var blob = await ReadBlobAsync(peer, stream, (int)header.BlobBytes, ct);
             Stats.AddReceived(blob.Length);
             try
             {
@@ -116,6 +131,39 @@ public sealed partial class SwarmPeer
         Stats.AddRejected();
         _log.LogWarning("rejected update from {Peer}: {Reason}", peer, refusal);
         await stream.WriteAsync(new byte[] { 0 }, ct);
+    }
+
+    /// <summary>
+    /// Reads exactly <paramref name="declared"/> bytes into a buffer that starts small and doubles as data arrives:
+    /// what a peer makes us hold is at most twice what it actually sent, never what it merely declared.
+    /// </summary>
+    private static async Task<byte[]> ReadBlobAsync(PeerId peer, Stream stream, int declared, CancellationToken ct)
+    {
+        var blob = new byte[Math.Min(declared, FirstBlobBufferBytes)];
+        int offset = 0;
+        while (offset < declared)
+        {
+            if (offset == blob.Length) Array.Resize(ref blob, (int)Math.Min(declared, 2L * blob.Length));
+            int read = await stream.ReadAsync(blob.AsMemory(offset, Math.Min(ChunkBytes, blob.Length - offset)), ct);
+            if (read == 0) throw new SwarmProtocolException($"update from {peer} ended after {offset} of {declared} bytes");
+            offset += read;
+        }
+        return blob;
+    }
+
+    /// <summary>
+    /// The largest blob of <paramref name="kind"/> we accept: the configured limit, or less when no codec chain can
+    /// produce that much for this model. A vector takes at most 9 bytes per value (fp32 plus a 5-byte varint index, the
+    /// worst a sparse chain keeping every value could do; dense fp32 is 4) plus generous per-tensor headers; Δ-and-φ
+    /// carries two vectors behind a 4-byte length. A larger declared size cannot be an update of this model and is
+    /// refused from its header.
+    /// </summary>
+    private long UpdateBytesMax(UpdateKind kind)
+    {
+        var layout = Trainer.Flat;
+        long vector = 9 * layout.Count + 1024L * layout.Names.Count + 64 * 1024;
+        long model = kind == UpdateKind.DeltaAndSlow ? 4 + 2 * vector : vector;
+        return Math.Min(Math.Min(_options.UpdateBytesMax, model), Array.MaxLength);
     }
 
     private ReceivedUpdate DecodeUpdate(PeerId peer, UpdateHeader header, byte[] blob)

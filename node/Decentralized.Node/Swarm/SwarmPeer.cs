@@ -105,16 +105,31 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     {
         Round = round;
         StepsInRound = stepsInRound;
+        // Overlap: an exchange still in flight belongs to the position we leave (a rollback or a state download).
+        _pending = null;
+        _base?.Dispose();
+        _base = null;
         if (DiLoCo is not null) DiLoCo.Round = round;
         if (NoLoCo is not null) NoLoCo.Round = round;
+    }
+
+    /// <summary>The reason a gate gave for refusing a connection (ours or the peer's), found in a dial's exception chain.</summary>
+    private static string? GateRefusal(Exception e)
+    {
+        for (Exception? x = e; x is not null; x = x.InnerException)
+            if (x is SwarmProtocolException { Message: var m } && m.StartsWith("refused peer ", StringComparison.Ordinal))
+                return m[(m.IndexOf(": ", StringComparison.Ordinal) + 2)..];
+        return null;
     }
 
     /// <summary>Dials the bootstrap addresses (a failed one is logged and skipped) and, if the swarm already trains, fetches its state.</summary>
     public async Task JoinAsync(IReadOnlyList<Multiaddr> bootstrap, bool fetchState, CancellationToken ct)
     {
         var reached = new List<PeerId>();
-        // A busy bootstrap peer (training on every core) may be slow to handshake: three tries, growing patience.
-        for (int attempt = 1; attempt <= 3 && reached.Count == 0; attempt++)
+        string? refusal = null;
+        // A busy bootstrap peer (training on every core) may be slow to handshake: three tries, growing patience. A
+        // peer that answered and refused us (another swarm, key or settings) is not asked again: that is the answer.
+        for (int attempt = 1; attempt <= 3 && reached.Count == 0 && refusal is null; attempt++)
             foreach (var address in bootstrap)
             {
                 try
@@ -124,12 +139,15 @@ public sealed partial class SwarmPeer : IAsyncDisposable
                 }
                 catch (Exception e) when (!ct.IsCancellationRequested)
                 {
+                    if (GateRefusal(e) is { } reason) { refusal = reason; continue; }
                     _log.LogWarning("bootstrap {Address} failed (attempt {Attempt} of 3): {Reason}", address, attempt, e.Message);
                     await Task.Delay(TimeSpan.FromSeconds(attempt), _time, ct);
                 }
             }
         if (bootstrap.Count > 0 && reached.Count == 0)
-            throw new SwarmProtocolException($"none of the {bootstrap.Count} bootstrap peers answered: check the address, that the peer runs, and that its port is reachable");
+            throw new SwarmProtocolException(refusal is not null
+                ? $"the bootstrap peer refused us: {refusal}"
+                : $"none of the {bootstrap.Count} bootstrap peers answered: check the address, that the peer runs, and that its port is reachable");
         if (reached.Count > 0)
         {
             await Membership.BeatAsync(ct);   // learn the swarm's progress before deciding where to fetch from
@@ -154,14 +172,43 @@ public sealed partial class SwarmPeer : IAsyncDisposable
             {
                 double loss = Trainer.TrainStep(Data.Next, _buffer);
                 StepsInRound++;
+                if (!double.IsFinite(loss)) throw Diverged($"inner step {Trainer.Step}", $"loss {loss}");
                 Stats.LastLoss = loss;
                 OnStep?.Invoke(Trainer.Step, loss);
                 if (AfterInnerStep is not null) await AfterInnerStep(ct);
             }
             if (ct.IsCancellationRequested) break;
             await OuterRoundAsync(ct);
+            if (FirstNonFiniteTensor() is not null) throw Diverged($"the outer step of round {Round - 1}", "state");
         }
         if (_pending is not null && !ct.IsCancellationRequested) await DrainOverlapAsync();
+    }
+
+    /// <summary>The first tensor of the replica state (weights, φ, outer momentum) holding NaN or ±Inf, or null when all are finite.</summary>
+    public string? FirstNonFiniteTensor()
+    {
+        lock (_outerLock)
+        {
+            return NonFiniteCheck.FirstParameter(Trainer.Flat) is { } w ? $"weights {w}"
+                : NonFiniteCheck.FirstInVector(Slow, Trainer.Flat) is { } s ? $"outer weights (φ) {s}"
+                : NonFiniteCheck.FirstInVector(OuterMomentum, Trainer.Flat) is { } m ? $"outer momentum {m}"
+                : null;
+        }
+    }
+
+    private TrainingDivergedException Diverged(string where, string what)
+    {
+        string tensor;
+        if (FirstNonFiniteTensor() is { } bad)
+        {
+            tensor = $"first non-finite tensor: {bad}";
+        }
+        else
+        {
+            var (name, max) = NonFiniteCheck.LargestParameter(Trainer.Flat);
+            tensor = $"every tensor still finite, the largest is {name} (|w| up to {max:G3})";
+        }
+        return new TrainingDivergedException($"training diverged at {where} (round {Round}): {what} not finite; {tensor}");
     }
 
     /// <summary>Overlap at the end of a bounded run: apply the last exchange so the final weights include it.</summary>

@@ -21,6 +21,20 @@ public sealed record YamuxOptions
     /// <summary>Streams the peer may have open at once (default 256; js allows 1000). Extra SYNs are answered with RST.</summary>
     public int MaxInboundStreams { get; init; } = 256;
 
+    /// <summary>
+    /// Streams the peer may have open at once while the session is untrusted, i.e. before the connection gate passed
+    /// (default 8: the gate stream, identify and ping, plus the few streams a peer opens the moment its own side of the
+    /// gate passed, which can arrive before ours has). Extra SYNs are answered with RST.
+    /// </summary>
+    public int MaxInboundStreamsUntrusted { get; init; } = 8;
+
+    /// <summary>
+    /// Unread bytes all streams of an untrusted session may hold together (default 128 KiB: two gate messages of the
+    /// largest control size). A peer that sends more before the gate passed is cut off: without this, 256 streams with
+    /// 256 KiB windows let a stranger park 64 MiB per pending handshake. Windows do not grow until the session is trusted.
+    /// </summary>
+    public int MaxBufferedBytesUntrusted { get; init; } = 128 * 1024;
+
     /// <summary>Streams we may have open at once (default 1024).</summary>
     public int MaxOutboundStreams { get; init; } = 1024;
 
@@ -51,6 +65,8 @@ public sealed record YamuxOptions
         ArgumentOutOfRangeException.ThrowIfNegative(MaxSessionWindowGrowthBytes);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxInboundStreams, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxOutboundStreams, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxInboundStreamsUntrusted, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxBufferedBytesUntrusted, 1024);
         ArgumentOutOfRangeException.ThrowIfLessThan(AcceptBacklog, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxFramePayloadBytes, 1024);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingControlFrames, 16);

@@ -123,7 +123,8 @@ public sealed partial class YamuxSession
             {
                 throw new ProtocolException(ProtocolErrorCode.MuxerProtocolError, $"yamux: duplicate SYN for stream {id}");
             }
-            if (!_localGoAway && _inboundCount < Options.MaxInboundStreams)
+            var limit = _trusted ? Options.MaxInboundStreams : Options.MaxInboundStreamsUntrusted;
+            if (!_localGoAway && _inboundCount < limit)
             {
                 stream = new YamuxStream(this, id, isInbound: true);
                 _streams.Add(id, stream);
@@ -164,6 +165,11 @@ public sealed partial class YamuxSession
             throw new ProtocolException(ProtocolErrorCode.FlowControlViolation, $"stream {id}: {length}-byte frame exceeds any window");
         }
         var size = (int)length;
+        if (!_trusted && BufferedBytes() + size > Options.MaxBufferedBytesUntrusted)
+        {
+            throw new ProtocolException(ProtocolErrorCode.ResourceExhausted,
+                $"stream {id}: more than {Options.MaxBufferedBytesUntrusted} unread bytes before the connection was authenticated");
+        }
         var (first, second) = stream.BeginReceive(size, out var discard);
         if (discard)
         {

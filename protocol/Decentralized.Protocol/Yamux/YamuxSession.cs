@@ -32,10 +32,17 @@ public sealed partial class YamuxSession : IAsyncDisposable
     private bool _remoteGoAway;
     private int _terminated;
     private int _started;
+    private volatile bool _trusted;
 
     /// <summary>Creates a session over <paramref name="transport"/> (which it owns). Call <see cref="Start"/> next.</summary>
-    public YamuxSession(Stream transport, bool isClient, YamuxOptions? options = null, TimeProvider? timeProvider = null)
+    /// <param name="untrusted">
+    /// True while the peer is still to be authenticated above the muxer (a connection gate): the session then holds the
+    /// peer to <see cref="YamuxOptions.MaxInboundStreamsUntrusted"/> and <see cref="YamuxOptions.MaxBufferedBytesUntrusted"/>
+    /// until <see cref="Trust"/> is called.
+    /// </param>
+    public YamuxSession(Stream transport, bool isClient, YamuxOptions? options = null, TimeProvider? timeProvider = null, bool untrusted = false)
     {
+        _trusted = !untrusted;
         Options = options ?? new YamuxOptions();
         Options.Validate();
         _transport = transport;
@@ -78,6 +85,12 @@ public sealed partial class YamuxSession : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>False until <see cref="Trust"/> for a session created untrusted.</summary>
+    public bool IsTrusted => _trusted;
+
+    /// <summary>The peer passed the gate: the full stream and window limits apply from now on.</summary>
+    public void Trust() => _trusted = true;
 
     /// <summary>Starts the read loop, the control writer and the keepalive timer.</summary>
     public void Start()
@@ -204,6 +217,20 @@ public sealed partial class YamuxSession : IAsyncDisposable
             }
         }
         Interlocked.Add(ref _windowGrowthUsed, -stream.GrownWindowBytes);
+    }
+
+    /// <summary>Unread bytes held by all streams (an estimate taken without the streams' locks; for the untrusted bound).</summary>
+    private long BufferedBytes()
+    {
+        lock (_lock)
+        {
+            long total = 0;
+            foreach (var stream in _streams.Values)
+            {
+                total += stream.BufferedBytes;
+            }
+            return total;
+        }
     }
 
     private void Terminate(Exception reason)

@@ -54,6 +54,9 @@ public sealed class YamuxStream : Stream, IHalfCloseable
 
     internal bool IsFinished => _reset || (_localClosed && _remoteClosed);
 
+    /// <summary>Unread bytes in the receive buffer (read without the lock: an estimate for the session's bounds).</summary>
+    internal int BufferedBytes => _buffer.Count;
+
     /// <inheritdoc />
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -312,7 +315,8 @@ public sealed class YamuxStream : Stream, IHalfCloseable
             return 0;
         }
         var growth = 0;
-        if (_buffer.Count <= _receiveWindow / 4 && _receiveWindow < _session.Options.MaxStreamWindowBytes)
+        // An untrusted session (connection gate pending) never grows a window: see YamuxOptions.MaxBufferedBytesUntrusted.
+        if (_session.IsTrusted && _buffer.Count <= _receiveWindow / 4 && _receiveWindow < _session.Options.MaxStreamWindowBytes)
         {
             var wanted = Math.Min(_receiveWindow, _session.Options.MaxStreamWindowBytes - _receiveWindow);
             if (_session.TryReserveWindowGrowth(wanted))

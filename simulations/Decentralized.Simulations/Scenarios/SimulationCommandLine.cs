@@ -25,8 +25,8 @@ internal static class SimulationCommandLine
         var loss = new Option<double>("--loss") { Description = "Packet loss probability (TCP: slower, never lossy)", DefaultValueFactory = _ => defaults.LossRate };
         var represented = new Option<long>("--represented-params") { Description = "Model size the network is timed for in training scenarios", DefaultValueFactory = _ => defaults.RepresentedParameters };
         var stepTime = new Option<double>("--step-time-ms") { Description = "Virtual time of one inner step on the reference GPU (ms)", DefaultValueFactory = _ => defaults.StepTimeMs };
-        var codec = new Option<string>("--codec") { Description = "Codec chain of the outer exchange (fp32, q8, q4+ef, topk:0.05+ef, ...)", DefaultValueFactory = _ => defaults.Codec };
-        var corpus = new Option<string?>("--corpus") { Description = "Training text file or folder (default: the embedded corpus)" };
+        var codec = new Option<string>("--compress") { Description = "Codec chain of the outer exchange, as --compress of train and node run (fp32, q8, q4+ef, topk:0.05+ef, ...)", DefaultValueFactory = _ => defaults.Codec };
+        var corpus = new Option<string?>("--data") { Description = "Corpus, as --data of train and node run: a text file, a folder of them, or JSONL (default: the embedded corpus)" };
         var payload = new Option<long>("--payload-params") { Description = "sync-scaling: parameters synchronised", DefaultValueFactory = _ => defaults.PayloadParameters };
         var bytesPerParam = new Option<int>("--bytes-per-param") { Description = "sync-scaling: bytes per parameter on the wire (1 int8, 2 bf16, 4 fp32)", DefaultValueFactory = _ => defaults.BytesPerParameter };
         var layersPerStage = new Option<int>("--layers-per-stage") { Description = "checkfree: decoder blocks per pipeline stage", DefaultValueFactory = _ => defaults.LayersPerStage };

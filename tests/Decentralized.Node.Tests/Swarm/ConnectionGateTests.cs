@@ -73,4 +73,16 @@ public sealed class ConnectionGateTests
         Assert.Contains("ours aaaa, theirs bbbb", a);
         Assert.Contains("ours bbbb, theirs aaaa", b);
     }
+
+    [Fact]
+    public async Task APeerWithOtherSettingsIsRefusedOnBothSidesNamingEachSettingAndBothValues()
+    {
+        var ours = SwarmIdentity.FromSettings("0.2.0", "run-1", new Dictionary<string, string> { ["compress"] = "fp32", ["seed"] = "1", ["inner-steps"] = "20" });
+        var theirs = SwarmIdentity.FromSettings("0.2.0", "run-1", new Dictionary<string, string> { ["compress"] = "q4+ef", ["seed"] = "1", ["inner-steps"] = "20" });
+        Assert.NotEqual(ours.ConfigHash, theirs.ConfigHash);
+        var (a, b) = await RefusalsAsync(ours, theirs);
+        Assert.Contains("--compress: ours 'fp32', theirs 'q4+ef'", a);
+        Assert.Contains("--compress: ours 'q4+ef', theirs 'fp32'", b);
+        Assert.DoesNotContain("seed", a);
+    }
 }

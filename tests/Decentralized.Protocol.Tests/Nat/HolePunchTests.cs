@@ -10,14 +10,26 @@ public sealed class HolePunchTests
 {
     private const string Echo = "/test/echo/1.0.0";
 
-    [Fact]
-    public async Task RelayedConnectionIsUpgradedToDirectAndBulkTrafficMovesOver()
+    /// <summary>A connection gate like the swarm's (one message each way), so every session starts untrusted.</summary>
+    private static async Task GateAsync(Identity.PeerId peer, Stream stream, bool initiator, CancellationToken ct)
+    {
+        await stream.WriteAsync(new byte[] { 7 }, ct);
+        var answer = new byte[1];
+        await stream.ReadExactlyAsync(answer, ct);
+        if (answer[0] != 7) throw new InvalidOperationException("wrong gate answer");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task RelayedConnectionIsUpgradedToDirectAndBulkTrafficMovesOver(bool gated)
     {
         var reuse = new NatOptions { ReuseListenPort = true };
-        await using var relay = await HostFixture.StartAsync(81, o => o with { Relay = new RelayOptions { Mode = RelayMode.On } });
+        Libp2pHostOptions Gate(Libp2pHostOptions o) => gated ? o with { ConnectionGate = GateAsync } : o;
+        await using var relay = await HostFixture.StartAsync(81, o => Gate(o) with { Relay = new RelayOptions { Mode = RelayMode.On } });
         var log = new TestLog();
-        await using var target = await HostFixture.StartAsync(82, o => o with { Nat = reuse }, log);
-        await using var dialer = await HostFixture.StartAsync(83, o => o with { Nat = reuse }, log);
+        await using var target = await HostFixture.StartAsync(82, o => Gate(o) with { Nat = reuse }, log);
+        await using var dialer = await HostFixture.StartAsync(83, o => Gate(o) with { Nat = reuse }, log);
         target.SetStreamHandler(Echo, EchoAsync);
         await AutoNatTests.ConnectAndIdentifyAsync(target, relay);
         Assert.True(await target.ReserveOnAsync(relay.LocalPeer, CancellationToken.None));
