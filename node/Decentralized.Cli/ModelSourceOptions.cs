@@ -29,8 +29,7 @@ public static class ModelSourceOptions
             var named = parse.GetValue(preset);
             if (named is not null || parse.GetValue(layers) is not null || parse.GetValue(dim) is not null || parse.GetValue(heads) is not null || parse.GetValue(tokenizer) is not null)
             {
-                var preset = ShapeOptions.Preset(named ?? "small");
-                var shape = preset with { Layers = parse.GetValue(layers) ?? preset.Layers, Dim = parse.GetValue(dim) ?? preset.Dim, Heads = parse.GetValue(heads) ?? preset.Heads };
+                var shape = ShapeOptions.Resolve(named ?? "small", parse.GetValue(layers), parse.GetValue(dim), parse.GetValue(heads), batch: 1, seqLen: null).Model;
                 config = shape with { VocabSize = Tokenizers.Create(parse.GetValue(tokenizer) ?? "byte").VocabSize };
             }
             return LoadedModel.Load(path, config, parse.GetValue(replica));

@@ -17,6 +17,8 @@ public sealed partial class NodeDaemon
     public static SwarmIdentity IdentityOf(NodeSettings s, int vocabSize, InitialWeights? initial = null)
     {
         var m = s.Model with { VocabSize = vocabSize };
+        // Starting weights from --init-from are part of what members must share; seeded weights are named by the seed.
+        if (s.InitFrom is not null) initial ??= InitialWeights.Load(s.InitFrom, m);
         var diloco = s.Swarm.Algorithm == Decentralized.Node.Training.Algorithm.DiLoCo;
         // Everything that changes what the model is or what crosses the wire, by the option that sets it.
         var settings = new Dictionary<string, string>
@@ -31,8 +33,7 @@ public sealed partial class NodeDaemon
             [diloco ? "outer" : "noloco"] = diloco ? s.DiLoCo.ToString() : s.NoLoCo.ToString(),
         };
         if (!diloco) settings["weights-compress"] = s.WeightsCompress;
-        // Starting weights from --init-from are part of what members must share (seeded ones are named by the seed).
-        if (s.InitFrom is not null) settings["init-from"] = "weights " + (initial ?? InitialWeights.Load(s.InitFrom, m)).Hash;
+        if (initial is not null) settings["init-from"] = $"weights {initial.Hash}";
         return SwarmIdentity.FromSettings(SwarmIdentity.SoftwareVersionOfThisBuild, s.Swarm.SwarmId, settings);
     }
 

@@ -174,7 +174,7 @@ public sealed partial class NodeDaemon
         NativeHeap.Trim();   // a round frees its update buffers and codec scratch: give those pages back (days-long runs)
     }
 
-    /// <summary>Directory inside the data directory where --export-every writes the model (HF Llama layout).</summary>
+    /// <summary>Directory inside the data directory where --export-every-rounds writes the model (HF Llama layout).</summary>
     public const string ExportDirectoryName = "model";
 
     // The weights the node trains (θ), as `decentralized export` would write them; replaced whole each time.

@@ -24,7 +24,7 @@ public static class NodeOptions
         var tokenizer = c.Add("tokenizer", "byte | gpt2.", "byte");
         var cacheDir = c.AddOptional<string>("cache-dir", "Token cache folder.");
         var shapeOf = ShapeOptions.Declare(c, "small", 16);
-        var initFrom = c.AddOptional<string>("init-from", "Start from the weights of a Hugging Face Llama directory (every member must use the same; its hash enters the config hash).");
+        var initFrom = c.AddOptional<string>("init-from", "Start from the weights of a Hugging Face Llama directory (every member must use the same; its hash enters the gate's settings).");
         var lr = c.Add("lr", "Peak inner AdamW learning rate.", 1.5e-3);
         var warmup = c.Add("warmup", "Inner warm-up steps.", 100);
         var algorithm = c.Add("algorithm", "noloco | diloco.", "noloco");
@@ -51,7 +51,7 @@ public static class NodeOptions
         var shardIndex = c.AddOptional<int?>("shard-index", "This peer's data shard (default: from its peer id).");
         var shardCount = c.Add("shard-count", "Shards the corpus is cut into.", 64);
         var checkpointEvery = c.Add("checkpoint-every-rounds", "Checkpoint every N outer rounds (0: only on exit).", 1);
-        var exportEvery = c.Add("export-every", "Export the model as a Hugging Face Llama directory (<data-dir>/model) every N rounds and at exit (0: never).", 0);
+        var exportEvery = c.Add("export-every-rounds", "Export the model as a Hugging Face Llama directory (<data-dir>/model) every N outer rounds and at exit (0: never).", 0);
         var misbehave = c.AddOptional<string>("misbehave", "Testing only: send garbage | nan | huge updates.");
         var stateChunkKib = c.Add("state-chunk-kib", "State sync: KiB per verified chunk a joiner downloads (spread over several donors).", 4096);
         var stateJoiners = c.Add("state-joiners-max", "State sync: joiners this node serves at once; more are told to try another peer.", 2);
@@ -102,7 +102,7 @@ public static class NodeOptions
             ShardIndex = parse.GetValue(shardIndex),
             ShardCount = parse.GetValue(shardCount),
             CheckpointEveryRounds = parse.GetValue(checkpointEvery),
-            ExportEveryRounds = parse.GetValue(exportEvery) >= 0 ? parse.GetValue(exportEvery) : throw new ArgumentException("--export-every must be 0 (never) or a number of rounds"),
+            ExportEveryRounds = parse.GetValue(exportEvery) >= 0 ? parse.GetValue(exportEvery) : throw new ArgumentException("--export-every-rounds must be 0 (never) or a number of rounds"),
             Misbehave = parse.GetValue(misbehave),
             Announce = parse.GetValue(announce) ?? [],
             Relay = new RelaySettings(parse.GetValue(relay)!, parse.GetValue(relayReservations), parse.GetValue(relayLimitMb), parse.GetValue(relayLimitSeconds)),

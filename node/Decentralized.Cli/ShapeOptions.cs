@@ -17,7 +17,7 @@ public sealed record ShapeOptions(ModelConfig Model, string ModelName, int Micro
     /// <summary>Adds <c>--model --layers --dim --heads --batch-size --seq-len</c> and returns their validated reader.</summary>
     public static Func<ParseResult, ShapeOptions> Declare(Command c, string defaultModel, int defaultBatch)
     {
-        var model = c.Add("model", "Model preset: small (~0.9M parameters, context 128), tiny (~0.13M, context 64), or LLaMA shapes for --tokenizer gpt2: 160m, 400m, 1b (context 1024, 1024, 2048).", defaultModel);
+        var model = c.Add("model", "Model preset: tiny (~0.13M parameters, context 64), small (~0.9M, context 128), or LLaMA shapes for --tokenizer gpt2: 160m, 400m, 1b.", defaultModel);
         var layers = c.AddOptional<int?>("layers", "Override the preset's layer count.");
         var dim = c.AddOptional<int?>("dim", "Override the preset's width.");
         var heads = c.AddOptional<int?>("heads", "Override the preset's head count (must divide the width).");
@@ -49,6 +49,8 @@ public sealed record ShapeOptions(ModelConfig Model, string ModelName, int Micro
         return new ShapeOptions(m.Validate(), modelName, batch, t);
     }
 
-    public static ModelConfig Preset(string name) => ModelConfig.Presets.TryGetValue(name.ToLowerInvariant(), out var preset) ? preset
-        : throw new ArgumentException($"--model {name}: unknown preset, use {string.Join(", ", ModelConfig.Presets.Keys)}");
+    public static ModelConfig Preset(string name) =>
+        ModelConfig.Presets.TryGetValue(name.ToLowerInvariant(), out var preset)
+            ? preset
+            : throw new ArgumentException($"--model {name}: unknown preset, use {string.Join(", ", ModelConfig.Presets.Keys)}");
 }

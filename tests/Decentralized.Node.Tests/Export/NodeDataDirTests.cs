@@ -3,7 +3,7 @@ using Decentralized.Node.Tests.Daemon;
 
 namespace Decentralized.Node.Tests.Export;
 
-/// <summary>A daemon's data directory, as <c>swarm local</c> leaves it, loads for generation and exports; --export-every writes the same model.</summary>
+/// <summary>A daemon's data directory, as <c>swarm local</c> leaves it, loads for generation and exports; --export-every-rounds writes the same model.</summary>
 [Collection("console")]
 public sealed class NodeDataDirTests : IDisposable
 {
@@ -16,7 +16,7 @@ public sealed class NodeDataDirTests : IDisposable
     {
         var node = Path.Combine(_dir, "node");
         await using (var daemon = new DaemonProcess(node, ["--model", "tiny", "--batch-size", "4", "--seq-len", "32", "--inner-steps", "5", "--rounds", "2",
-            "--device", "cpu", "--eval-batches", "1", "--cache-dir", Path.Combine(_dir, "cache"), "--export-every", "1"]))
+            "--device", "cpu", "--eval-batches", "1", "--cache-dir", Path.Combine(_dir, "cache"), "--export-every-rounds", "1"]))
             Assert.True(await daemon.WaitForExitAsync(TimeSpan.FromMinutes(4)) == 0, daemon.Log);
 
         using (var loaded = LoadedModel.Load(node))
@@ -29,7 +29,7 @@ public sealed class NodeDataDirTests : IDisposable
         var (code, _, error) = TrainedExport.Run("export", node, "--out", Path.Combine(_dir, "hf"));
         Assert.True(code == 0, error);
         Assert.Contains("node checkpoint", error);
-        // --export-every wrote the same model at exit as export reads from the checkpoint saved at exit.
+        // --export-every-rounds wrote the same model at exit as export reads from the checkpoint saved at exit.
         foreach (var name in new[] { "config.json", "model.safetensors" })
             Assert.True(File.ReadAllBytes(Path.Combine(_dir, "hf", name)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(node, "model", name))), $"{name} differs");
     }

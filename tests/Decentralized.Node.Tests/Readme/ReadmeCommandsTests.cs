@@ -16,7 +16,7 @@ namespace Decentralized.Node.Tests.Readme;
 public sealed partial class ReadmeCommandsTests(ITestOutputHelper output) : IDisposable
 {
     /// <summary>The README sections whose commands a newcomer runs first.</summary>
-    public static readonly string[] Sections = ["Quick start", "Compare the methods", "Train on your own text"];
+    public static readonly string[] Sections = ["Quick start", "Compare the methods", "Train on your own text", "Get the model out"];
 
     private readonly string _work = Directory.CreateTempSubdirectory("readme-").FullName;
 
@@ -34,7 +34,8 @@ public sealed partial class ReadmeCommandsTests(ITestOutputHelper output) : IDis
         {
             // Where a user stands: in the checkout, except with their own text, where the corpora are (aliases are
             // defined in the checkout, as the README does, then carried over).
-            var dir = section.StartsWith("Train on your own text", StringComparison.OrdinalIgnoreCase) ? workspace : root;
+            var dir = section.StartsWith("Train on your own text", StringComparison.OrdinalIgnoreCase)
+                || section.StartsWith("Get the model out", StringComparison.OrdinalIgnoreCase) ? workspace : root;
             foreach (var command in commands)
             {
                 if (command.StartsWith("alias ", StringComparison.Ordinal)) { aliases.AppendLine(command); continue; }
@@ -48,7 +49,7 @@ public sealed partial class ReadmeCommandsTests(ITestOutputHelper output) : IDis
                 ran++;
             }
         }
-        Assert.True(ran >= 8, $"only {ran} README commands ran");
+        Assert.True(ran >= 12, $"only {ran} README commands ran");
     }
 
     /// <summary>The only change allowed: fewer rounds or steps, through the command's own options.</summary>
@@ -82,6 +83,13 @@ public sealed partial class ReadmeCommandsTests(ITestOutputHelper output) : IDis
             Assert.True(png.Success && new FileInfo(png.Groups[1].Value).Length > 1000, $"no loss curve PNG:\n{Tail(stderr)}");
             return;
         }
+        if (Regex.IsMatch(command, @"\bdecentralized\s+eval\b"))
+        {
+            var result = JsonNode.Parse(stdout)!;
+            Assert.True(result["tokens"]!.GetValue<long>() > 0 && double.IsFinite(result["loss"]!.GetValue<double>()), stdout);
+            return;
+        }
+        if (Regex.IsMatch(command, @"\bdecentralized\s+generate\b")) { Assert.True(stdout.Trim().Length > 0, "generate printed nothing"); return; }
         if (!Regex.IsMatch(command, @"\bdecentralized\s+train\b")) return;
         var first = Regex.Match(stderr, @"step 1/\d+\s+loss ([0-9.]+)");
         Assert.True(first.Success, $"`{command}` printed no first step:\n{Tail(stderr)}");
@@ -122,6 +130,7 @@ public sealed partial class ReadmeCommandsTests(ITestOutputHelper output) : IDis
         Directory.CreateDirectory(Path.Combine(_work, "tmp"));
         var text = TestCorpus.Text(seed: 11, sentences: 20_000);
         File.WriteAllText(Path.Combine(w, "my-corpus.txt"), text);
+        File.WriteAllText(Path.Combine(w, "held-out.txt"), TestCorpus.Text(seed: 12, sentences: 300));
         var corpus = Directory.CreateDirectory(Path.Combine(w, "corpus", "nested")).Parent!.FullName;
         File.WriteAllText(Path.Combine(corpus, "a.txt"), text[..(text.Length / 2)]);
         File.WriteAllText(Path.Combine(corpus, "nested", "b"), text[(text.Length / 2)..]);
