@@ -1,3 +1,4 @@
+using Decentralized.Node.Rounds;
 using System.Runtime.InteropServices;
 using Decentralized.Kernels;
 using Decentralized.Node.Swarm;

@@ -34,6 +34,7 @@ public sealed partial class NodeDaemon
         };
         if (!diloco) settings["weights-compress"] = s.WeightsCompress;
         if (initial is not null) settings["init-from"] = $"weights {initial.Hash}";
+        if (!diloco) settings["noloco-payload"] = s.Swarm.Payload?.ToString() ?? "default";
         return SwarmIdentity.FromSettings(SwarmIdentity.SoftwareVersionOfThisBuild, s.Swarm.SwarmId, settings);
     }
 

@@ -1,3 +1,4 @@
+using Decentralized.Node.Rounds;
 using System.Diagnostics;
 using System.Text.Json;
 using Decentralized.Node.Checkpoints;

@@ -1,3 +1,4 @@
+using Decentralized.Node.Rounds;
 using System.CommandLine;
 using Decentralized.Node.Outer;
 using Decentralized.Node.Swarm;
@@ -41,9 +42,16 @@ public static class NodeOptions
         var overlap = c.Add("overlap", "Run each exchange during the next H steps (one-step-delayed outer update).", false);
         var minPeers = c.Add("min-peers", "Wait until the swarm has this many members (including this one) before training.", 1);
         var rounds = c.Add("rounds", "Stop when the swarm reaches this outer round (the round all members share, so a late joiner trains fewer rounds; a node restarted past it stops at once; 0: run until stopped).", 0L);
-        var groupSize = c.Add("group-size", "NoLoCo group size.", 2);
+        // The learning options below carry train's names and defaults: a swarm trains as `decentralized train` measured.
+        var groupSize = c.Add("group-size", "NoLoCo exchange group size.", 2);
         var outerLr = c.Add("outer-lr", "DiLoCo outer learning rate.", 1.0);
         var outerMomentum = c.Add("outer-momentum", "DiLoCo outer momentum.", 0.5);
+        var outerForm = c.Add("outer-form", "DiLoCo momentum form: nesterov | heavyball.", "nesterov");
+        var alpha = c.Add("noloco-alpha", "NoLoCo momentum decay alpha.", 0.5);
+        var beta = c.Add("noloco-beta", "NoLoCo pseudo-gradient weight beta.", 0.7);
+        var gamma = c.AddOptional<double?>("noloco-gamma", "NoLoCo pull towards the group's weights (default: beta).");
+        var nolocoForm = c.Add("noloco-form", "NoLoCo momentum form: heavyball (the paper's) | nesterov.", "heavyball");
+        var payload = c.AddOptional<string>("noloco-payload", "fast (θ only) | delta+slow | anchored (θ minus the shared start weights, through --weights-compress); default: fast for lossless chains, else anchored (delta+slow when gamma differs from beta).");
         var normBound = c.Add("norm-bound", "Refuse updates whose norm exceeds this multiple of ours.", 10.0);
         var http = c.AddOptional<string>("http", "address:port for the status page, /status JSON and /metrics (e.g. 127.0.0.1:9090).");
         var report = c.AddOptional<string>("report", "Write the run's JSON summary to this file on exit (--json prints one to stdout, where commands have it).");
@@ -86,13 +94,15 @@ public static class NodeOptions
                 RoundsMax = parse.GetValue(rounds),
                 PeersMin = parse.GetValue(minPeers),
                 Overlap = parse.GetValue(overlap),
+                Payload = PayloadNames.Parse(parse.GetValue(payload)),
                 UpdateNormBound = parse.GetValue(normBound),
                 StateChunkBytes = (int)Math.Clamp(parse.GetValue(stateChunkKib) * 1024L, int.MinValue, int.MaxValue),   // Validate bounds it
                 StateJoinersMax = parse.GetValue(stateJoiners),
                 StateUploadBytesPerSecond = MibPerSecond(parse.GetValue(stateUpload)),
             },
-            DiLoCo = new DiLoCoOptions(parse.GetValue(outerLr), parse.GetValue(outerMomentum)),
-            NoLoCo = new NoLoCoOptions(GroupSize: parse.GetValue(groupSize)),
+            DiLoCo = new DiLoCoOptions(parse.GetValue(outerLr), parse.GetValue(outerMomentum), TrainCommand.ParseForm(parse.GetValue(outerForm)!)),
+            NoLoCo = new NoLoCoOptions(parse.GetValue(alpha), parse.GetValue(beta), parse.GetValue(gamma), parse.GetValue(groupSize),
+                TrainCommand.ParseForm(parse.GetValue(nolocoForm)!)),
             Compress = parse.GetValue(compress)!,
             WeightsCompress = parse.GetValue(weightsCompress)!,
             Device = parse.GetValue(device)!,

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using Decentralized.Node.Generation;
 using Decentralized.Simulations.Output;
 
 namespace Decentralized.Cli;
@@ -59,6 +60,7 @@ public static class SwarmLocalCommand
             var failed = LossChart(png, results);
             view.Note(failed ?? $"loss curve: {png}");
             view.Note($"reports: {Path.Combine(root, "summary.json")}; logs: {Path.Combine(root, "peer*", "node.log")}");
+            if (!asJson && results.Count > 0) view.Note(Sample(Path.Combine(root, "peer0")));
             if (asJson)
             {
                 foreach (var r in summary["peers"]!.AsArray()) r!.AsObject().Remove("curve");
@@ -82,5 +84,28 @@ public static class SwarmLocalCommand
         }
         if (series.Count == 0) return "loss curve not drawn: no peer reported a validation loss";
         return Charts.Lines(path, "validation loss per peer", "outer round", "validation loss (nats per token)", series);
+    }
+
+    /// <summary>The prompt the demo continues with the swarm's model: text of the kind the embedded corpus holds.</summary>
+    public const string SamplePrompt = "The ";
+
+    /// <summary>
+    /// What the swarm learned, in words: a few lines sampled (seeded, temperature 0.8) from peer0's saved model, with the
+    /// command that exports it. Returns the lines to print, or why there is nothing to show.
+    /// </summary>
+    private static string Sample(string peerDir)
+    {
+        try
+        {
+            using var model = LoadedModel.Load(peerDir);
+            var text = string.Concat(new TextGenerator(model.Model, model.Tokenizer).Generate(SamplePrompt, new GenerationOptions(MaxTokens: 240, Temperature: 0.8, Seed: 1)));
+            var lines = (SamplePrompt + text).Split('\n').Select(l => "  | " + l).Take(8);
+            return $"text from peer0's model (prompt \"{SamplePrompt}\", 240 tokens, temperature 0.8, seed 1):\n{string.Join('\n', lines)}\n" +
+                   $"more with: decentralized generate --model {peerDir} --prompt \"...\"; export with: decentralized export {peerDir} --out my-model";
+        }
+        catch (Exception e) when (CliErrors.IsUserError(e))
+        {
+            return $"no text sampled: {e.Message}";
+        }
     }
 }

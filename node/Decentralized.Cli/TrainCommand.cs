@@ -4,6 +4,7 @@ using Decentralized.Node.Checkpoints;
 using Decentralized.Node.Export;
 using Decentralized.Node.Model;
 using Decentralized.Node.Outer;
+using Decentralized.Node.Rounds;
 using Decentralized.Node.Training;
 
 namespace Decentralized.Cli;
@@ -75,18 +76,17 @@ public static class TrainCommand
                 DiLoCo = new DiLoCoOptions(parse.GetValue(outerLr), parse.GetValue(outerMomentum), ParseForm(parse.GetValue(outerForm)!)),
                 NoLoCo = new NoLoCoOptions(parse.GetValue(alpha), parse.GetValue(beta), parse.GetValue(gamma), parse.GetValue(groupSize),
                     ParseForm(parse.GetValue(nolocoForm)!)),
-                NoLoCoWire = ParsePayload(parse.GetValue(payload)),
+                NoLoCoWire = PayloadNames.Parse(parse.GetValue(payload)),
                 SyncWarmupSteps = parse.GetValue(syncWarmup),
                 EvalEvery = parse.GetValue(evalEvery),
                 EvalBatches = parse.GetValue(evalBatches),
                 Seed = parse.GetValue(seed),
             }.Validate();
-            var codec = new ChainVectorCodec(chain);
             var torchDevice = DeviceSelector.Resolve(parse.GetValue(device)!);
             var checkpointPath = parse.GetValue(checkpoint);
             if (parse.GetValue(resume) && checkpointPath is null) throw new ArgumentException("--resume needs --checkpoint PATH");
             // Nothing trained is lost: without --checkpoint the run still saves its final state (and on Ctrl-C) somewhere new.
-            checkpointPath ??= Path.Combine(NodeDefaults.Home, "runs", $"train-{options.Algorithm.Name()}-{DateTime.Now:yyyyMMdd-HHmmss}-{Environment.ProcessId}.ckpt");
+            checkpointPath ??= NewRunCheckpoint(options.Algorithm.Name());
             if (!parse.GetValue(resume) && checkpointPath is not null && File.Exists(checkpointPath))
                 throw new ArgumentException($"checkpoint {checkpointPath} already exists: pass --resume to continue it, or choose another path");
 
@@ -100,13 +100,13 @@ public static class TrainCommand
             if (initial is not null) Log($"initial weights from {initial.Directory} (hash {initial.Hash})");
             using var run = new LocalComparison(options,
                 i => corpus.ForReplica(options.Seed, i, options.Replicas, options.Inner.MicroBatchSize, options.Inner.SequenceLength),
-                validation, codec, torchDevice, new ChainVectorCodec(parse.GetValue(weightsCompress)!), initial);
+                validation, chain, torchDevice, parse.GetValue(weightsCompress)!, initial);
             if (parse.GetValue(resume))
             {
-                ComparisonCheckpoint.Load(checkpointPath!, run, options, codec.Spec);
+                ComparisonCheckpoint.Load(checkpointPath!, run, options, run.CodecSpec);
                 Log($"resumed from {checkpointPath} at step {run.Step}");
             }
-            Log($"train: {options.Algorithm.Name()} K={options.Replicas} H={options.InnerStepsPerRound} compress={codec.Spec} " +
+            Log($"train: {options.Algorithm.Name()} K={options.Replicas} H={options.InnerStepsPerRound} compress={run.CodecSpec} " +
                 $"params={run.Replicas[0].Trainer.Flat.Count:N0} device={torchDevice.type} data={corpus.Source} " +
                 $"unigram-entropy={Decentralized.Node.Data.CorpusStatistics.UnigramEntropyNats(corpus.Dataset.Tokens.Span):F3} nats");
             var progress = new ProgressPrinter(options.StepsPerReplica, run.TokensPerStep, Log);
@@ -114,13 +114,13 @@ public static class TrainCommand
             {
                 progress.Step(step, loss, run.BytesSentPerReplica);
                 int every = parse.GetValue(checkpointEvery);
-                if (every > 0 && step % every == 0) ComparisonCheckpoint.Save(checkpointPath, run, options, codec.Spec);
+                if (every > 0 && step % every == 0) ComparisonCheckpoint.Save(checkpointPath, run, options, run.CodecSpec);
             };
             run.OnEvaluation = p => Log($"  eval step {p.Step}: val_loss {p.ValidationLoss:F4}  train_loss {p.TrainLoss:F4}  bytes/replica {Units.Bytes(run.BytesSentPerReplica)}");
             var (stop, signals) = DaemonHosting.StopOnSignals(ct);   // Ctrl-C: finish the step, save, say how to go on
             ComparisonResult result;
             using (signals) result = run.Run(parse.GetValue(stopAfter), stop);
-            ComparisonCheckpoint.Save(checkpointPath, run, options, codec.Spec);
+            ComparisonCheckpoint.Save(checkpointPath, run, options, run.CodecSpec);
             if (stop.IsCancellationRequested && run.Step < options.StepsPerReplica)
             {
                 Log($"stopped at step {run.Step}/{options.StepsPerReplica}; saved {checkpointPath}; go on with the same options and --checkpoint {checkpointPath} --resume");
@@ -136,19 +136,19 @@ public static class TrainCommand
         return c;
     }
 
-    private static OuterMomentum ParseForm(string text) => text.ToLowerInvariant() switch
+    /// <summary>A checkpoint path no run has used yet: runs/train-&lt;algorithm&gt;-&lt;local time&gt;[-n].ckpt under the data home.</summary>
+    private static string NewRunCheckpoint(string algorithm)
+    {
+        var stem = Path.Combine(NodeDefaults.Home, "runs", $"train-{algorithm}-{DateTime.Now:yyyyMMdd-HHmmss}");
+        var path = stem + ".ckpt";
+        for (int n = 2; File.Exists(path); n++) path = $"{stem}-{n}.ckpt";
+        return path;
+    }
+
+    internal static OuterMomentum ParseForm(string text) => text.ToLowerInvariant() switch
     {
         "nesterov" => OuterMomentum.Nesterov,
         "heavyball" or "heavy-ball" => OuterMomentum.HeavyBall,
         _ => throw new ArgumentException($"unknown outer momentum form '{text}': use nesterov or heavyball"),
-    };
-
-    private static NoLoCoPayload? ParsePayload(string? text) => text?.ToLowerInvariant() switch
-    {
-        null => null,
-        "fast" => NoLoCoPayload.FastWeights,
-        "delta+slow" => NoLoCoPayload.DeltaAndSlow,
-        "anchored" => NoLoCoPayload.AnchoredFast,
-        _ => throw new ArgumentException($"unknown NoLoCo payload '{text}': use fast, delta+slow or anchored"),
     };
 }

@@ -1,3 +1,4 @@
+using Decentralized.Node.Rounds;
 using Decentralized.Node.Swarm;
 using Decentralized.Node.Training;
 

@@ -1,3 +1,4 @@
+using Decentralized.Node.Rounds;
 using Decentralized.Node.Checkpoints;
 using Decentralized.Node.Data;
 using Decentralized.Node.Outer;
@@ -52,9 +53,10 @@ public sealed class LocalComparisonTests
             return run.Run().BytesSentPerReplica;
         }
         long ddp = Bytes(Algorithm.Ddp), diloco = Bytes(Algorithm.DiLoCo), noloco = Bytes(Algorithm.NoLoCo);
-        // Per replica: DDP all-reduces every step (20 × 1.5 vectors), DiLoCo every 10 steps (2 × 1.5), NoLoCo sends one vector to one partner per round (2 × 1).
+        // Per replica: DDP all-reduces every step (20 × 1.5 vectors); DiLoCo sends its Δ to each of the 3 others every 10 steps
+        // (2 × 3, the daemon's all-gather, counted by the loopback); NoLoCo sends one vector to one partner per round (2 × 1).
         // Every figure is real blobs (a header and checksums on top of the values), DDP's gradients too: within 1% of the ideal ratios.
-        Assert.InRange((double)ddp / diloco, 9.9, 10.0);
+        Assert.InRange((double)ddp / diloco, 4.95, 5.0);
         Assert.InRange((double)ddp / noloco, 14.85, 15.0);
     }
 
@@ -118,20 +120,20 @@ public sealed class LocalComparisonTests
         var options = TestCorpus.Options(algorithm, replicas: 2, steps: 30, h: 5) with
         {
             SyncWarmupSteps = algorithm == Algorithm.DiLoCo ? 8 : 0,
-            NoLoCoWire = NoLoCoPayload.DeltaAndSlow,
+            NoLoCoWire = Payload.DeltaAndSlow,
         };
         const string chain = "q4+ef";
         var path = Path.Combine(Path.GetTempPath(), $"resume-ef-{Guid.NewGuid():N}.ckpt");
         try
         {
             float[][] straight;
-            using (var run = TestCorpus.Run(options, new ChainVectorCodec(chain))) { run.Run(); straight = Weights(run); }
-            using (var first = TestCorpus.Run(options, new ChainVectorCodec(chain)))
+            using (var run = TestCorpus.Run(options, chain)) { run.Run(); straight = Weights(run); }
+            using (var first = TestCorpus.Run(options, chain))
             {
                 first.Run(stopAfter: 17);
                 ComparisonCheckpoint.Save(path, first, options, chain);
             }
-            using var second = TestCorpus.Run(options, new ChainVectorCodec(chain));
+            using var second = TestCorpus.Run(options, chain);
             ComparisonCheckpoint.Load(path, second, options, chain);
             second.Run();
             var resumed = Weights(second);
@@ -167,12 +169,14 @@ public sealed class LocalComparisonTests
 
     [Theory]
     [InlineData("q8", 1.05)] [InlineData("q4+ef", 1.1)]
-    [InlineData("topk:0.05+ef+q8", 1.35)]   // top-k needs many rounds for error feedback to catch up; 6 rounds measured ~1.26x
+    // Top-k needs many rounds for error feedback to catch up. It keeps 5% of each parameter tensor (the daemon's per-tensor
+    // blobs): 6 rounds measured 1.49x; the flat-vector codec train used before kept the global 5% and measured ~1.26x.
+    [InlineData("topk:0.05+ef+q8", 1.6)]
     public void CompressedExchangesStillLearnAndSendFewerBytes(string chain, double lossRatioMax)
     {
         var options = TestCorpus.Options(Algorithm.DiLoCo, replicas: 2, steps: 60, h: 10);
         using var fp32 = TestCorpus.Run(options);
-        using var compressed = TestCorpus.Run(options, new ChainVectorCodec(chain));
+        using var compressed = TestCorpus.Run(options, chain);
         var full = fp32.Run();
         var small = compressed.Run();
         Assert.True(small.BytesSentPerReplica * 3 < full.BytesSentPerReplica, $"{chain}: {small.BytesSentPerReplica} vs fp32 {full.BytesSentPerReplica} bytes");
@@ -187,7 +191,7 @@ public sealed class LocalComparisonTests
         // exchanges shrink like the rounds' do, and the run still learns about as well as with fp32.
         var options = TestCorpus.Options(algorithm, replicas: 2, steps: 60, h: 10) with { SyncWarmupSteps = 30 };
         using var fp32 = TestCorpus.Run(options);
-        using var compressed = TestCorpus.Run(options, new ChainVectorCodec("q4:bf16+ef+ans"));
+        using var compressed = TestCorpus.Run(options, "q4:bf16+ef+ans");
         var full = fp32.Run();
         var small = compressed.Run();
         Assert.True(small.BytesSentPerReplica * 6 < full.BytesSentPerReplica, $"{algorithm}: {small.BytesSentPerReplica} vs fp32 {full.BytesSentPerReplica} bytes");
@@ -205,9 +209,9 @@ public sealed class LocalComparisonTests
             NoLoCo = new NoLoCoOptions(Beta: 1.0),
         };
         var codec = "q4:bf16+ef+ans";
-        using var split = TestCorpus.Run(options with { NoLoCoWire = NoLoCoPayload.DeltaAndSlow }, new ChainVectorCodec(codec));
-        using var anchored = TestCorpus.Run(options with { NoLoCoWire = NoLoCoPayload.AnchoredFast }, new ChainVectorCodec(codec),
-            new ChainVectorCodec("q8:bf16+ans"));
+        using var split = TestCorpus.Run(options with { NoLoCoWire = Payload.DeltaAndSlow }, codec);
+        using var anchored = TestCorpus.Run(options with { NoLoCoWire = Payload.AnchoredFast }, codec,
+            "q8:bf16+ans");
         long warmup = Cost(options with { StepsPerReplica = 20 }, codec);
         var a = split.Run();
         var b = anchored.Run();
@@ -218,7 +222,7 @@ public sealed class LocalComparisonTests
 
         static long Cost(ComparisonOptions o, string chain)
         {
-            using var run = TestCorpus.Run(o, new ChainVectorCodec(chain));
+            using var run = TestCorpus.Run(o, chain);
             return run.Run().BytesSentPerReplica;
         }
     }
@@ -231,15 +235,15 @@ public sealed class LocalComparisonTests
         {
             SyncWarmupSteps = 10,
             NoLoCo = new NoLoCoOptions(Beta: 1.0),
-            NoLoCoWire = NoLoCoPayload.AnchoredFast,
+            NoLoCoWire = Payload.AnchoredFast,
         };
         var path = Path.Combine(Path.GetTempPath(), $"anchor-{Guid.NewGuid():N}.ckpt");
         try
         {
             float[][] straight;
-            using (var run = TestCorpus.Run(options, weightsCodec: new ChainVectorCodec("q8"))) { run.Run(); straight = Weights(run); }
-            using (var first = TestCorpus.Run(options, weightsCodec: new ChainVectorCodec("q8"))) { first.Run(stopAfter: 15); ComparisonCheckpoint.Save(path, first, options, "fp32"); }
-            using var second = TestCorpus.Run(options, weightsCodec: new ChainVectorCodec("q8"));
+            using (var run = TestCorpus.Run(options, weightsCodec: "q8")) { run.Run(); straight = Weights(run); }
+            using (var first = TestCorpus.Run(options, weightsCodec: "q8")) { first.Run(stopAfter: 15); ComparisonCheckpoint.Save(path, first, options, "fp32"); }
+            using var second = TestCorpus.Run(options, weightsCodec: "q8");
             ComparisonCheckpoint.Load(path, second, options, "fp32");
             second.Run();
             var resumed = Weights(second);

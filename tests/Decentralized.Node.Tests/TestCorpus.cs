@@ -40,8 +40,8 @@ public static class TestCorpus
         Seed = 5,
     };
 
-    public static LocalComparison Run(ComparisonOptions options, IVectorCodec? codec = null, IVectorCodec? weightsCodec = null) =>
+    public static LocalComparison Run(ComparisonOptions options, string codec = "fp32", string? weightsCodec = null) =>
         new(options, i => Data.ForReplica(options.Seed, i, options.Replicas, options.Inner.MicroBatchSize, options.Inner.SequenceLength),
             Data.Validation(options.Inner.MicroBatchSize, options.Inner.SequenceLength, options.EvalBatches),
-            codec ?? new ChainVectorCodec("fp32"), TorchSharp.torch.CPU, weightsCodec);
+            codec, TorchSharp.torch.CPU, weightsCodec);
 }

@@ -1,3 +1,4 @@
+using Decentralized.Node.Rounds;
 using Decentralized.Node.Checkpoints;
 using Decentralized.Node.Model;
 using Decentralized.Node.Outer;

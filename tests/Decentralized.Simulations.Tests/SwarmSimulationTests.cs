@@ -1,3 +1,4 @@
+using Decentralized.Node.Rounds;
 using Decentralized.Node.Outer;
 using Decentralized.Node.Training;
 using Decentralized.Simulations.Swarm;
@@ -51,7 +52,7 @@ public sealed class SwarmSimulationTests(Xunit.Abstractions.ITestOutputHelper ou
         // bytes, and φ no longer crosses the wire at 4 bits.
         var options = Churned(seed: 5) with { Codec = "q4+ef", Crashes = [], Overlap = overlap };
         var anchored = Run(options);
-        var split = Run(options with { WeightsCodec = null });
+        var split = Run(options with { Payload = Payload.DeltaAndSlow });
         await using var a = anchored.Sim;
         await using var b = split.Sim;
         Assert.Equal(0, anchored.Result.RejectedUpdates);                  // the joiner's updates decode against the same anchor

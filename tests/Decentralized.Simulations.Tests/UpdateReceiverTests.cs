@@ -1,5 +1,6 @@
 using Decentralized.Node.Model;
 using Decentralized.Node.Outer;
+using Decentralized.Node.Rounds;
 using Decentralized.Node.Swarm;
 using Decentralized.Node.Training;
 using Decentralized.Simulations.Core;
@@ -41,7 +42,7 @@ public sealed class UpdateReceiverTests
         {
             await sender.DialAsync(victim.ListenAddresses[0], CancellationToken.None);
             var stream = await sender.OpenStreamAsync(victim.LocalPeer, SwarmProtocols.Update, CancellationToken.None);
-            await MessageIo.WriteAsync(stream, new UpdateHeader(0, UpdateKind.FastWeights, declared), CancellationToken.None);
+            await MessageIo.WriteAsync(stream, new UpdateHeader(0, Payload.FastWeights, declared), CancellationToken.None);
             var start = scheduler.Now;
             var ack = new byte[1];
             int? answer;

@@ -1,4 +1,5 @@
 using Decentralized.Kernels;
+using Decentralized.Node.Rounds;
 using Decentralized.Node.Training;
 using static TorchSharp.torch;
 
@@ -22,7 +23,8 @@ public static class ComparisonCheckpoint
             foreach (var p in run.Curve) { w.Write(p.Step); w.Write(p.Tokens); w.Write(p.ValidationLoss); w.Write(p.TrainLoss); w.Write(p.WallSeconds); }
             foreach (var r in run.Replicas) WriteReplica(w, r);
             TensorIo.WriteFlat(w, run.Anchor);
-            foreach (var codec in run.Codecs) FeedbackIo.Write(w, codec.Feedback.Select(e => ($"{e.Key.Sender}/{e.Key.Stream}", e.Value)).ToArray());
+            foreach (var chain in run.CodecsByChain)
+                FeedbackIo.Write(w, chain.SelectMany((codec, sender) => codec.Feedback.Select(e => ($"{sender}/{e.Key}", e.Value))).ToArray());
         });
 
     /// <summary>Loads into a freshly built run with the same options; any mismatch is a <see cref="CheckpointException"/>.</summary>
@@ -41,8 +43,9 @@ public static class ComparisonCheckpoint
             foreach (var r in run.Replicas) ReadReplica(reader, r);
             TensorIo.ReadFlatInto(reader, run.Anchor, "anchor");
             // Checkpoints written before residuals were kept end here; those resume with empty residuals (exact for fp32).
-            foreach (var codec in run.Codecs.TakeWhile(_ => reader.BaseStream.Position < reader.BaseStream.Length))
-                FeedbackIo.ReadInto(reader, key => FeedbackOf(codec, key, run.Replicas.Count, path), run.Replicas.Count * StreamsPerReplicaMax, 1, run.Anchor.numel(), path);
+            foreach (var chain in run.CodecsByChain.TakeWhile(_ => reader.BaseStream.Position < reader.BaseStream.Length))
+                FeedbackIo.ReadInto(reader, key => FeedbackOf(chain, key, run.Replicas.Count, path), run.Replicas.Count * StreamsPerReplicaMax,
+                    run.Replicas[0].Trainer.Flat.Names.Count, run.Anchor.numel(), path);
             run.RestoreProgress(step, bytes, elapsed, curve);
             return true;
         });
@@ -68,15 +71,16 @@ public static class ComparisonCheckpoint
             return (hash, algorithm, replicas, weights);
         });
 
-    // The comparison's codec streams per replica: "sync", "delta", "fast", "slow", "anchored" (a margin on top).
+    // The comparison's codec streams per replica: "grad", "delta", "fast", "slow", "anchored" (a margin on top), each
+    // with one residual per parameter tensor (the daemon's per-tensor blobs).
     private const int StreamsPerReplicaMax = 16;
 
-    private static ErrorFeedbackState FeedbackOf(IVectorCodec codec, string key, int replicas, string path)
+    private static ErrorFeedbackState FeedbackOf(IReadOnlyList<IUpdateCodec> chain, string key, int replicas, string path)
     {
         int slash = key.IndexOf('/');
         if (slash <= 0 || !int.TryParse(key.AsSpan(0, slash), out int sender) || sender < 0 || sender >= replicas)
             throw new CheckpointException($"checkpoint {path} has error feedback for '{key}', not a stream of one of {replicas} replicas");
-        return codec.FeedbackOf(sender, key[(slash + 1)..]);
+        return chain[sender].FeedbackOf(key[(slash + 1)..]);
     }
 
     private static void WriteIdentity(BinaryWriter w, ComparisonOptions o, string codec)

@@ -35,6 +35,13 @@ public sealed class DiLoCoOuterOptimizer : IDisposable
         return Slow - fast;
     }
 
+    /// <summary>Δ_i = reference − θ_i: the pseudo-gradient measured from another starting point (φ, or with overlap the round's start).</summary>
+    public Tensor PseudoGradientFrom(Tensor reference, Tensor fast)
+    {
+        using var noGrad = no_grad();
+        return reference - fast;
+    }
+
     /// <summary>Applies the averaged pseudo-gradient Δ to φ in place.</summary>
     public void Step(Tensor averagedDelta)
     {

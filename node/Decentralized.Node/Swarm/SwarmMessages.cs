@@ -1,3 +1,4 @@
+using Decentralized.Node.Rounds;
 using MessagePack;
 
 namespace Decentralized.Node.Swarm;
@@ -63,25 +64,9 @@ public sealed record StateChunkHeader(
     [property: Key(2)] int Bytes,
     [property: Key(3)] string? Refusal);
 
-/// <summary>What kind of vector(s) an update blob carries.</summary>
-public enum UpdateKind
-{
-    /// <summary>NoLoCo with γ = β: the fast weights θ_j.</summary>
-    FastWeights = 0,
-    /// <summary>NoLoCo general form: Δ_j then φ_j, two tensor sets in one blob.</summary>
-    DeltaAndSlow = 1,
-    /// <summary>DiLoCo: the pseudo-gradient Δ_j = φ − θ_j.</summary>
-    PseudoGradient = 2,
-    /// <summary>
-    /// NoLoCo with γ = β over a lossy chain: θ_j minus the swarm's initial weights (which every member rebuilds
-    /// from the swarm seed), through the weights codec; decoded back to θ_j.
-    /// </summary>
-    AnchoredFast = 3,
-}
-
 /// <summary>Precedes an encoded update blob on an outer-round stream.</summary>
 [MessagePackObject]
 public sealed record UpdateHeader(
     [property: Key(0)] long Round,
-    [property: Key(1)] UpdateKind Kind,
+    [property: Key(1)] Payload Kind,
     [property: Key(2)] long BlobBytes);

@@ -1,3 +1,4 @@
+using Decentralized.Node.Rounds;
 using Decentralized.Node.Training;
 
 namespace Decentralized.Node.Swarm;
@@ -21,7 +22,7 @@ public sealed record SwarmOptions
 
     /// <summary>
     /// Upper bound of the wait for partners' updates in a round; the actual deadline adapts to each partner's
-    /// measured lag (<see cref="RoundDeadlines"/>), and the round completes with whoever answered.
+    /// measured lag (<see cref="PartnerDeadlines"/>), and the round completes with whoever answered.
     /// </summary>
     public TimeSpan RoundTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -48,6 +49,12 @@ public sealed record SwarmOptions
     /// compute, hiding communication at the cost of one round of staleness. Turn it on when rounds wait on the network.
     /// </summary>
     public bool Overlap { get; init; }
+
+    /// <summary>
+    /// NoLoCo's payload (null: θ over a lossless chain, θ as an offset from the shared anchor over a lossy one; γ ≠ β always
+    /// sends Δ and φ). The same setting and default as <c>train --payload</c>; change it only to compare payloads.
+    /// </summary>
+    public Payload? Payload { get; init; }
 
     /// <summary>Swarm size (including us) to wait for before training starts; 1 starts at once.</summary>
     public int PeersMin { get; init; } = 1;

@@ -1,7 +1,5 @@
-using System.Buffers.Binary;
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using System.Collections.Concurrent;
-using Decentralized.Protocol;
+using Decentralized.Node.Rounds;
 using Decentralized.Protocol.Identity;
 using Microsoft.Extensions.Logging;
 using Polly;
@@ -74,11 +72,11 @@ public sealed partial class SwarmPeer
     }
 
     /// <summary>
-    /// Receives a partner's update. Everything is checked before it is kept: the round window, the declared
-    /// size against the largest update this model can have (before allocating), the codec's shape and finiteness checks.
-    /// The whole exchange must finish within the round timeout, and memory grows only with the bytes that arrived, so
-    /// a peer that sends headers and then nothing costs a few bytes per stream until the deadline drops it. A bad
-    /// update is dropped with the reason logged and counted; the connection and our training go on.
+    /// Receives a partner's update. Checked before it is read: the round window and the declared size against the
+    /// largest update this model can have (before allocating); memory then grows only with the bytes that arrived and
+    /// the whole exchange must finish within the round timeout, so a peer that sends headers and then nothing costs a
+    /// few bytes per stream until the deadline drops it. Then the engine decodes it (shape and finiteness) and keeps
+    /// it. A bad update is dropped with the reason logged and counted; the connection and our training go on.
     /// </summary>
     private async Task ServeUpdateAsync(PeerId peer, Stream stream, CancellationToken ct)
     {
@@ -110,23 +108,30 @@ public sealed partial class SwarmPeer
         }
         long limit = UpdateBytesMax(header.Kind);
         string? refusal =
-            !Enum.IsDefined(header.Kind) ? $"unknown update kind {(int)header.Kind}"
+            !Enum.IsDefined(header.Kind) ? $"unknown payload {(int)header.Kind}"
             : header.BlobBytes <= 0 || header.BlobBytes > limit ? $"declared size {header.BlobBytes} exceeds the limit {limit} (the largest {header.Kind} update of this model)"
             : null;
         if (refusal is null)
         {
             var blob = await ReadBlobAsync(peer, stream, (int)header.BlobBytes, ct);
             Stats.AddReceived(blob.Length);
-            try
+            UpdateAnswer answer;
+            lock (_outerLock) answer = _engine.OnUpdate(peer.ToString(), header.Round, header.Kind, blob);
+            if (answer.Verdict == UpdateVerdict.Accepted)
             {
-                Store(DecodeUpdate(peer, header, blob));
+                if (answer.Returned) _log.LogInformation("peer {Peer} answers again: back in our pairing", peer);
+                var arrived = Interlocked.Exchange(ref _arrival, new TaskCompletionSource());
+                Post(() => arrived.TrySetResult());
                 await stream.WriteAsync(new byte[] { 1 }, ct);
                 return;
             }
-            catch (Exception e) when (e is SwarmProtocolException or ProtocolException || e.GetType().Name == "CodecException")
+            if (answer.Verdict == UpdateVerdict.Ignored)
             {
-                refusal = e.Message;
+                _log.LogInformation("ignored {Peer}'s update for round {Round}: {Reason}", peer, header.Round, answer.Reason);
+                await stream.WriteAsync(new byte[] { 0 }, ct);
+                return;
             }
+            refusal = answer.Reason;
         }
         Stats.AddRejected();
         _log.LogWarning("rejected update from {Peer}: {Reason}", peer, refusal);
@@ -158,47 +163,12 @@ public sealed partial class SwarmPeer
     /// carries two vectors behind a 4-byte length. A larger declared size cannot be an update of this model and is
     /// refused from its header.
     /// </summary>
-    private long UpdateBytesMax(UpdateKind kind)
+    private long UpdateBytesMax(Payload kind)
     {
         var layout = Trainer.Flat;
         long vector = 9 * layout.Count + 1024L * layout.Names.Count + 64 * 1024;
-        long model = kind == UpdateKind.DeltaAndSlow ? 4 + 2 * vector : vector;
+        long model = kind == Payload.DeltaAndSlow ? 4 + 2 * vector : vector;
         return Math.Min(Math.Min(_options.UpdateBytesMax, model), Array.MaxLength);
-    }
-
-    private ReceivedUpdate DecodeUpdate(PeerId peer, UpdateHeader header, byte[] blob)
-    {
-        int count = checked((int)Trainer.Flat.Count);
-        var primary = new float[count];
-        if (header.Kind == UpdateKind.AnchoredFast)
-        {
-            if (_anchor is null) throw new SwarmProtocolException("anchored update, but this peer does not use the anchored payload");
-            _weightsCodec!.DecodeInto(blob, primary);
-            TensorPrimitives.Add(primary, _anchor, primary);
-            return new ReceivedUpdate(peer, header.Round, header.Kind, primary, null, blob.Length);
-        }
-        if (header.Kind != UpdateKind.DeltaAndSlow)
-        {
-            _codec.DecodeInto(blob, primary);
-            return new ReceivedUpdate(peer, header.Round, header.Kind, primary, null, blob.Length);
-        }
-        if (blob.Length < 4) throw new SwarmProtocolException("update too short");
-        int first = BinaryPrimitives.ReadInt32LittleEndian(blob);
-        if (first <= 0 || first > blob.Length - 4) throw new SwarmProtocolException($"update declares a first part of {first} bytes in a {blob.Length}-byte blob");
-        var slow = new float[count];
-        _codec.DecodeInto(blob.AsSpan(4, first), primary);
-        _codec.DecodeInto(blob.AsSpan(4 + first), slow);
-        return new ReceivedUpdate(peer, header.Round, header.Kind, primary, slow, blob.Length);
-    }
-
-    private void Store(ReceivedUpdate update)
-    {
-        var box = _mailbox.GetOrAdd(update.Round, _ => new());
-        if (box.Count >= _options.PeersMax) throw new SwarmProtocolException("too many updates for one round");
-        box[update.From] = update;   // a second update from the same peer for the same round replaces the first
-        if (_deadlines.Answered(update.From)) _log.LogInformation("peer {Peer} answers again: back in our pairing", update.From);
-        var arrived = Interlocked.Exchange(ref _arrival, new TaskCompletionSource());
-        Post(() => arrived.TrySetResult());
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Decentralized.Node.Rounds;
 using System.Collections.Concurrent;
 using Decentralized.Node.Outer;
 using Decentralized.Node.Training;
@@ -22,19 +23,18 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly Random _random;
     private readonly IUpdateCodec _codec;
-    private readonly IUpdateCodec? _weightsCodec;
-    private readonly float[]? _anchor;   // the swarm's initial weights, for the anchored NoLoCo payload
-    private readonly IUpdateCodec _slowCodec;   // φ's chain in the Δ-and-φ NoLoCo payload (bf16 unless the update chain is lossless)
+    private readonly IUpdateCodec _weightsCodec;
     private readonly ILogger _log;
+    /// <summary>Serialises the engine and φ: the round loop, update streams and state serving all touch them.</summary>
     private readonly object _outerLock = new();
     private readonly long[] _buffer;
-    private readonly ConcurrentDictionary<long, ConcurrentDictionary<PeerId, ReceivedUpdate>> _mailbox = new();
+    private readonly IOuterMethod _method;
+    private readonly RoundEngine _engine;
+    /// <summary>Sends of each exchange still open, awaited when it is reported.</summary>
+    private readonly Dictionary<long, (IReadOnlyList<string> Targets, Task<long[]> Bytes)> _sends = new();
     private readonly CancellationTokenSource _lifetime = new();
     private TaskCompletionSource _arrival = new();   // completed through Post, never inline on a stream handler
     private Task? _heartbeats;
-    private readonly RoundDeadlines _deadlines;
-    private Exchange? _pending;   // overlap: the previous round's exchange, applied at the end of this round
-    private Tensor? _base;        // overlap: θ when the current round's inner steps began
 
     public SwarmPeer(SwarmOptions options, IPeerNetwork network, TimeProvider time, Random random, InnerTrainer trainer,
         IBatchSource data, IUpdateCodec codec, DiLoCoOptions diloco, NoLoCoOptions noloco, ILogger log, IUpdateCodec? weightsCodec = null)
@@ -50,37 +50,37 @@ public sealed partial class SwarmPeer : IAsyncDisposable
         Trainer = trainer;
         Data = data;
         _buffer = new long[trainer.MicroBatchTokens];
-        _deadlines = new RoundDeadlines(options.RoundTimeout);
+        // NoLoCo over a lossy chain with γ = β sends θ as its offset from the weights every member started from (the
+        // trainer holds them here, before any checkpoint or state download: the engine's anchor), so 8 bits keep it precise.
+        _weightsCodec = weightsCodec ?? new ChainUpdateCodec(WeightsChain.Default, trainer.Flat);
         using (var initial = trainer.Flat.Snapshot())
-        {
-            if (options.Algorithm == Algorithm.DiLoCo) DiLoCo = new DiLoCoOuterOptimizer(initial, diloco);
-            else NoLoCo = new NoLoCoOuterOptimizer(initial, noloco);
-            // NoLoCo over a lossy chain with γ = β sends θ as its offset from the weights every member started from
-            // (the trainer holds them here, before any checkpoint or state download), so 8 bits keep it precise.
-            if (NoLoCo is not null && weightsCodec is not null && !codec.IsLossless && noloco.EffectiveGamma == noloco.Beta)
-            {
-                _weightsCodec = weightsCodec;
-                _anchor = Cpu(initial);
-            }
-        }
+            _method = options.Algorithm == Algorithm.DiLoCo ? new DiLoCoMethod(initial, diloco) : new NoLoCoMethod(initial, noloco);
         // φ is weights, not an update: a lossy update chain (4 bits) would blur it far more than the pull can use, so it
-        // travels in bf16 (as is over a lossless chain), the form the in-process comparison measured. The blob describes
-        // its own chain, so the receiver decodes it like any other.
-        _slowCodec = codec.IsLossless ? codec : new ChainUpdateCodec("bf16", trainer.Flat);
+        // travels in bf16, the form the in-process comparison measured (the same engine and codecs as train).
+        var codecs = new RoundCodecs(codec, new ChainUpdateCodec("bf16", trainer.Flat), _weightsCodec);
+        _engine = new RoundEngine(network.LocalPeer.ToString(), _method, codecs, new RoundOptions
+        {
+            Seed = options.SwarmSeed,
+            Overlap = options.Overlap,
+            Payload = options.Payload,
+            UpdateNormBound = options.UpdateNormBound,
+            RoundTimeout = options.RoundTimeout,
+            PeersMax = options.PeersMax,
+        }, time);
         Membership = new Membership(network, time, options, log) { LocalProgress = () => (Round, Trainer.Step) };
         network.SetStreamHandler(SwarmProtocols.Update, ServeUpdateAsync);
         network.SetStreamHandler(SwarmProtocols.State, ServeStateAsync);
     }
 
     /// <summary>The update codec and, for anchored NoLoCo, the weights codec: their error-feedback residuals go into checkpoints.</summary>
-    internal IEnumerable<IUpdateCodec> Codecs => _weightsCodec is null ? [_codec] : [_codec, _weightsCodec];
+    internal IEnumerable<IUpdateCodec> Codecs => _engine.Payload == Payload.AnchoredFast ? [_codec, _weightsCodec] : [_codec];
 
     public InnerTrainer Trainer { get; }
     public IBatchSource Data { get; }
     public Membership Membership { get; }
     public SwarmStats Stats { get; } = new();
-    public DiLoCoOuterOptimizer? DiLoCo { get; }
-    public NoLoCoOuterOptimizer? NoLoCo { get; }
+    /// <summary>What this peer's updates carry (the swarm's payload: every member derives the same from the same settings).</summary>
+    public Payload Payload => _engine.Payload;
     public PeerId LocalPeer => _network.LocalPeer;
     public SwarmOptions Options => _options;
 
@@ -91,8 +91,8 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     public int StepsInRound { get; private set; }
 
     /// <summary>φ: the outer weights.</summary>
-    public Tensor Slow => DiLoCo?.Slow ?? NoLoCo!.Slow;
-    public Tensor OuterMomentum => DiLoCo?.Momentum ?? NoLoCo!.Momentum;
+    public Tensor Slow => _method.Slow;
+    public Tensor OuterMomentum => _method.Momentum;
 
     /// <summary>Simulator hook: awaited after every inner step (virtual compute time); null in the real daemon.</summary>
     public Func<CancellationToken, ValueTask>? AfterInnerStep { get; set; }
@@ -106,11 +106,7 @@ public sealed partial class SwarmPeer : IAsyncDisposable
         Round = round;
         StepsInRound = stepsInRound;
         // Overlap: an exchange still in flight belongs to the position we leave (a rollback or a state download).
-        _pending = null;
-        _base?.Dispose();
-        _base = null;
-        if (DiLoCo is not null) DiLoCo.Round = round;
-        if (NoLoCo is not null) NoLoCo.Round = round;
+        _engine.RestoreRound(round);
     }
 
     /// <summary>The reason a gate gave for refusing a connection (ours or the peer's), found in a dial's exception chain.</summary>
@@ -181,7 +177,6 @@ public sealed partial class SwarmPeer : IAsyncDisposable
             await OuterRoundAsync(ct);
             if (FirstNonFiniteTensor() is not null) throw Diverged($"the outer step of round {Round - 1}", "state");
         }
-        if (_pending is not null && !ct.IsCancellationRequested) await DrainOverlapAsync();
     }
 
     /// <summary>The first tensor of the replica state (weights, φ, outer momentum) holding NaN or ±Inf, or null when all are finite.</summary>
@@ -209,20 +204,6 @@ public sealed partial class SwarmPeer : IAsyncDisposable
             tensor = $"every tensor still finite, the largest is {name} (|w| up to {max:G3})";
         }
         return new TrainingDivergedException($"training diverged at {where} (round {Round}): {what} not finite; {tensor}");
-    }
-
-    /// <summary>Overlap at the end of a bounded run: apply the last exchange so the final weights include it.</summary>
-    private async Task DrainOverlapAsync()
-    {
-        var last = _pending!;
-        _pending = null;
-        await FinishExchangeAsync(last);
-        lock (_outerLock)
-        {
-            using var scope = NewDisposeScope();
-            using var fast = Trainer.Flat.Snapshot();
-            Trainer.Flat.Assign(Slow + (fast - _base!));
-        }
     }
 
     private async Task WaitForPeersAsync(CancellationToken ct)
@@ -264,10 +245,9 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     {
         _lifetime.Cancel();
         if (_heartbeats is not null) { try { await _heartbeats; } catch (OperationCanceledException) { } }
-        if (_pending is not null) { try { await _pending.Transfer; } catch (Exception) { } }
-        DiLoCo?.Dispose();
-        NoLoCo?.Dispose();
-        _base?.Dispose();
+        foreach (var (_, sends) in _sends) { try { await sends.Bytes; } catch (Exception) { } }
+        _engine.Dispose();
+        _method.Dispose();
         _lifetime.Dispose();
     }
 }

@@ -1,22 +1,8 @@
 using Decentralized.Node.Model;
 using Decentralized.Node.Outer;
+using Decentralized.Node.Rounds;
 
 namespace Decentralized.Node.Training;
-
-/// <summary>What the NoLoCo exchange puts on the wire (ALGORITHMS.md, "What goes on the wire").</summary>
-public enum NoLoCoPayload
-{
-    /// <summary>The fast weights θ_j only (valid for γ = β): one model-sized vector per partner.</summary>
-    FastWeights,
-    /// <summary>Δ_j through the codec chain plus φ_j in bf16: better for lossy chains, about 1.5 vectors.</summary>
-    DeltaAndSlow,
-    /// <summary>
-    /// The fast weights θ_j as their difference from an anchor every replica holds (the weights they shared at
-    /// the start), through the weights codec: one vector, coded relative to the anchor rather than to zero, so
-    /// 8 bits keep it as precise as bf16 weights at about half the bytes (valid for γ = β).
-    /// </summary>
-    AnchoredFast,
-}
 
 /// <summary>An in-process comparison: K replicas, one algorithm, no network, exact byte accounting.</summary>
 public sealed record ComparisonOptions
@@ -31,7 +17,8 @@ public sealed record ComparisonOptions
     public InnerOptions Inner { get; init; } = new();
     public DiLoCoOptions DiLoCo { get; init; } = new();
     public NoLoCoOptions NoLoCo { get; init; } = new();
-    public NoLoCoPayload? NoLoCoWire { get; init; }
+    /// <summary>NoLoCo's payload (null: θ for lossless chains, anchored θ for lossy ones; γ ≠ β always sends Δ and φ).</summary>
+    public Payload? NoLoCoWire { get; init; }
     /// <summary>Validation every this many inner steps (0: only at the end).</summary>
     public int EvalEvery { get; init; } = 200;
     /// <summary>Fixed validation micro-batches per evaluation.</summary>

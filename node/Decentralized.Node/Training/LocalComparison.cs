@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Decentralized.Node.Outer;
+using Decentralized.Node.Rounds;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -7,14 +7,16 @@ namespace Decentralized.Node.Training;
 
 /// <summary>
 /// Runs K replicas of one algorithm in this process, with no network, counting exactly the bytes each
-/// replica would send. Pseudo-gradients pass through the real codec chain, so the losses are those the
-/// swarm would see. Steps are deterministic on CPU, so a run can stop and resume bit for bit.
+/// replica sends. The outer rounds run on the daemon's round engine over an in-memory loopback: the same
+/// updates, the same codecs, the same steps, so the losses are those the swarm would see. Steps are
+/// deterministic on CPU, so a run can stop and resume bit for bit.
 /// </summary>
 public sealed class LocalComparison : IDisposable
 {
     private readonly ComparisonOptions _options;
-    private readonly IVectorCodec _codec;
-    private readonly IVectorCodec _weightsCodec;
+    private readonly IUpdateCodec[] _updateCodecs;
+    private readonly IUpdateCodec[] _weightsCodecs;
+    private readonly RoundLoopback? _loopback;
     private readonly IReadOnlyList<long[]> _validation;
     private readonly List<LossPoint> _curve = new();
     private readonly Stopwatch _clock = new();
@@ -23,15 +25,31 @@ public sealed class LocalComparison : IDisposable
     private double _elapsedBefore;
 
     public LocalComparison(ComparisonOptions options, Func<int, IBatchSource> dataForReplica,
-        IReadOnlyList<long[]> validation, IVectorCodec codec, Device device, IVectorCodec? weightsCodec = null, Export.InitialWeights? initial = null)
+        IReadOnlyList<long[]> validation, string codecSpec, Device device, string? weightsSpec = null, Export.InitialWeights? initial = null)
     {
         _options = options.Validate();
-        _codec = codec;
-        _weightsCodec = weightsCodec ?? new ChainVectorCodec(WeightsChain.Default);
         _validation = validation;
         Replicas = Enumerable.Range(0, options.Replicas).Select(i => new LocalReplica(i, options, dataForReplica(i), device, initial)).ToArray();
         Anchor = Replicas[0].Trainer.Flat.Snapshot().DetachFromDisposeScope();
+        // Each replica owns its codecs, as each daemon does: error-feedback residuals are per sender.
+        _updateCodecs = Replicas.Select(r => (IUpdateCodec)new ChainUpdateCodec(codecSpec, r.Trainer.Flat)).ToArray();
+        _weightsCodecs = Replicas.Select(r => (IUpdateCodec)new ChainUpdateCodec(weightsSpec ?? WeightsChain.Default, r.Trainer.Flat)).ToArray();
+        if (options.Algorithm == Algorithm.Ddp) return;
+        // Replicas in one process are all honest: no norm bound (a daemon keeps its own against strangers).
+        var rounds = new RoundOptions
+        {
+            Seed = options.Seed,
+            Payload = options.Algorithm == Algorithm.NoLoCo ? options.NoLoCoWire : null,   // DiLoCo always sends Δ
+            UpdateNormBound = double.PositiveInfinity,
+        };
+        foreach (var r in Replicas)
+            r.Attach(new RoundEngine(NameOf(r.Index), r.Outer!, new RoundCodecs(_updateCodecs[r.Index], new ChainUpdateCodec("bf16", r.Trainer.Flat),
+                _weightsCodecs[r.Index]), rounds, TimeProvider.System));
+        _loopback = new RoundLoopback(Replicas.Select(r => r.Engine!).ToArray(), Replicas.Select(r => NameOf(r.Index)).ToArray());
     }
+
+    /// <summary>A replica's member name: zero-padded, so the engine's ordinal order is the replicas' order.</summary>
+    private static string NameOf(int index) => $"replica{index:D3}";
 
     /// <summary>
     /// Weights every replica held at the same moment (the start, or the end of the synchronous warm-up): the
@@ -41,8 +59,14 @@ public sealed class LocalComparison : IDisposable
 
     public IReadOnlyList<LocalReplica> Replicas { get; }
 
-    /// <summary>The exchange's codec and the anchored weights' codec, whose error-feedback residuals a checkpoint keeps.</summary>
-    internal IEnumerable<IVectorCodec> Codecs => [_codec, _weightsCodec];
+    /// <summary>The exchange's chain and the anchored weights' chain, one codec per replica, whose error-feedback residuals a checkpoint keeps.</summary>
+    internal IEnumerable<IReadOnlyList<IUpdateCodec>> CodecsByChain => [_updateCodecs, _weightsCodecs];
+
+    /// <summary>The exchange's codec chain, normalised (e.g. <c>q4:bf16+ef+ans</c>).</summary>
+    public string CodecSpec => _updateCodecs[0].Spec;
+
+    /// <summary>Bytes each replica has sent and received in outer rounds (the synchronous steps are in <see cref="BytesSentPerReplica"/> only).</summary>
+    public RoundLoopback? Loopback => _loopback;
 
     public long Step { get; private set; }
     public long BytesSentPerReplica { get; private set; }
@@ -95,19 +119,19 @@ public sealed class LocalComparison : IDisposable
             foreach (var r in Replicas) r.Trainer.Flat.AssignGradients(mean);
         }
         foreach (var r in Replicas) r.Trainer.ApplyUpdate();
-        // The warm-up's end restarts the outer state from the synchronised weights.
+        // The warm-up's end restarts the outer state (φ and the anchor) from the synchronised weights.
         if (Step + 1 == _options.SyncWarmupSteps && _options.Algorithm != Algorithm.Ddp)
         {
             using var w = Replicas[0].Trainer.Flat.Snapshot();
-            foreach (var r in Replicas) r.Slow!.copy_(w);
+            foreach (var r in Replicas) r.Engine!.Restart(w);
             Anchor.copy_(w);
         }
         return loss;
     }
 
     /// <summary>
-    /// The mean of one vector per replica as a ring all-reduce would deliver it: each passes the codec chain
-    /// (residuals kept per replica and stream), and every replica is charged the all-reduce's bytes.
+    /// The mean of one vector per replica as a ring all-reduce would deliver it: each is encoded and decoded by its
+    /// replica's codec (residuals kept per replica and stream), and every replica is charged the all-reduce's bytes.
     /// </summary>
     private Tensor AllReduceMean(Func<LocalReplica, Tensor> vectorOf, string stream, int seed)
     {
@@ -116,101 +140,38 @@ public sealed class LocalComparison : IDisposable
         foreach (var r in Replicas)
         {
             using var vector = vectorOf(r);
-            var (decoded, size) = _codec.RoundTrip(vector, r.Index, stream, seed);
-            bytes = Math.Max(bytes, size);
+            var codec = _updateCodecs[r.Index];
+            var blob = codec.Encode(RoundEngine.Cpu(vector), stream, seed);
+            var values = new float[vector.numel()];
+            codec.DecodeInto(blob, values);
+            bytes = Math.Max(bytes, blob.Length);
+            var decoded = tensor(values).to(vector.device);
             sum = sum is null ? decoded : sum.add_(decoded);
         }
         BytesSentPerReplica += RingAllReduce.BytesSentPerReplica(bytes, Replicas.Count);
         return sum!.div_(Replicas.Count);
     }
 
+    /// <summary>
+    /// One outer round of every replica on its round engine, over the loopback: DiLoCo's all-gather of Δ_i, or
+    /// NoLoCo's exchange within random groups; the run's last round consolidates (each takes its group's average).
+    /// </summary>
     private void OuterRound()
     {
         using var scope = NewDisposeScope();
-        if (_options.Algorithm == Algorithm.DiLoCo) DiLoCoRound();
-        else NoLoCoRound();
-        foreach (var r in Replicas) r.RestartFromSlow();
-    }
-
-    /// <summary>DiLoCo: Δ = mean of the decoded Δ_i (an all-reduce), the same outer step everywhere.</summary>
-    private void DiLoCoRound()
-    {
-        var mean = AllReduceMean(r =>
-        {
-            using var fast = r.Trainer.Flat.Snapshot();
-            return r.DiLoCo!.PseudoGradient(fast);
-        }, "delta", (int)Replicas[0].OuterRound);
-        // The run's last round hands the user the replicas' average (same bytes: it is φ minus the mean Δ).
-        foreach (var r in Replicas)
-            if (AtEnd) r.DiLoCo!.Consolidate(mean);
-            else r.DiLoCo!.Step(mean);
-    }
-
-    /// <summary>NoLoCo: random groups from (seed, round); each member steps on what its partners sent.</summary>
-    private void NoLoCoRound()
-    {
-        long round = Replicas[0].OuterRound;
-        var payload = NoLoCoWire;
-        bool fastOnly = payload != NoLoCoPayload.DeltaAndSlow;
         var fast = Replicas.Select(r => r.Trainer.Flat.Snapshot()).ToArray();
-        var sent = new (Tensor A, Tensor? B)[Replicas.Count];
-        var own = new (Tensor A, Tensor? B)[Replicas.Count];
-        long bytesMax = 0;
-        var groups = NoLoCoPairing.Groups(Replicas.Count, _options.Seed, round, _options.NoLoCo.GroupSize);
-        foreach (var r in Replicas)
-        {
-            int partners = groups.First(g => g.Contains(r.Index)).Length - 1;
-            long bytes;
-            if (payload == NoLoCoPayload.FastWeights)
-            {
-                own[r.Index] = (fast[r.Index], null);
-                (sent[r.Index].A, bytes) = _codec.RoundTrip(fast[r.Index], r.Index, "fast", (int)round);
-            }
-            else if (payload == NoLoCoPayload.AnchoredFast)
-            {
-                own[r.Index] = (fast[r.Index], null);
-                using var offset = fast[r.Index] - Anchor;
-                var (decoded, size) = _weightsCodec.RoundTrip(offset, r.Index, "anchored", (int)round);
-                sent[r.Index] = (decoded.add_(Anchor), null);
-                bytes = size;
-            }
-            else
-            {
-                var delta = r.NoLoCo!.Delta(fast[r.Index]);
-                own[r.Index] = (delta, r.NoLoCo.Slow);
-                var (d, db) = _codec.RoundTrip(delta, r.Index, "delta", (int)round);
-                var slowBf16 = r.NoLoCo.Slow.to(bfloat16).to(float32);   // φ_j travels in bf16
-                sent[r.Index] = (d, slowBf16);
-                bytes = db + r.NoLoCo.Slow.numel() * 2;
-            }
-            bytesMax = Math.Max(bytesMax, bytes * partners);
-        }
-        foreach (var group in groups)
-            foreach (int i in group)
-            {
-                var members = group.Select(j => j == i ? own[j] : sent[j]).ToArray();
-                // The run's last round hands each replica its group's average, as DiLoCo's does (θ_j = Δ_j + φ_j).
-                if (AtEnd) Replicas[i].NoLoCo!.Consolidate(members.Select(m => fastOnly ? m.A : m.A + m.B!).ToArray());
-                else if (fastOnly) Replicas[i].NoLoCo!.StepFromFast(members.Select(m => m.A).ToArray());
-                else Replicas[i].NoLoCo!.Step(members.Select(m => m.A).ToArray(), members.Select(m => m.B!).ToArray());
-            }
-        BytesSentPerReplica += bytesMax;
+        BytesSentPerReplica += _loopback!.Round(fast, last: AtEnd, (i, next) => Replicas[i].Trainer.Flat.Assign(next));
     }
-
-    /// <summary>NoLoCo's payload for this run: as asked, else θ for lossless chains and anchored θ for lossy ones; γ ≠ β needs Δ and φ.</summary>
-    private NoLoCoPayload NoLoCoWire =>
-        _options.NoLoCo.EffectiveGamma != _options.NoLoCo.Beta ? NoLoCoPayload.DeltaAndSlow
-        : _options.NoLoCoWire ?? (_codec.IsLossless ? NoLoCoPayload.FastWeights : NoLoCoPayload.AnchoredFast);
 
     private string Exchange => _options.Algorithm switch
     {
         Algorithm.Ddp => "gradients",
         Algorithm.DiLoCo => "pseudo-gradients",
-        _ => NoLoCoWire switch
+        _ => Replicas[0].Engine!.Payload switch
         {
-            NoLoCoPayload.FastWeights => "fast weights",
-            NoLoCoPayload.DeltaAndSlow => "delta + bf16 slow weights",
-            _ => $"fast weights minus anchor ({_weightsCodec.Spec})",
+            Payload.FastWeights => "fast weights",
+            Payload.DeltaAndSlow => "delta + bf16 slow weights",
+            _ => $"fast weights minus anchor ({_weightsCodecs[0].Spec})",
         },
     };
 
@@ -256,7 +217,7 @@ public sealed class LocalComparison : IDisposable
         var last = _curve.Count > 0 ? _curve[^1] : null;
         double wall = _elapsedBefore + _clock.Elapsed.TotalSeconds;
         return new ComparisonResult(_options.Algorithm.Name(), _options.Replicas,
-            _options.Algorithm == Algorithm.Ddp ? 1 : _options.InnerStepsPerRound, _codec.Spec,
+            _options.Algorithm == Algorithm.Ddp ? 1 : _options.InnerStepsPerRound, CodecSpec,
             Replicas[0].Trainer.Flat.Count, Step * TokensPerStep, last?.ValidationLoss ?? double.NaN, _lastTrainLoss,
             BytesSentPerReplica, wall, wall > 0 ? Step * TokensPerStep / wall : 0, ReplicaSpread(), _averagedWeightsLoss,
             Exchange, _options.Algorithm == Algorithm.Ddp ? 0 : _options.SyncWarmupSteps,
@@ -271,6 +232,8 @@ public sealed class LocalComparison : IDisposable
         _elapsedBefore = elapsedSeconds;
         _curve.Clear();
         _curve.AddRange(curve);
+        var anchor = RoundEngine.Cpu(Anchor);
+        foreach (var r in Replicas) r.Engine?.RestoreAnchor(anchor);
     }
 
     internal double ElapsedSeconds => _elapsedBefore + _clock.Elapsed.TotalSeconds;

@@ -1,5 +1,6 @@
 using Decentralized.Node.Model;
 using Decentralized.Node.Outer;
+using Decentralized.Node.Rounds;
 using static TorchSharp.torch;
 
 namespace Decentralized.Node.Training;
@@ -17,25 +18,47 @@ public sealed class LocalReplica : IDisposable
         Trainer = new InnerTrainer(model, options.Inner, device);
         Buffer = new long[Trainer.MicroBatchTokens];
         using var initial = Trainer.Flat.Snapshot();
-        if (options.Algorithm == Algorithm.DiLoCo) DiLoCo = new DiLoCoOuterOptimizer(initial, options.DiLoCo);
-        if (options.Algorithm == Algorithm.NoLoCo) NoLoCo = new NoLoCoOuterOptimizer(initial, options.NoLoCo);
+        Outer = options.Algorithm switch
+        {
+            Algorithm.DiLoCo => new DiLoCoMethod(initial, options.DiLoCo),
+            Algorithm.NoLoCo => new NoLoCoMethod(initial, options.NoLoCo),
+            _ => null,
+        };
     }
 
     public int Index { get; }
     public InnerTrainer Trainer { get; }
     public IBatchSource Data { get; }
     public long[] Buffer { get; }
-    public DiLoCoOuterOptimizer? DiLoCo { get; }
-    public NoLoCoOuterOptimizer? NoLoCo { get; }
+    /// <summary>The outer method (null for DDP); this replica owns it.</summary>
+    public IOuterMethod? Outer { get; }
 
-    /// <summary>φ of whichever outer optimiser this replica runs (null for DDP).</summary>
-    public Tensor? Slow => DiLoCo?.Slow ?? NoLoCo?.Slow;
-    public Tensor? OuterMomentum => DiLoCo?.Momentum ?? NoLoCo?.Momentum;
+    /// <summary>The round engine driving <see cref="Outer"/>, once a caller attached one (<c>train</c> does; the simulator not yet).</summary>
+    public RoundEngine? Engine { get; private set; }
+
+    // The simulator still drives the optimisers itself; it moves onto the round engine next (issue 21).
+    public DiLoCoOuterOptimizer? DiLoCo => (Outer as DiLoCoMethod)?.Optimizer;
+    public NoLoCoOuterOptimizer? NoLoCo => (Outer as NoLoCoMethod)?.Optimizer;
+
+    /// <summary>φ of the outer method (null for DDP).</summary>
+    public Tensor? Slow => Outer?.Slow;
+    public Tensor? OuterMomentum => Outer?.Momentum;
 
     public long OuterRound
     {
-        get => DiLoCo?.Round ?? NoLoCo?.Round ?? 0;
-        set { if (DiLoCo is not null) DiLoCo.Round = value; if (NoLoCo is not null) NoLoCo.Round = value; }
+        get => Engine?.Round ?? Outer?.Round ?? 0;
+        set
+        {
+            if (Engine is not null) Engine.RestoreRound(value);
+            else if (Outer is not null) Outer.Round = value;
+        }
+    }
+
+    /// <summary>Drives this replica's outer method with <paramref name="engine"/> (built on <see cref="Outer"/>); disposed with the replica.</summary>
+    public void Attach(RoundEngine engine)
+    {
+        if (!ReferenceEquals(engine.Method, Outer)) throw new ArgumentException("the engine must drive this replica's own outer method");
+        Engine = engine;
     }
 
     public double TrainStep() => Trainer.TrainStep(Data.Next, Buffer);
@@ -50,8 +73,8 @@ public sealed class LocalReplica : IDisposable
 
     public void Dispose()
     {
-        DiLoCo?.Dispose();
-        NoLoCo?.Dispose();
+        Engine?.Dispose();
+        Outer?.Dispose();
         Trainer.Dispose();
         Trainer.Model.Dispose();
     }

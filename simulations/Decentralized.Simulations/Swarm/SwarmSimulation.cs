@@ -1,3 +1,4 @@
+using Decentralized.Node.Rounds;
 using Decentralized.Node.Model;
 using Decentralized.Node.Swarm;
 using Decentralized.Node.Training;
@@ -99,6 +100,7 @@ public sealed class SwarmSimulation : IAsyncDisposable
             SwarmSeed = _options.Seed,
             RoundTimeout = _options.RoundTimeout,
             Overlap = _options.Overlap,
+            Payload = _options.Payload,
             RoundsMax = _options.Rounds,
             PeersMin = joiner ? 1 : _options.Peers,
             StateDonorsMax = _options.StateDonorsMax,
@@ -111,7 +113,7 @@ public sealed class SwarmSimulation : IAsyncDisposable
         var log = new VirtualClockLogger(Scheduler, host.Name, Log, _echo);
         var peer = new SwarmPeer(swarm, net, host.Time, new Random((int)(_options.Seed ^ index)), trainer, data, codec,
             _options.DiLoCo, _options.NoLoCo, log,
-            _options.WeightsCodec is null ? null : new ChainUpdateCodec(_options.WeightsCodec, trainer.Flat));
+            new ChainUpdateCodec(_options.WeightsCodec, trainer.Flat));
         var sim = new SimulatedSwarmPeer(index, host, net, peer, trainer, compute, joiner, Scheduler.Now);
         peer.AfterInnerStep = ct => new ValueTask(Task.Delay(compute.NextStepTime(), host.Time, ct));
         peer.OnRound = report => sim.Rounds.Add((Scheduler.Now, report));

@@ -1,3 +1,4 @@
+using Decentralized.Node.Rounds;
 using Decentralized.Node.Model;
 using Decentralized.Node.Outer;
 using Decentralized.Node.Training;
@@ -17,8 +18,10 @@ public sealed record SwarmSimulationOptions
     public int InnerStepsPerRound { get; init; } = 8;
     public long Rounds { get; init; } = 6;
     public string Codec { get; init; } = "fp32";
-    /// <summary>NoLoCo over a lossy <see cref="Codec"/>: chain for the fast weights, sent as offsets from the initial weights (as the daemon); null: θ as Δ through <see cref="Codec"/> plus φ.</summary>
-    public string? WeightsCodec { get; init; } = WeightsChain.Default;
+    /// <summary>NoLoCo over a lossy <see cref="Codec"/>: chain for the fast weights, sent as offsets from the initial weights (as the daemon).</summary>
+    public string WeightsCodec { get; init; } = WeightsChain.Default;
+    /// <summary>NoLoCo's payload, as <c>node run --payload</c> (null: the daemon's default for the chain).</summary>
+    public Payload? Payload { get; init; }
     public bool Overlap { get; init; }
     public DiLoCoOptions DiLoCo { get; init; } = new();
     public NoLoCoOptions NoLoCo { get; init; } = new();

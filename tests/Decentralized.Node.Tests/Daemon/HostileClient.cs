@@ -1,3 +1,4 @@
+using Decentralized.Node.Rounds;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json.Nodes;
@@ -93,7 +94,7 @@ internal static class HostileClient
         foreach (var bytes in declared)
         {
             var stream = await host.OpenStreamAsync(peer, SwarmProtocols.Update, ct);
-            await MessageIo.WriteAsync(stream, new UpdateHeader(round, UpdateKind.FastWeights, bytes), ct);
+            await MessageIo.WriteAsync(stream, new UpdateHeader(round, Payload.FastWeights, bytes), ct);
             opened.Add(stream);
         }
         return (host, opened);

@@ -41,8 +41,10 @@ public sealed partial class ReadmeCommandsTests(ITestOutputHelper output) : IDis
                 if (command.StartsWith("alias ", StringComparison.Ordinal)) { aliases.AppendLine(command); continue; }
                 if (command.StartsWith("scripts/test.sh", StringComparison.Ordinal)) continue;   // the suite itself: .ci/run runs exactly it
                 var shortened = Shorten(command);
-                var script = $"set -euo pipefail\nshopt -s expand_aliases\ncd '{root}'\n{aliases}cd '{dir}'\n{shortened}\n";
-                var (code, stdout, stderr) = Bash(dir, script);
+                // Building and the scripts happen in the checkout, as the README says; `decentralized` where the section stands.
+                var at = command.StartsWith("dotnet ", StringComparison.Ordinal) || command.StartsWith("scripts/", StringComparison.Ordinal) ? root : dir;
+                var script = $"set -euo pipefail\nshopt -s expand_aliases\ncd '{root}'\n{aliases}cd '{at}'\n{shortened}\n";
+                var (code, stdout, stderr) = Bash(at, script);
                 output.WriteLine($"[{section}] {shortened}: exit {code}");
                 Assert.True(code == 0, $"README command `{command}` (run as `{shortened}`) exited {code}:\n{Tail(stderr)}\n{Tail(stdout)}");
                 CheckLossFell(command, stdout, stderr);
@@ -81,6 +83,7 @@ public sealed partial class ReadmeCommandsTests(ITestOutputHelper output) : IDis
             Assert.Contains("swarm result", stderr);
             var png = Regex.Match(stderr, @"loss curve: (\S+\.png)");
             Assert.True(png.Success && new FileInfo(png.Groups[1].Value).Length > 1000, $"no loss curve PNG:\n{Tail(stderr)}");
+            Assert.Matches(@"text from peer0's model [^\n]*\n  \| The \S", stderr);   // what the swarm learned, in words
             return;
         }
         if (Regex.IsMatch(command, @"\bdecentralized\s+eval\b"))

@@ -1,6 +1,6 @@
 using Decentralized.Kernels;
 
-namespace Decentralized.Node.Swarm;
+namespace Decentralized.Node.Rounds;
 
 /// <summary>How flat float32 vectors are put on the wire between peers (the kernels' codec chains).</summary>
 public interface IUpdateCodec

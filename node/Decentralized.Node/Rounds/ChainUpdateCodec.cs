@@ -1,7 +1,7 @@
 using Decentralized.Kernels;
 using Decentralized.Node.Training;
 
-namespace Decentralized.Node.Swarm;
+namespace Decentralized.Node.Rounds;
 
 /// <summary>
 /// Updates on the wire in the kernels' self-describing format, one tensor per model parameter (names and

@@ -1,0 +1,353 @@
+using System.Buffers.Binary;
+using Decentralized.Kernels;
+using Decentralized.Node.Training;
+using static TorchSharp.torch;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+
+namespace Decentralized.Node.Rounds;
+
+/// <summary>
+/// The outer round, once, for every caller (the daemon, <c>train</c>, the simulator, the pipeline): a state machine
+/// with no I/O and no clock of its own beyond the injected <see cref="TimeProvider"/>. The caller pumps it:
+/// <code>
+///   Begin(θ, live)          → Outgoing: one blob, the targets it goes to
+///   OnUpdate(peer, blob)    ← each partner's blob as it arrives (decoded, bounded, kept)
+///   OnTick(live)            → ready? else how long until the next deadline
+///   Apply(θ)                → the outer step(s) taken; the fast weights to continue from
+/// </code>
+/// It owns φ (through the <see cref="IOuterMethod"/>), the one-step-delay state (overlap), validation, the last
+/// round's consolidation, adaptive deadlines and partner suspension. Calls must not overlap (one thread at a time).
+/// The method stays its creator's to dispose.
+/// </summary>
+public sealed class RoundEngine : IDisposable
+{
+    private readonly string _self;
+    private readonly IOuterMethod _method;
+    private readonly RoundCodecs _codecs;
+    private readonly RoundOptions _options;
+    private readonly TimeProvider _time;
+    private readonly int _count;
+    private readonly PartnerDeadlines _deadlines;
+    private readonly Dictionary<long, Dictionary<string, (float[] Primary, float[]? Slow)>> _mailbox = new();
+    /// <summary>Exchanges the next <see cref="Apply"/> finishes, oldest first.</summary>
+    private readonly List<Exchange> _due = new();
+    private Exchange? _inFlight;
+    /// <summary>With overlap: the weights this round's local steps started from (φ plus the progress still in flight).</summary>
+    private Tensor? _base;
+    private float[] _anchor;
+    private IReadOnlyDictionary<string, long> _live = new Dictionary<string, long>();
+
+    /// <param name="self">This member's name; members are ordered by ordinal comparison of their names.</param>
+    public RoundEngine(string self, IOuterMethod method, RoundCodecs codecs, RoundOptions options, TimeProvider time)
+    {
+        _self = self;
+        _method = method;
+        _codecs = codecs;
+        _options = options.Validate();
+        _time = time;
+        _count = checked((int)method.Slow.numel());
+        _deadlines = new PartnerDeadlines(options.RoundTimeout);
+        Payload = method.ChoosePayload(options.Payload, codecs.Update.IsLossless);
+        _anchor = Cpu(method.Slow);
+    }
+
+    public Payload Payload { get; }
+
+    /// <summary>The round the next <see cref="Begin"/> opens.</summary>
+    public long Round { get; private set; }
+
+    public IOuterMethod Method => _method;
+
+    /// <summary>The anchor of <see cref="Payload.AnchoredFast"/>: weights every member held at the same moment.</summary>
+    public ReadOnlySpan<float> Anchor => _anchor;
+
+    /// <summary>The chains this member encodes with (their residuals are part of a checkpoint).</summary>
+    public RoundCodecs Codecs => _codecs;
+
+    public bool IsSuspended(string peer) => _deadlines.IsSuspended(peer);
+
+    /// <summary>φ and the anchor become <paramref name="weights"/> (a fresh start, or the synchronous warm-up's end).</summary>
+    public void Restart(Tensor weights)
+    {
+        using (no_grad()) _method.Slow.copy_(weights);
+        _anchor = Cpu(weights);
+        _base?.Dispose();
+        _base = null;
+    }
+
+    /// <summary>Sets the anchor alone (a checkpoint restores it).</summary>
+    public void RestoreAnchor(ReadOnlySpan<float> anchor) => _anchor = anchor.ToArray();
+
+    /// <summary>Continues from <paramref name="round"/> (a checkpoint, or a joiner taking the swarm's state).</summary>
+    public void RestoreRound(long round)
+    {
+        Round = round;
+        _method.Round = round;
+    }
+
+    /// <summary>
+    /// Opens this round's exchange: builds the update from <paramref name="fast"/>, chooses the group among
+    /// <paramref name="live"/> (peer → the round it reports) and this member, and returns the blob to send. With
+    /// <paramref name="last"/> the step consolidates and, with overlap, both exchanges still open are finished at once.
+    /// </summary>
+    public Outgoing Begin(Tensor fast, IReadOnlyDictionary<string, long> live, bool last = false)
+    {
+        if (_due.Count > 0) throw new InvalidOperationException("apply the awaited round before beginning another");
+        _live = live;
+        float[] own, ownSlow;
+        float[]? slow;
+        using (var scope = NewDisposeScope())
+        {
+            var reference = _options.Overlap ? _base ??= _method.Slow.detach().clone().DetachFromDisposeScope() : _method.Slow;
+            (own, slow) = _method.Update(fast, reference, Payload);
+            ownSlow = slow ?? (_options.Overlap && Payload != Payload.PseudoGradient ? Cpu(_method.Slow) : []);
+        }
+        var members = live.Keys.Where(p => p != _self && !_deadlines.IsSuspended(p)).Append(_self).Order(StringComparer.Ordinal).ToArray();
+        var group = _method.Group(Array.IndexOf(members, _self), members.Length, _options.Seed, Round).Select(i => members[i]).ToArray();
+        var targets = group.Where(p => p != _self).ToArray();
+        var blob = Encode(own, slow, Round);
+        var now = _time.GetUtcNow();
+        var (wait, basis) = _deadlines.For(targets);
+        var exchange = new Exchange(Round, group, targets, own, slow, _method.OwnAsDecoded ? Decode(blob).Primary : null,
+            now, now + wait, basis, ownSlow.Length > 0 && _options.Overlap ? ownSlow : null, last);
+        if (!_options.Overlap) _due.Add(exchange);
+        else
+        {
+            if (_inFlight is not null) _due.Add(_inFlight);
+            _inFlight = last ? null : exchange;
+            if (last) _due.Add(exchange);
+        }
+        return new Outgoing(Round, Payload, blob, targets);
+    }
+
+    /// <summary>
+    /// A partner's update. Checked before it is kept: the round window, the payload, the mailbox's bound, then the
+    /// codec's shape and finiteness checks. Nothing here throws on bad input; the verdict says what happened.
+    /// </summary>
+    public UpdateAnswer OnUpdate(string from, long round, Payload payload, ReadOnlySpan<byte> blob)
+    {
+        // With overlap round r's exchange is still open while this member already counts round r + 1.
+        long oldest = _options.Overlap ? Round - 1 : Round;
+        if (round < oldest || round > Round + 2) return new(UpdateVerdict.Ignored, $"for round {round}, this member is in round {Round}");
+        if (payload != Payload) return new(UpdateVerdict.Refused, $"payload {payload}, this swarm sends {Payload}");
+        if (!_mailbox.TryGetValue(round, out var box)) _mailbox[round] = box = new(StringComparer.Ordinal);
+        if (box.Count >= _options.PeersMax && !box.ContainsKey(from)) return new(UpdateVerdict.Refused, "too many updates for one round");
+        try
+        {
+            box[from] = Decode(blob);   // a second update from the same peer for the same round replaces the first
+        }
+        catch (Exception e) when (e is CodecException or InvalidUpdateException)
+        {
+            return new(UpdateVerdict.Refused, e.Message);
+        }
+        return new(UpdateVerdict.Accepted, "kept", _deadlines.Answered(from));
+    }
+
+    /// <summary>
+    /// Closes whatever exchange can close now: every partner answered, its deadline passed (missing partners
+    /// counted towards suspension), or every missing partner left the swarm or already reported a later round.
+    /// </summary>
+    public TickResult OnTick(IReadOnlyDictionary<string, long>? live = null)
+    {
+        if (live is not null) _live = live;
+        var now = _time.GetUtcNow();
+        var suspended = new List<string>();
+        var awaited = new List<string>();
+        TimeSpan? wake = null;
+        foreach (var e in _due.Where(e => e.Closed is null))
+        {
+            var box = _mailbox.GetValueOrDefault(e.Round);
+            foreach (var t in e.Targets.Where(t => box?.ContainsKey(t) == true && e.Seen.Add(t)))
+                _deadlines.Arrived(t, (now - e.Opened).TotalSeconds);
+            var missing = e.Targets.Where(t => box?.ContainsKey(t) != true).ToArray();
+            string? closed = missing.Length == 0 ? (e.Targets.Length == 0 ? "no live partner" : "every partner answered")
+                : now >= e.Deadline ? Missed(e, missing, suspended)
+                : NoneWillSend(e, missing);
+            if (closed is null)
+            {
+                var left = e.Deadline - now;
+                wake = wake is null || left < wake ? left : wake;
+                awaited.AddRange(missing);
+                continue;
+            }
+            e.Closed = closed;
+            e.ClosedAt = now;
+        }
+        bool ready = _due.All(e => e.Closed is not null);
+        return new TickResult(ready, ready ? null : wake, suspended, awaited.Distinct().ToArray());
+    }
+
+    private string Missed(Exchange e, string[] missing, List<string> suspended)
+    {
+        suspended.AddRange(missing.Where(_deadlines.Missed));
+        return $"deadline {(e.Deadline - e.Opened).TotalSeconds:F1} s ({e.DeadlineBasis}) passed without [{string.Join(", ", missing)}]";
+    }
+
+    /// <summary>A partner that left will not send; nor will one that reports a later round (it closed this one without us).</summary>
+    private string? NoneWillSend(Exchange e, string[] missing)
+    {
+        long closedBelow = _options.Overlap ? e.Round + 1 : e.Round;   // with overlap a peer counts one round ahead of its exchange
+        var gone = missing.Where(m => !_live.ContainsKey(m)).ToArray();
+        var passed = missing.Where(m => _live.TryGetValue(m, out long r) && r > closedBelow).ToArray();
+        if (gone.Length + passed.Length < missing.Length) return null;
+        string left = gone.Length == 0 ? "" : $"[{string.Join(", ", gone)}] left the swarm";
+        return passed.Length == 0 ? left : $"[{string.Join(", ", passed)}] already closed round {e.Round}" + (left.Length > 0 ? ", " + left : "");
+    }
+
+    /// <summary>
+    /// Takes the outer step of every closed exchange that is due and returns the fast weights to continue from
+    /// (a new tensor, the caller's): φ without overlap; with it φ plus the local progress made since the round began.
+    /// </summary>
+    public ApplyResult Apply(Tensor fast)
+    {
+        if (_due.Any(e => e.Closed is null)) throw new InvalidOperationException("an awaited exchange is still open: tick until ready");
+        var outcomes = _due.Select(Finish).ToArray();
+        bool last = _due.Any(e => e.Last);
+        long finished = _due.Count > 0 ? _due.Max(e => e.Round) : long.MinValue;
+        _due.Clear();
+        Tensor next;
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+        {
+            if (_options.Overlap && !last)
+            {
+                var progress = fast - _base!;                     // this round's local steps, in flight to the partners
+                next = (_method.Slow + progress).MoveToOuterDisposeScope();
+                _base!.copy_(next);
+            }
+            else
+            {
+                next = _method.Slow.clone().MoveToOuterDisposeScope();   // θ ← φ
+                _base?.Dispose();
+                _base = null;
+            }
+        }
+        foreach (var old in _mailbox.Keys.Where(r => r <= finished).ToArray()) _mailbox.Remove(old);
+        long from = ++Round;
+        // Behind the swarm (a slow machine, a long pause): pairing derives from the round number, so a member on an old
+        // round pairs with nobody. Skip to the round most live peers report; the weights stay ours, only the count moves.
+        long swarm = MedianLiveRound();
+        if (swarm > Round) Round = swarm;
+        _method.Round = Round;
+        return new ApplyResult(next, outcomes, swarm > from ? from : null);
+    }
+
+    private long MedianLiveRound()
+    {
+        var rounds = _live.Where(p => p.Key != _self).Select(p => p.Value).Order().ToArray();
+        return rounds.Length == 0 ? 0 : rounds[rounds.Length / 2];
+    }
+
+    private RoundOutcome Finish(Exchange e)
+    {
+        using var scope = NewDisposeScope();
+        var (accepted, rejected) = Validate(e, _mailbox.GetValueOrDefault(e.Round));
+        var device = _method.Slow.device;
+        Tensor T(float[] v) => tensor(v).to(device);
+        bool weights = Payload.CarriesWeights();
+        // Every member built its update on its φ of that round; if an overlapped step has moved ours since, the group's
+        // weights move with it, so the pull measures the distance as of the round it was sent in.
+        var shift = e.SentFrom is { } from ? _method.Slow - T(from) : null;
+        Tensor W(float[] v) => shift is null ? T(v) : T(v).add_(shift);
+        var group = new List<Contribution>(e.Group.Length);
+        var used = new List<string>();
+        foreach (var member in e.Group)
+        {
+            if (member == _self) group.Add(new(weights ? W(e.Own) : T(e.OwnDecoded ?? e.Own), e.OwnSlow is null ? null : W(e.OwnSlow)));
+            else if (accepted.TryGetValue(member, out var u))
+            {
+                group.Add(new(weights ? W(u.Primary) : T(u.Primary), u.Slow is null ? null : W(u.Slow)));
+                used.Add(member);
+            }
+        }
+        bool consolidate = e.Last && _options.ConsolidateLastRound;
+        TorchGuard.Run(() => { _method.Step(Payload, group, consolidate); return 0; });
+        return new RoundOutcome(e.Round, e.Targets, used, rejected, (e.ClosedAt - e.Opened).TotalSeconds, e.Closed!, consolidate);
+    }
+
+    /// <summary>Norm checks against our own update: a poisoned or runaway update is dropped and reported.</summary>
+    private (Dictionary<string, (float[] Primary, float[]? Slow)> Accepted, List<(string, string)> Rejected) Validate(
+        Exchange e, Dictionary<string, (float[] Primary, float[]? Slow)>? box)
+    {
+        var accepted = new Dictionary<string, (float[] Primary, float[]? Slow)>(StringComparer.Ordinal);
+        var rejected = new List<(string, string)>();
+        if (box is null) return (accepted, rejected);
+        bool weights = Payload.CarriesWeights();   // θ: judged by its distance from our φ
+        float[]? slow = weights ? Cpu(_method.Slow) : null;
+        double ownNorm = weights ? TensorPrimitives.Distance(e.Own, slow!) : TensorPrimitives.Norm(e.Own);
+        double bound = _options.UpdateNormBound * Math.Max(ownNorm, 1e-6);
+        foreach (var peer in e.Targets)
+        {
+            if (!box.TryGetValue(peer, out var u)) continue;
+            double norm = weights ? TensorPrimitives.Distance(u.Primary, slow!) : TensorPrimitives.Norm(u.Primary);
+            string? reason = norm > bound ? $"norm {norm:G3} exceeds {_options.UpdateNormBound}x ours ({ownNorm:G3})"
+                : u.Slow is not null && TensorPrimitives.Distance(u.Slow, e.OwnSlow!) > 0.5 * TensorPrimitives.Norm(e.OwnSlow!) ? "slow weights too far from ours"
+                : null;
+            if (reason is null) accepted[peer] = u;
+            else rejected.Add((peer, reason));
+        }
+        return (accepted, rejected);
+    }
+
+    /// <summary>
+    /// One blob per round. Anchored θ: the weights chain's blob of θ − anchor. Δ and φ:
+    /// <code>
+    ///   [primary bytes: i32 LE][update chain blob of Δ][slow chain blob of φ]
+    /// </code>
+    /// Otherwise the update chain's blob of the primary vector.
+    /// </summary>
+    private byte[] Encode(float[] primary, float[]? slow, long round)
+    {
+        int seed = (int)round;
+        if (Payload == Payload.AnchoredFast)
+        {
+            var offset = new float[primary.Length];
+            TensorPrimitives.Subtract(primary, _anchor, offset);
+            return _codecs.Weights.Encode(offset, "anchored", seed);
+        }
+        var first = _codecs.Update.Encode(primary, Payload == Payload.FastWeights ? "fast" : "delta", seed);
+        if (Payload != Payload.DeltaAndSlow) return first;
+        var second = _codecs.Slow.Encode(slow!, "slow", seed);
+        var blob = new byte[4 + first.Length + second.Length];
+        BinaryPrimitives.WriteInt32LittleEndian(blob, first.Length);
+        first.CopyTo(blob, 4);
+        second.CopyTo(blob, 4 + first.Length);
+        return blob;
+    }
+
+    /// <summary>Decodes a blob of this run's payload (from an untrusted peer); throws <see cref="CodecException"/> or <see cref="InvalidUpdateException"/>.</summary>
+    private (float[] Primary, float[]? Slow) Decode(ReadOnlySpan<byte> blob)
+    {
+        var primary = new float[_count];
+        if (Payload == Payload.AnchoredFast)
+        {
+            _codecs.Weights.DecodeInto(blob, primary);
+            TensorPrimitives.Add(primary, _anchor, primary);
+            return (primary, null);
+        }
+        if (Payload != Payload.DeltaAndSlow)
+        {
+            _codecs.Update.DecodeInto(blob, primary);
+            return (primary, null);
+        }
+        if (blob.Length < 4) throw new InvalidUpdateException("update too short");
+        int first = BinaryPrimitives.ReadInt32LittleEndian(blob);
+        if (first <= 0 || first > blob.Length - 4) throw new InvalidUpdateException($"update declares a first part of {first} bytes in a {blob.Length}-byte blob");
+        var slow = new float[_count];
+        _codecs.Update.DecodeInto(blob.Slice(4, first), primary);
+        _codecs.Slow.DecodeInto(blob[(4 + first)..], slow);
+        return (primary, slow);
+    }
+
+    /// <summary>A tensor's values as a new CPU float array.</summary>
+    internal static float[] Cpu(Tensor t)
+    {
+        using var c = t.detach().cpu().contiguous();
+        return c.data<float>().ToArray();
+    }
+
+    public void Dispose()
+    {
+        _base?.Dispose();
+    }
+}
