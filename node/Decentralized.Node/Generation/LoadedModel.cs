@@ -20,7 +20,7 @@ namespace Decentralized.Node.Generation;
 public sealed class LoadedModel : IDisposable
 {
     /// <summary>File name of the daemon's checkpoint inside its data directory.</summary>
-    public const string NodeCheckpointFileName = "node.ckpt";
+    public const string NodeCheckpointFileName = CheckpointStore.FileName;
 
     private LoadedModel(ModelStage model, ITokenizer tokenizer, string origin)
     {
@@ -67,7 +67,7 @@ public sealed class LoadedModel : IDisposable
         if (!File.Exists(path)) throw new ArgumentException($"model {path} does not exist");
         var candidates = config is not null ? [config] : Presets();
         long valuesMax = candidates.Max(c => c.ParameterCount);
-        if (Path.GetFileName(path) == NodeCheckpointFileName)
+        if (Path.GetFileName(path).StartsWith(NodeCheckpointFileName, StringComparison.Ordinal))   // node.ckpt and its rotation node.ckpt.1, .2
         {
             var (_, weights) = SwarmCheckpoint.ReadWeights(path, valuesMax);
             var match = Single(candidates.Where(c => c.ParameterCount == weights.LongLength), path, $"{weights.LongLength} parameters");

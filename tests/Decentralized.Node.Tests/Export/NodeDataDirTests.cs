@@ -26,6 +26,11 @@ public sealed class NodeDataDirTests : IDisposable
             var tokens = new TextGenerator(loaded.Model, loaded.Tokenizer).GenerateTokens("the ", new GenerationOptions(MaxTokens: 10, Seed: 1)).ToArray();
             Assert.Equal(10, tokens.Length);
         }
+        // An older checkpoint of the rotation (node.ckpt.1) is read as a daemon's checkpoint too.
+        var rotated = Directory.CreateDirectory(Path.Combine(_dir, "rotated")).FullName;
+        File.Copy(Path.Combine(node, "node.ckpt"), Path.Combine(rotated, "node.ckpt.1"));
+        using (var older = LoadedModel.Load(Path.Combine(rotated, "node.ckpt.1")))
+            Assert.Contains("node checkpoint", older.Origin);
         var (code, _, error) = TrainedExport.Run("export", node, "--out", Path.Combine(_dir, "hf"));
         Assert.True(code == 0, error);
         Assert.Contains("node checkpoint", error);
