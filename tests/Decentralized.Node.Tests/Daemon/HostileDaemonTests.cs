@@ -17,19 +17,7 @@ public sealed class HostileDaemonTests(ITestOutputHelper output) : IDisposable
     private const string Key = "00112233445566778899aabbccddeeff";
     private readonly string _root = Directory.CreateTempSubdirectory("hostile-").FullName;
 
-    private static string[] Tiny(long rounds, params string[] more)
-    {
-        var defaults = new[]
-        {
-            "--model", "tiny", "--batch-size", "4", "--seq-len", "32", "--warmup", "5", "--lr", "3e-3", "--inner-steps", "5", "--rounds", rounds.ToString(),
-            "--device", "cpu", "--eval-batches", "2", "--round-timeout", "15", "--heartbeat", "0.5", "--peer-timeout", "4", "--swarm-key", Key,
-        };
-        var overridden = more.Where(m => m.StartsWith("--")).ToHashSet();
-        var kept = new List<string>();
-        for (int i = 0; i < defaults.Length; i += 2)
-            if (!overridden.Contains(defaults[i])) kept.AddRange(new[] { defaults[i], defaults[i + 1] });
-        return kept.Concat(more).ToArray();
-    }
+    private static string[] Tiny(long rounds, params string[] more) => SwarmDaemonTests.Tiny(rounds, more);
 
     private DaemonProcess Start(string name, long rounds, params string[] more) => new(Path.Combine(_root, name), Tiny(rounds, more));
 

@@ -12,8 +12,8 @@ public sealed class SwarmDaemonTests : IDisposable
     private const string Key = "00112233445566778899aabbccddeeff";
     private readonly string _root = Directory.CreateTempSubdirectory("daemons-").FullName;
 
-    /// <summary>A tiny, fast daemon; options in <paramref name="more"/> replace the defaults of the same name.</summary>
-    private static string[] Tiny(long rounds, params string[] more)
+    /// <summary>A tiny, fast daemon; options in <paramref name="more"/> replace the defaults of the same name (the hostile tests use it too).</summary>
+    internal static string[] Tiny(long rounds, params string[] more)
     {
         var defaults = new[]
         {
