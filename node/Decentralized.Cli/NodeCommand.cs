@@ -14,9 +14,7 @@ public static class NodeCommand
         var node = new Command("node", "Run a training node (daemon).");
         var c = new Command("run", "Join a swarm (or start one) and train with NoLoCo or DiLoCo until stopped (SIGINT/SIGTERM save and exit).");
         node.Subcommands.Add(c);
-        var settingsOf = NodeOptions.Declare(c);
-        var threads = c.Add("threads", "CPU threads for tensor math (0: torch's default, one per core).", 0);
-        var logLevel = c.Add("log-level", "trace | debug | information | warning | error.", "information");
+        var (settingsOf, threads, logLevel) = Declare(c);
 
         c.SetAction(async (parse, ct) =>
         {
@@ -39,11 +37,15 @@ public static class NodeCommand
     public static NodeSettings Check(IReadOnlyList<string> args)
     {
         var c = new Command("run");
-        var settingsOf = NodeOptions.Declare(c);
-        c.Add("threads", "", 0);
-        c.Add("log-level", "", "information");
+        var (settingsOf, _, _) = Declare(c);
         var parsed = c.Parse(args.ToArray(), CliApp.Parsing);
         if (parsed.Errors.Count > 0) throw new ArgumentException(parsed.Errors[0].Message);
         return settingsOf(parsed).Validate();
     }
+
+    /// <summary>Every option of <c>node run</c>: the node's settings plus the process's threads and log level.</summary>
+    private static (Func<ParseResult, NodeSettings> Settings, Option<int> Threads, Option<string> LogLevel) Declare(Command c) =>
+        (NodeOptions.Declare(c),
+         c.Add("threads", "CPU threads for tensor math (0: torch's default, one per core).", 0),
+         c.Add("log-level", "trace | debug | information | warning | error.", "information"));
 }
