@@ -17,6 +17,7 @@ public sealed partial class NodeDaemon
         Family(m, "validation_loss", "gauge", "Validation loss after the last round.", [("", double.IsFinite(peer.Stats.LastValidationLoss) ? peer.Stats.LastValidationLoss : 0)]);
         Family(m, "peers", "gauge", "Live peers.", [("", peer.Membership.LivePeers().Count)]);
         Family(m, "awaited_peers", "gauge", "Partners the current round still waits for.", [("", peer.Stats.Awaited.Count)]);
+        Family(m, "suspended_peers", "gauge", "Peers left out of pairing after missing rounds in a row.", [("", peer.Stats.Suspended.Count)]);
         Family(m, "update_bytes_sent_total", "counter", "Bytes of outer updates sent.", [("", peer.Stats.UpdateBytesSent)]);
         Family(m, "update_bytes_received_total", "counter", "Bytes of outer updates received.", [("", peer.Stats.UpdateBytesReceived)]);
         Family(m, "rounds_total", "counter", "Outer rounds completed.", [("", peer.Stats.RoundsCompleted)]);

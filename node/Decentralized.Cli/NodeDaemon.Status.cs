@@ -25,6 +25,8 @@ public sealed partial class NodeDaemon
     {
         var now = TimeProvider.System.GetUtcNow();
         var awaited = peer.Stats.Awaited;
+        var members = peer.Membership.LivePeers().Select(p => p.ToString()).ToArray();
+        var suspended = peer.Stats.Suspended.Where(members.Contains).ToArray();   // a peer that left is no longer news
         var last = _lastRound;
         return new
         {
@@ -37,7 +39,8 @@ public sealed partial class NodeDaemon
             loss = Finite(peer.Stats.LastLoss),
             val_loss = Finite(peer.Stats.LastValidationLoss),
             awaited,
-            members = peer.Membership.LivePeers().Select(p => p.ToString()).ToArray(),
+            suspended,
+            members,
             membership = peer.Membership.Members.OrderBy(m => m.Peer.ToString(), StringComparer.Ordinal).Select(m => new
             {
                 peer_id = m.Peer.ToString(),
@@ -45,6 +48,7 @@ public sealed partial class NodeDaemon
                 step = m.Step,
                 seen_seconds_ago = Math.Max(0, (now - m.LastSeen).TotalSeconds),
                 awaited = awaited.Contains(m.Peer.ToString()),
+                suspended = suspended.Contains(m.Peer.ToString()),
             }).ToArray(),
             last_round = last is null ? null : new
             {

@@ -35,13 +35,15 @@ public static class StatusCommand
         Console.WriteLine($"peer {s.GetProperty("peer_id")}  round {s.GetProperty("round")}  step {s.GetProperty("step")}  loss {Loss(s, "loss")}  val_loss {Loss(s, "val_loss")}");
         var awaited = s.GetProperty("awaited").EnumerateArray().Select(e => e.GetString()).ToArray();
         Console.WriteLine(awaited.Length == 0 ? "waiting for: nobody" : $"waiting for: {string.Join(", ", awaited)}");
+        if (s.TryGetProperty("suspended", out var suspended) && suspended.GetArrayLength() > 0)
+            Console.WriteLine($"left out of pairing (missed 3 rounds in a row): {Join(suspended)}");
         if (s.TryGetProperty("last_round", out var last) && last.ValueKind == JsonValueKind.Object)
             Console.WriteLine($"last round {last.GetProperty("round")}: waited {last.GetProperty("wait_seconds").GetDouble():F1} s for [{Join(last.GetProperty("partners"))}], used [{Join(last.GetProperty("received"))}], closed: {last.GetProperty("closed")}");
         if (s.TryGetProperty("membership", out var members))
         {
             Console.WriteLine($"{"member",-54}{"round",7}{"step",9}{"seen",9}");
             foreach (var m in members.EnumerateArray())
-                Console.WriteLine($"{m.GetProperty("peer_id").GetString(),-54}{m.GetProperty("round"),7}{m.GetProperty("step"),9}{m.GetProperty("seen_seconds_ago").GetDouble(),8:F1}s{(m.GetProperty("awaited").GetBoolean() ? "  awaited" : "")}");
+                Console.WriteLine($"{m.GetProperty("peer_id").GetString(),-54}{m.GetProperty("round"),7}{m.GetProperty("step"),9}{m.GetProperty("seen_seconds_ago").GetDouble(),8:F1}s{(m.GetProperty("awaited").GetBoolean() ? "  awaited" : m.TryGetProperty("suspended", out var left) && left.GetBoolean() ? "  left out" : "")}");
         }
         Console.WriteLine($"{"peer",-54}{"relayed",-9}{"in",12}{"out",12}{"in/s",12}{"out/s",12}{"round",7}");
         foreach (var conn in s.GetProperty("connections").EnumerateArray())

@@ -51,4 +51,7 @@ public sealed class PartnerDeadlines(TimeSpan ceiling)
     public bool Answered(string peer) => _misses.Remove(peer, out int misses) && misses >= MissesToSuspend;
 
     public bool IsSuspended(string peer) => _misses.TryGetValue(peer, out int m) && m >= MissesToSuspend;
+
+    /// <summary>The partners left out of our pairing now, in ordinal order.</summary>
+    public IReadOnlyList<string> Suspended => _misses.Where(m => m.Value >= MissesToSuspend).Select(m => m.Key).Order(StringComparer.Ordinal).ToArray();
 }

@@ -66,6 +66,9 @@ public sealed class RoundEngine : IDisposable
 
     public bool IsSuspended(string peer) => _deadlines.IsSuspended(peer);
 
+    /// <summary>Partners left out of the pairing after <see cref="PartnerDeadlines.MissesToSuspend"/> missed rounds in a row, until they answer again.</summary>
+    public IReadOnlyList<string> Suspended => _deadlines.Suspended;
+
     /// <summary>φ and the anchor become <paramref name="weights"/> (a fresh start, or the synchronous warm-up's end).</summary>
     public void Restart(Tensor weights)
     {

@@ -62,7 +62,11 @@ public sealed partial class SwarmPeer
             var arrival = _arrival.Task;
             var live = LiveRounds(out _);
             TickResult tick;
-            lock (_outerLock) tick = _engine.OnTick(live);
+            lock (_outerLock)
+            {
+                tick = _engine.OnTick(live);
+                Stats.Suspended = _engine.Suspended;
+            }
             Stats.Awaited = tick.Awaited;
             foreach (var peer in tick.Suspended)
                 _log.LogWarning("peer {Peer} missed {Misses} rounds in a row: dropped from our pairing until it answers again", peer, PartnerDeadlines.MissesToSuspend);

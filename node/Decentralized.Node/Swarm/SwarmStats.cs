@@ -23,6 +23,9 @@ public sealed class SwarmStats
     /// <summary>The peers the current round still waits for (empty between rounds).</summary>
     public IReadOnlyList<string> Awaited { get; set; } = [];
 
+    /// <summary>Peers left out of this member's pairing because they missed rounds in a row (until they answer again).</summary>
+    public IReadOnlyList<string> Suspended { get; set; } = [];
+
     public void AddSent(long bytes) => Interlocked.Add(ref _updateBytesSent, bytes);
     public void AddReceived(long bytes) => Interlocked.Add(ref _updateBytesReceived, bytes);
     public void AddRejected() => Interlocked.Increment(ref _rejectedUpdates);
