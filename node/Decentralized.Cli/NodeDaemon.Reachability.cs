@@ -30,6 +30,7 @@ public sealed partial class NodeDaemon
             ["seed"] = s.Swarm.SwarmSeed.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["compress"] = s.Compress,
             ["overlap"] = s.Swarm.Overlap ? "on" : "off",
+            ["sync-warmup"] = s.Swarm.SyncWarmupSteps.ToString(System.Globalization.CultureInfo.InvariantCulture),
             [diloco ? "outer" : "noloco"] = diloco ? s.DiLoCo.ToString() : s.NoLoCo.ToString(),
         };
         if (!diloco) settings["weights-compress"] = s.WeightsCompress;

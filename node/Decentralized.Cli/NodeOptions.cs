@@ -25,33 +25,18 @@ public static class NodeOptions
         var tokenizer = c.Add("tokenizer", "byte | gpt2.", "byte");
         var cacheDir = c.AddOptional<string>("cache-dir", "Token cache folder.");
         var shapeOf = ShapeOptions.Declare(c, "small", 16);
+        // The learning options are train's own declaration: a swarm trains as `decentralized train` measured.
+        var learningOf = LearningOptions.Declare(c, ddp: false);
         var initFrom = c.AddOptional<string>("init-from", "Start from the weights of a Hugging Face Llama directory (every member must use the same; its hash enters the gate's settings).");
-        var lr = c.Add("lr", "Peak inner AdamW learning rate.", 1.5e-3);
-        var warmup = c.Add("warmup", "Inner warm-up steps.", 100);
-        var algorithm = c.Add("algorithm", "noloco | diloco.", "noloco");
-        var innerSteps = c.Add("inner-steps", "H: inner steps per outer round.", 50);
-        var compress = c.Add("compress", "Codec chain for updates (fp32, int8, q4+ef, q4:bf16+ef+ans, ...).", "fp32");
-        var weightsCompress = c.Add("weights-compress", "NoLoCo over a lossy --compress: chain for the fast weights, sent as offsets from the swarm's initial weights.", WeightsChain.Default);
         var device = c.Add("device", "cpu | cuda | auto.", "auto");
         var swarmId = c.Add("swarm-id", "Name of the swarm; peers of another swarm are refused.", "default");
         var swarmKey = c.AddOptional<string>("swarm-key", "Pre-shared swarm key as hex (or @file holding it); peers without it are refused.");
-        var seed = c.Add("seed", "Swarm seed: initial weights and NoLoCo pairing (all members must agree).", 1L);
         var roundTimeout = c.Add("round-timeout", "Seconds to wait for partners in a round.", 30.0);
         var heartbeat = c.Add("heartbeat", "Seconds between heartbeats.", 2.0);
         var peerTimeout = c.Add("peer-timeout", "Seconds of silence after which a peer counts as dead.", 10.0);
         var overlap = c.Add("overlap", "Run each exchange during the next H steps (one-step-delayed outer update).", false);
         var minPeers = c.Add("min-peers", "Wait until the swarm has this many members (including this one) before training.", 1);
-        var rounds = c.Add("rounds", "Stop when the swarm reaches this outer round (the round all members share, so a late joiner trains fewer rounds; a node restarted past it stops at once; 0: run until stopped).", 0L);
-        // The learning options below carry train's names and defaults: a swarm trains as `decentralized train` measured.
-        var groupSize = c.Add("group-size", "NoLoCo exchange group size.", 2);
-        var outerLr = c.Add("outer-lr", "DiLoCo outer learning rate.", 1.0);
-        var outerMomentum = c.Add("outer-momentum", "DiLoCo outer momentum.", 0.5);
-        var outerForm = c.Add("outer-form", "DiLoCo momentum form: nesterov | heavyball.", "nesterov");
-        var alpha = c.Add("noloco-alpha", "NoLoCo momentum decay alpha.", 0.5);
-        var beta = c.Add("noloco-beta", "NoLoCo pseudo-gradient weight beta.", 0.7);
-        var gamma = c.AddOptional<double?>("noloco-gamma", "NoLoCo pull towards the group's weights (default: beta).");
-        var nolocoForm = c.Add("noloco-form", "NoLoCo momentum form: heavyball (the paper's) | nesterov.", "heavyball");
-        var payload = c.AddOptional<string>("noloco-payload", "fast (θ only) | delta+slow | anchored (θ minus the shared start weights, through --weights-compress); default: fast for lossless chains, else anchored (delta+slow when gamma differs from beta).");
+        var roundsMax = c.Add("rounds", "Stop when the swarm reaches this outer round (the round all members share, so a late joiner trains fewer rounds; a node restarted past it stops at once; 0: run until stopped).", 0L);
         var normBound = c.Add("norm-bound", "Refuse updates whose norm exceeds this multiple of ours.", 10.0);
         var http = c.AddOptional<string>("http", "address:port for the status page, /status JSON and /metrics (e.g. 127.0.0.1:9090).");
         var report = c.AddOptional<string>("report", "Write the run's JSON summary to this file on exit (--json prints one to stdout, where commands have it).");
@@ -70,54 +55,63 @@ public static class NodeOptions
         var relayLimitSeconds = c.Add("relay-limit-seconds", "Relay: seconds a relayed connection may last before it is reset.", 1800.0);
 
         return parse => Read(parse, shapeOf(parse));
-        NodeSettings Read(ParseResult parse, ShapeOptions shape) => new NodeSettings
+        NodeSettings Read(ParseResult parse, ShapeOptions shape)
         {
-            Listen = Or(parse.GetValue(listen), "/ip4/0.0.0.0/tcp/4001"),
-            Bootstrap = parse.GetValue(bootstrap) ?? [],
-            KeyFile = parse.GetValue(keyFile)!,
-            DataDir = parse.GetValue(dataDir)!,
-            Data = new TrainingDataOptions(parse.GetValue(data), parse.GetValue(tokenizer)!, parse.GetValue(cacheDir)),
-            Model = shape.Model,
-            InitFrom = parse.GetValue(initFrom),
-            Inner = new InnerOptions(LearningRate: parse.GetValue(lr), WarmupSteps: parse.GetValue(warmup), TotalSteps: 100_000,
-                MicroBatchSize: shape.MicroBatchSize, SequenceLength: shape.SequenceLength),
-            Swarm = new SwarmOptions
+            var learning = learningOf(parse);
+            long rounds = parse.GetValue(roundsMax);
+            return new NodeSettings
             {
-                SwarmId = parse.GetValue(swarmId)!,
-                SwarmKey = SwarmKeyFile.Parse(parse.GetValue(swarmKey)),
-                Algorithm = AlgorithmNames.Parse(parse.GetValue(algorithm)!),
-                InnerStepsPerRound = parse.GetValue(innerSteps),
-                SwarmSeed = parse.GetValue(seed),
-                RoundTimeout = Seconds(parse.GetValue(roundTimeout), "round timeout"),
-                HeartbeatInterval = Seconds(parse.GetValue(heartbeat), "heartbeat"),
-                PeerTimeout = Seconds(parse.GetValue(peerTimeout), "peer timeout"),
-                RoundsMax = parse.GetValue(rounds),
-                PeersMin = parse.GetValue(minPeers),
-                Overlap = parse.GetValue(overlap),
-                Payload = PayloadNames.Parse(parse.GetValue(payload)),
-                UpdateNormBound = parse.GetValue(normBound),
-                StateChunkBytes = (int)Math.Clamp(parse.GetValue(stateChunkKib) * 1024L, int.MinValue, int.MaxValue),   // Validate bounds it
-                StateJoinersMax = parse.GetValue(stateJoiners),
-                StateUploadBytesPerSecond = MibPerSecond(parse.GetValue(stateUpload)),
-            },
-            DiLoCo = new DiLoCoOptions(parse.GetValue(outerLr), parse.GetValue(outerMomentum), TrainCommand.ParseForm(parse.GetValue(outerForm)!)),
-            NoLoCo = new NoLoCoOptions(parse.GetValue(alpha), parse.GetValue(beta), parse.GetValue(gamma), parse.GetValue(groupSize),
-                TrainCommand.ParseForm(parse.GetValue(nolocoForm)!)),
-            Compress = parse.GetValue(compress)!,
-            WeightsCompress = parse.GetValue(weightsCompress)!,
-            Device = parse.GetValue(device)!,
-            Http = parse.GetValue(http),
-            Report = parse.GetValue(report),
-            EvalBatches = parse.GetValue(evalBatches),
-            ShardIndex = parse.GetValue(shardIndex),
-            ShardCount = parse.GetValue(shardCount),
-            CheckpointEveryRounds = parse.GetValue(checkpointEvery),
-            ExportEveryRounds = parse.GetValue(exportEvery) >= 0 ? parse.GetValue(exportEvery) : throw new ArgumentException("--export-every-rounds must be 0 (never) or a number of rounds"),
-            Misbehave = parse.GetValue(misbehave),
-            Announce = parse.GetValue(announce) ?? [],
-            Relay = new RelaySettings(parse.GetValue(relay)!, parse.GetValue(relayReservations), parse.GetValue(relayLimitMb), parse.GetValue(relayLimitSeconds)),
-        };
+                Listen = Or(parse.GetValue(listen), "/ip4/0.0.0.0/tcp/4001"),
+                Bootstrap = parse.GetValue(bootstrap) ?? [],
+                KeyFile = parse.GetValue(keyFile)!,
+                DataDir = parse.GetValue(dataDir)!,
+                Data = new TrainingDataOptions(parse.GetValue(data), parse.GetValue(tokenizer)!, parse.GetValue(cacheDir)),
+                Model = shape.Model,
+                InitFrom = parse.GetValue(initFrom),
+                // The cosine spans the run as train's spans --steps: the warm-up and --rounds x H; an open-ended run (--rounds 0)
+                // decays over OpenEndedScheduleSteps.
+                Inner = learning.Inner(shape, rounds > 0 ? (int)Math.Min(int.MaxValue, learning.SyncWarmupSteps + rounds * learning.InnerStepsPerRound) : OpenEndedScheduleSteps),
+                Swarm = new SwarmOptions
+                {
+                    SwarmId = parse.GetValue(swarmId)!,
+                    SwarmKey = SwarmKeyFile.Parse(parse.GetValue(swarmKey)),
+                    Algorithm = learning.Algorithm,
+                    InnerStepsPerRound = learning.InnerStepsPerRound,
+                    SyncWarmupSteps = learning.SyncWarmupSteps,
+                    SwarmSeed = learning.Seed,
+                    RoundTimeout = Seconds(parse.GetValue(roundTimeout), "round timeout"),
+                    HeartbeatInterval = Seconds(parse.GetValue(heartbeat), "heartbeat"),
+                    PeerTimeout = Seconds(parse.GetValue(peerTimeout), "peer timeout"),
+                    RoundsMax = rounds,
+                    PeersMin = parse.GetValue(minPeers),
+                    Overlap = parse.GetValue(overlap),
+                    Payload = learning.Payload,
+                    UpdateNormBound = parse.GetValue(normBound),
+                    StateChunkBytes = (int)Math.Clamp(parse.GetValue(stateChunkKib) * 1024L, int.MinValue, int.MaxValue),   // Validate bounds it
+                    StateJoinersMax = parse.GetValue(stateJoiners),
+                    StateUploadBytesPerSecond = MibPerSecond(parse.GetValue(stateUpload)),
+                },
+                DiLoCo = learning.DiLoCo,
+                NoLoCo = learning.NoLoCo,
+                Compress = learning.Compress,
+                WeightsCompress = learning.WeightsCompress,
+                Device = parse.GetValue(device)!,
+                Http = parse.GetValue(http),
+                Report = parse.GetValue(report),
+                EvalBatches = parse.GetValue(evalBatches),
+                ShardIndex = parse.GetValue(shardIndex),
+                ShardCount = parse.GetValue(shardCount),
+                CheckpointEveryRounds = parse.GetValue(checkpointEvery),
+                ExportEveryRounds = parse.GetValue(exportEvery) >= 0 ? parse.GetValue(exportEvery) : throw new ArgumentException("--export-every-rounds must be 0 (never) or a number of rounds"),
+                Misbehave = parse.GetValue(misbehave),
+                Announce = parse.GetValue(announce) ?? [],
+                Relay = new RelaySettings(parse.GetValue(relay)!, parse.GetValue(relayReservations), parse.GetValue(relayLimitMb), parse.GetValue(relayLimitSeconds)),
+            };
+        }
     }
+
+    /// <summary>The learning-rate schedule's length for a node that runs until stopped (<c>--rounds 0</c>).</summary>
+    public const int OpenEndedScheduleSteps = 100_000;
 
     /// <summary>A repeatable string option (one value per occurrence); pipeline run declares its addresses the same way.</summary>
     internal static Option<string[]> Many(Command c, string name, string description)

@@ -22,7 +22,7 @@ public static class SwarmLocalCommand
         var rounds = c.Add("rounds", "Stop once every peer completed this many outer rounds (0: until Ctrl-C).", 0L);
         var json = c.Add("json", "Print one JSON object with every peer's result at the end.", false);
         var dir = c.Add("dir", "Folder for the peers' keys, checkpoints and logs.", Path.Combine(Path.GetTempPath(), "decentralized-swarm-local"));
-        var passthrough = c.AddOptional<string>("node-args", "Extra arguments for every `node run` (e.g. \"--model tiny --inner-steps 20\").");
+        var passthrough = c.AddOptional<string>("node-args", "Extra arguments for every `node run` (e.g. \"--compress q4:bf16+ef+ans --sync-warmup 100\").");
         var algorithm = c.Add("algorithm", "noloco | diloco.", "noloco");
         var innerSteps = c.Add("inner-steps", "H: inner steps per round.", 20);
         var model = c.Add("model", "small | tiny.", "tiny");

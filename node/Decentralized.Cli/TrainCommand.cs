@@ -20,32 +20,14 @@ public static class TrainCommand
         var c = new Command("train", "Train K replicas in this process with ddp, diloco or noloco and report loss and bytes.");
         var config = c.AddOptional<string>("config", "JSON file of option values (keys are option names); unknown keys are refused.");
         var replicas = c.Add("replicas", "Replicas K trained side by side.", 4);
-        var algorithm = c.Add("algorithm", "ddp | diloco | noloco.", "noloco");
-        var innerSteps = c.Add("inner-steps", "H: inner steps per outer round.", 50);
         var steps = c.Add("steps", "Inner steps per replica for the whole run.", 2000);
-        var compress = c.Add("compress", "Codec chain for what replicas exchange (fp32, bf16, int8, q4+ef, q4:bf16+ef+ans, topk:0.01+ef+q8, ...).", "fp32");
+        var learningOf = LearningOptions.Declare(c, ddp: true);
         var shapeOf = ShapeOptions.Declare(c, "small", 16);
         var tokenizer = c.Add("tokenizer", "byte | gpt2.", "byte");
         var data = c.AddOptional<string>("data", "A text file, a folder of them, or JSONL with a \"text\" field (default: the embedded corpus).");
         var cacheDir = c.AddOptional<string>("cache-dir", "Where tokenized corpora are cached (default ~/.cache/decentralized).");
-        var lr = c.Add("lr", "Peak inner AdamW learning rate.", 1.5e-3);
-        var warmup = c.Add("warmup", "Inner warm-up steps.", 100);
-        var minLrRatio = c.Add("min-lr-ratio", "Where the cosine ends, as a fraction of --lr (0.1 as in NoLoCo; 0 decays to zero).", 0.1);
-        var batchTokens = c.Add("batch-tokens", "Tokens per inner step; micro-batches are accumulated to reach it (0: one micro-batch).", 0);
-        var outerLr = c.Add("outer-lr", "DiLoCo outer learning rate.", 1.0);
-        var outerMomentum = c.Add("outer-momentum", "DiLoCo outer momentum.", 0.5);
-        var outerForm = c.Add("outer-form", "DiLoCo momentum form: nesterov | heavyball.", "nesterov");
-        var alpha = c.Add("noloco-alpha", "NoLoCo momentum decay alpha.", 0.5);
-        var beta = c.Add("noloco-beta", "NoLoCo pseudo-gradient weight beta.", 0.7);
-        var gamma = c.AddOptional<double?>("noloco-gamma", "NoLoCo pull towards the group's weights (default: beta).");
-        var groupSize = c.Add("group-size", "NoLoCo exchange group size.", 2);
-        var nolocoForm = c.Add("noloco-form", "NoLoCo momentum form: heavyball (the paper's) | nesterov.", "heavyball");
-        var payload = c.AddOptional<string>("noloco-payload", "fast (θ only) | delta+slow | anchored (θ minus the shared start weights, through --weights-compress); default: fast for lossless chains, else anchored (delta+slow when gamma differs from beta).");
-        var weightsCompress = c.Add("weights-compress", "Codec chain for weights sent relative to the shared anchor (the anchored NoLoCo payload).", WeightsChain.Default);
-        var syncWarmup = c.Add("sync-warmup", "Synchronous steps before the first outer round.", 0);
         var evalEvery = c.Add("eval-every", "Validate every N steps (0: only at the end).", 200);
         var evalBatches = c.Add("eval-batches", "Fixed validation micro-batches per evaluation.", 16);
-        var seed = c.Add("seed", "Seed for weights, shards and pairing.", 1L);
         var device = c.Add("device", "cpu | cuda | auto.", "auto");
         var checkpoint = c.AddOptional<string>("checkpoint", "Checkpoint file written atomically during and after the run, and on Ctrl-C (default: a new file under ~/.local/share/decentralized/runs/).");
         var checkpointEvery = c.Add("checkpoint-every-steps", "Write the checkpoint every N inner steps (0: only at the end and on Ctrl-C).", 0);
@@ -62,25 +44,24 @@ public static class TrainCommand
             bool asJson = parse.GetValue(json);
             if (parse.GetValue(threads) is > 0 and var n) TorchSharp.torch.set_num_threads(n);
             void Log(string line) => Console.Error.WriteLine(line);
-            var chain = parse.GetValue(compress)!;
+            var learning = learningOf(parse);
+            var chain = learning.Compress;
             var shape = shapeOf(parse);
             var options = new ComparisonOptions
             {
                 Replicas = parse.GetValue(replicas),
-                Algorithm = AlgorithmNames.Parse(parse.GetValue(algorithm)!),
-                InnerStepsPerRound = parse.GetValue(innerSteps),
+                Algorithm = learning.Algorithm,
+                InnerStepsPerRound = learning.InnerStepsPerRound,
                 StepsPerReplica = parse.GetValue(steps),
                 Model = shape.Model,
-                Inner = new InnerOptions(LearningRate: parse.GetValue(lr), WarmupSteps: parse.GetValue(warmup), TotalSteps: parse.GetValue(steps),
-                    MinLearningRateRatio: parse.GetValue(minLrRatio), MicroBatchSize: shape.MicroBatchSize, SequenceLength: shape.SequenceLength, BatchTokens: parse.GetValue(batchTokens)),
-                DiLoCo = new DiLoCoOptions(parse.GetValue(outerLr), parse.GetValue(outerMomentum), ParseForm(parse.GetValue(outerForm)!)),
-                NoLoCo = new NoLoCoOptions(parse.GetValue(alpha), parse.GetValue(beta), parse.GetValue(gamma), parse.GetValue(groupSize),
-                    ParseForm(parse.GetValue(nolocoForm)!)),
-                NoLoCoWire = PayloadNames.Parse(parse.GetValue(payload)),
-                SyncWarmupSteps = parse.GetValue(syncWarmup),
+                Inner = learning.Inner(shape, parse.GetValue(steps)),
+                DiLoCo = learning.DiLoCo,
+                NoLoCo = learning.NoLoCo,
+                NoLoCoWire = learning.Payload,
+                SyncWarmupSteps = learning.SyncWarmupSteps,
                 EvalEvery = parse.GetValue(evalEvery),
                 EvalBatches = parse.GetValue(evalBatches),
-                Seed = parse.GetValue(seed),
+                Seed = learning.Seed,
             }.Validate();
             var torchDevice = DeviceSelector.Resolve(parse.GetValue(device)!);
             var checkpointPath = parse.GetValue(checkpoint);
@@ -100,7 +81,7 @@ public static class TrainCommand
             if (initial is not null) Log($"initial weights from {initial.Directory} (hash {initial.Hash})");
             using var run = new LocalComparison(options,
                 i => corpus.ForReplica(options.Seed, i, options.Replicas, options.Inner.MicroBatchSize, options.Inner.SequenceLength),
-                validation, chain, torchDevice, parse.GetValue(weightsCompress)!, initial);
+                validation, chain, torchDevice, learning.WeightsCompress, initial);
             if (parse.GetValue(resume))
             {
                 ComparisonCheckpoint.Load(checkpointPath!, run, options, run.CodecSpec);
@@ -144,11 +125,4 @@ public static class TrainCommand
         for (int n = 2; File.Exists(path); n++) path = $"{stem}-{n}.ckpt";
         return path;
     }
-
-    internal static OuterMomentum ParseForm(string text) => text.ToLowerInvariant() switch
-    {
-        "nesterov" => OuterMomentum.Nesterov,
-        "heavyball" or "heavy-ball" => OuterMomentum.HeavyBall,
-        _ => throw new ArgumentException($"unknown outer momentum form '{text}': use nesterov or heavyball"),
-    };
 }

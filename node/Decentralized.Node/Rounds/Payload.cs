@@ -18,6 +18,8 @@ public enum Payload
     /// to the anchor rather than to zero, 8 bits keep it as precise as bf16 weights at about half the bytes.
     /// </summary>
     AnchoredFast = 3,
+    /// <summary>A synchronous step's gradient (DDP and the synchronous warm-up), all-gathered through the update chain.</summary>
+    Gradient = 4,
 }
 
 public static class PayloadNames

@@ -308,7 +308,8 @@ public sealed class RoundEngine : IDisposable
             TensorPrimitives.Subtract(primary, _anchor, offset);
             return _codecs.Weights.Encode(offset, "anchored", seed);
         }
-        var first = _codecs.Update.Encode(primary, Payload == Payload.FastWeights ? "fast" : "delta", seed);
+        // Each kind of vector keeps its own error-feedback residual in the chain.
+        var first = _codecs.Update.Encode(primary, Payload switch { Payload.FastWeights => "fast", Payload.Gradient => "grad", _ => "delta" }, seed);
         if (Payload != Payload.DeltaAndSlow) return first;
         var second = _codecs.Slow.Encode(slow!, "slow", seed);
         var blob = new byte[4 + first.Length + second.Length];

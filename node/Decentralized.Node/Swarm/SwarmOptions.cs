@@ -59,6 +59,13 @@ public sealed record SwarmOptions
     /// <summary>Swarm size (including us) to wait for before training starts; 1 starts at once.</summary>
     public int PeersMin { get; init; } = 1;
 
+    /// <summary>
+    /// Synchronous steps before the first outer round (every member's gradient all-gathered through --compress and
+    /// averaged each step, as <c>train --sync-warmup</c>): from scratch, a few hundred close most of the gap to DDP.
+    /// Every member must use the same; a member that joins after the warm-up skips it with the swarm's weights.
+    /// </summary>
+    public int SyncWarmupSteps { get; init; }
+
     /// <summary>Stop after this many outer rounds (0: run until stopped).</summary>
     public long RoundsMax { get; init; }
 
@@ -85,6 +92,7 @@ public sealed record SwarmOptions
         if (StateChunkBytes < 4096 || StateChunkBytes > 64 << 20 || StateChunkBytes % 4 != 0) throw new ArgumentException("state chunk size must be a multiple of 4 between 4 KiB and 64 MiB");
         if (StateJoinersMax < 1 || StateDonorsMax < 1) throw new ArgumentException("joiners per donor and donors per joiner must be at least 1");
         if (StateUploadBytesPerSecond < 0) throw new ArgumentException("state upload limit must be 0 (unlimited) or positive");
+        if (SyncWarmupSteps < 0) throw new ArgumentException("sync warm-up steps must be 0 or more");
         if (RoundsMax < 0) throw new ArgumentException("rounds must be 0 (unbounded) or more");
         return this;
     }

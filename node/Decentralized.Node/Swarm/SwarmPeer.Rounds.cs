@@ -28,7 +28,7 @@ public sealed partial class SwarmPeer
         var sends = outgoing.Targets.Select(t => SendUpdateAsync(peers[t], header, outgoing.Blob, ct)).ToArray();
         _sends[outgoing.Round] = (outgoing.Targets, Task.WhenAll(sends));
         long started = _time.GetTimestamp();
-        await WaitUntilReadyAsync(ct);
+        await WaitUntilReadyAsync(_engine, ct);
         double waited = _time.GetElapsedTime(started).TotalSeconds;
         ApplyResult result;
         lock (_outerLock)
@@ -55,17 +55,17 @@ public sealed partial class SwarmPeer
     }
 
     /// <summary>Ticks the engine on every arrival and at its deadlines (or each heartbeat, to notice peers that left) until the due exchanges close.</summary>
-    private async Task WaitUntilReadyAsync(CancellationToken ct)
+    private async Task WaitUntilReadyAsync(RoundEngine engine, CancellationToken ct)
     {
         while (true)
         {
             var arrival = _arrival.Task;
-            var live = LiveRounds(out _);
+            var live = engine == _warmup ? LiveSteps(out _) : LiveRounds(out _);
             TickResult tick;
             lock (_outerLock)
             {
-                tick = _engine.OnTick(live);
-                Stats.Suspended = _engine.Suspended;
+                tick = engine.OnTick(live);
+                Stats.Suspended = engine.Suspended;
             }
             Stats.Awaited = tick.Awaited;
             foreach (var peer in tick.Suspended)

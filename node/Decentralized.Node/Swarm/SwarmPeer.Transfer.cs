@@ -96,9 +96,11 @@ public sealed partial class SwarmPeer
     private async Task ReceiveUpdateAsync(PeerId peer, Stream stream, CancellationToken ct)
     {
         var header = await MessageIo.ReadAsync<UpdateHeader>(stream, _options.ControlMessageBytesMax, ct);
-        long now = Round;
+        // The warm-up's gradients go to its own engine, counted in inner steps; everything else to the outer rounds'.
+        var engine = header.Kind == Payload.Gradient && _warmup is not null ? _warmup : _engine;
+        long now = engine == _warmup ? _warmup.Round : Round;
         // With overlap our exchange of round r is still open while we already count round r + 1.
-        long oldest = _options.Overlap ? now - 1 : now;
+        long oldest = _options.Overlap && engine == _engine ? now - 1 : now;
         if (header.Round < oldest || header.Round > now + 2)
         {
             // Late (we already closed that round) or far ahead: not an attack, just not usable.
@@ -116,7 +118,7 @@ public sealed partial class SwarmPeer
             var blob = await ReadBlobAsync(peer, stream, (int)header.BlobBytes, ct);
             Stats.AddReceived(blob.Length);
             UpdateAnswer answer;
-            lock (_outerLock) answer = _engine.OnUpdate(peer.ToString(), header.Round, header.Kind, blob);
+            lock (_outerLock) answer = engine.OnUpdate(peer.ToString(), header.Round, header.Kind, blob);
             if (answer.Verdict == UpdateVerdict.Accepted)
             {
                 if (answer.Returned) _log.LogInformation("peer {Peer} answers again: back in our pairing", peer);

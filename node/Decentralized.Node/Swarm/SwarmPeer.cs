@@ -30,6 +30,8 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     private readonly long[] _buffer;
     private readonly IOuterMethod _method;
     private readonly RoundEngine _engine;
+    /// <summary>The synchronous warm-up's steps (null without one): the same engine, gradients instead of outer updates.</summary>
+    private readonly RoundEngine? _warmup;
     /// <summary>Sends of each exchange still open, awaited when it is reported.</summary>
     private readonly Dictionary<long, (IReadOnlyList<string> Targets, Task<long[]> Bytes)> _sends = new();
     private readonly CancellationTokenSource _lifetime = new();
@@ -58,7 +60,7 @@ public sealed partial class SwarmPeer : IAsyncDisposable
         // φ is weights, not an update: a lossy update chain (4 bits) would blur it far more than the pull can use, so it
         // travels in bf16, the form the in-process comparison measured (the same engine and codecs as train).
         var codecs = new RoundCodecs(codec, new ChainUpdateCodec("bf16", trainer.Flat), _weightsCodec);
-        _engine = new RoundEngine(network.LocalPeer.ToString(), _method, codecs, new RoundOptions
+        var rounds = new RoundOptions
         {
             Seed = options.SwarmSeed,
             Overlap = options.Overlap,
@@ -66,7 +68,11 @@ public sealed partial class SwarmPeer : IAsyncDisposable
             UpdateNormBound = options.UpdateNormBound,
             RoundTimeout = options.RoundTimeout,
             PeersMax = options.PeersMax,
-        }, time);
+        };
+        _engine = new RoundEngine(network.LocalPeer.ToString(), _method, codecs, rounds, time);
+        if (options.SyncWarmupSteps > 0)
+            _warmup = new RoundEngine(network.LocalPeer.ToString(), new SynchronousMethod(trainer.Flat.Count, _method.Slow.device), codecs,
+                rounds with { Overlap = false, Payload = null }, time);
         Membership = new Membership(network, time, options, log) { LocalProgress = () => (Round, Trainer.Step) };
         network.SetStreamHandler(SwarmProtocols.Update, ServeUpdateAsync);
         network.SetStreamHandler(SwarmProtocols.State, ServeStateAsync);
@@ -162,6 +168,7 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     {
         _heartbeats ??= HeartbeatLoopAsync(_lifetime.Token);
         await WaitForPeersAsync(ct);
+        if (InWarmup) await SynchronousWarmupAsync(ct);
         while (!ct.IsCancellationRequested && (_options.RoundsMax == 0 || Round < _options.RoundsMax))
         {
             while (StepsInRound < _options.InnerStepsPerRound && !ct.IsCancellationRequested)
@@ -248,6 +255,8 @@ public sealed partial class SwarmPeer : IAsyncDisposable
         foreach (var (_, sends) in _sends) { try { await sends.Bytes; } catch (Exception) { } }
         _engine.Dispose();
         _method.Dispose();
+        _warmup?.Dispose();
+        _warmup?.Method.Dispose();
         _lifetime.Dispose();
     }
 }

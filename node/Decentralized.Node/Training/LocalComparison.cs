@@ -17,6 +17,9 @@ public sealed class LocalComparison : IDisposable
     private readonly IUpdateCodec[] _updateCodecs;
     private readonly IUpdateCodec[] _weightsCodecs;
     private readonly RoundLoopback? _loopback;
+    /// <summary>DDP's steps and the synchronous warm-up's: one <see cref="SynchronousMethod"/> engine per replica (null for K = 1).</summary>
+    private readonly RoundLoopback? _synchronous;
+    private readonly List<IDisposable> _owned = new();
     private readonly IReadOnlyList<long[]> _validation;
     private readonly List<LossPoint> _curve = new();
     private readonly Stopwatch _clock = new();
@@ -34,7 +37,6 @@ public sealed class LocalComparison : IDisposable
         // Each replica owns its codecs, as each daemon does: error-feedback residuals are per sender.
         _updateCodecs = Replicas.Select(r => (IUpdateCodec)new ChainUpdateCodec(codecSpec, r.Trainer.Flat)).ToArray();
         _weightsCodecs = Replicas.Select(r => (IUpdateCodec)new ChainUpdateCodec(weightsSpec ?? WeightsChain.Default, r.Trainer.Flat)).ToArray();
-        if (options.Algorithm == Algorithm.Ddp) return;
         // Replicas in one process are all honest: no norm bound (a daemon keeps its own against strangers).
         var rounds = new RoundOptions
         {
@@ -42,10 +44,28 @@ public sealed class LocalComparison : IDisposable
             Payload = options.Algorithm == Algorithm.NoLoCo ? options.NoLoCoWire : null,   // DiLoCo always sends Δ
             UpdateNormBound = double.PositiveInfinity,
         };
+        if (options.Replicas > 1 && (options.Algorithm == Algorithm.Ddp || options.SyncWarmupSteps > 0))
+            _synchronous = SynchronousLoopback(rounds with { Payload = null }, device);
+        if (options.Algorithm == Algorithm.Ddp) return;
         foreach (var r in Replicas)
             r.Attach(new RoundEngine(NameOf(r.Index), r.Outer!, new RoundCodecs(_updateCodecs[r.Index], new ChainUpdateCodec("bf16", r.Trainer.Flat),
                 _weightsCodecs[r.Index]), rounds, TimeProvider.System));
         _loopback = new RoundLoopback(Replicas.Select(r => r.Engine!).ToArray(), Replicas.Select(r => NameOf(r.Index)).ToArray());
+    }
+
+    /// <summary>The gradients' all-gather: per replica a synchronous engine on the replica's own update chain (the daemon's warm-up).</summary>
+    private RoundLoopback SynchronousLoopback(RoundOptions rounds, Device device)
+    {
+        var engines = Replicas.Select(r =>
+        {
+            var method = new SynchronousMethod(r.Trainer.Flat.Count, device);
+            var engine = new RoundEngine(NameOf(r.Index), method, new RoundCodecs(_updateCodecs[r.Index], _updateCodecs[r.Index], _weightsCodecs[r.Index]),
+                rounds, TimeProvider.System);
+            _owned.Add(engine);
+            _owned.Add(method);
+            return engine;
+        }).ToArray();
+        return new RoundLoopback(engines, Replicas.Select(r => NameOf(r.Index)).ToArray());
     }
 
     /// <summary>A replica's member name: zero-padded, so the engine's ordinal order is the replicas' order.</summary>
@@ -105,18 +125,23 @@ public sealed class LocalComparison : IDisposable
     private double LocalStep() => Replicas.Average(r => r.TrainStep());
 
     /// <summary>
-    /// DDP (and the synchronous warm-up): every replica's gradient is replaced by the mean of what the others
-    /// would receive through the codec chain (exact for fp32; with error feedback for lossy chains), then all
-    /// take the same AdamW step.
+    /// DDP (and the synchronous warm-up): every replica's gradient is replaced by the mean of what the others decode
+    /// of it through its codec chain (exact for fp32; with error feedback for lossy chains), all-gathered on the
+    /// round engine as the daemon's warm-up does, then all take the same AdamW step. Bytes: DDP is charged a ring
+    /// all-reduce (the baseline at its cheapest), the warm-up what the daemon sends ((K-1) blobs per replica).
     /// </summary>
     private double SynchronousStep()
     {
         double loss = Replicas.Average(r => r.ComputeGradients());
-        if (Replicas.Count > 1)
+        if (_synchronous is not null)
         {
             using var scope = NewDisposeScope();
-            var mean = AllReduceMean(r => r.Trainer.Flat.GradientSnapshot(), "grad", (int)Step);
-            foreach (var r in Replicas) r.Trainer.Flat.AssignGradients(mean);
+            var gradients = Replicas.Select(r => r.Trainer.Flat.GradientSnapshot()).ToArray();
+            foreach (var engine in _synchronous.Members) engine.RestoreRound(Step);   // the step is the round: codec seeds follow it
+            long most = _synchronous.Round(gradients, last: false, (i, mean) => Replicas[i].Trainer.Flat.AssignGradients(mean));
+            BytesSentPerReplica += _options.Algorithm == Algorithm.Ddp
+                ? RingAllReduce.BytesSentPerReplica(most / (Replicas.Count - 1), Replicas.Count)
+                : most;
         }
         foreach (var r in Replicas) r.Trainer.ApplyUpdate();
         // The warm-up's end restarts the outer state (φ and the anchor) from the synchronised weights.
@@ -127,29 +152,6 @@ public sealed class LocalComparison : IDisposable
             Anchor.copy_(w);
         }
         return loss;
-    }
-
-    /// <summary>
-    /// The mean of one vector per replica as a ring all-reduce would deliver it: each is encoded and decoded by its
-    /// replica's codec (residuals kept per replica and stream), and every replica is charged the all-reduce's bytes.
-    /// </summary>
-    private Tensor AllReduceMean(Func<LocalReplica, Tensor> vectorOf, string stream, int seed)
-    {
-        Tensor? sum = null;
-        long bytes = 0;
-        foreach (var r in Replicas)
-        {
-            using var vector = vectorOf(r);
-            var codec = _updateCodecs[r.Index];
-            var blob = codec.Encode(RoundEngine.Cpu(vector), stream, seed);
-            var values = new float[vector.numel()];
-            codec.DecodeInto(blob, values);
-            bytes = Math.Max(bytes, blob.Length);
-            var decoded = tensor(values).to(vector.device);
-            sum = sum is null ? decoded : sum.add_(decoded);
-        }
-        BytesSentPerReplica += RingAllReduce.BytesSentPerReplica(bytes, Replicas.Count);
-        return sum!.div_(Replicas.Count);
     }
 
     /// <summary>
@@ -241,6 +243,7 @@ public sealed class LocalComparison : IDisposable
     public void Dispose()
     {
         Anchor.Dispose();
+        foreach (var o in _owned) o.Dispose();
         foreach (var r in Replicas) r.Dispose();
     }
 }

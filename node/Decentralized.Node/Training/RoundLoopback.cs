@@ -25,6 +25,8 @@ public sealed class RoundLoopback
         Received = new long[members.Count];
     }
 
+    public IReadOnlyList<RoundEngine> Members => _members;
+
     /// <summary>Bytes each member has sent so far.</summary>
     public long[] Sent { get; }
 

@@ -97,6 +97,7 @@ public sealed class SwarmSimulation : IAsyncDisposable
         {
             Algorithm = _options.Algorithm,
             InnerStepsPerRound = _options.InnerStepsPerRound,
+            SyncWarmupSteps = _options.SyncWarmupSteps,
             SwarmSeed = _options.Seed,
             RoundTimeout = _options.RoundTimeout,
             Overlap = _options.Overlap,

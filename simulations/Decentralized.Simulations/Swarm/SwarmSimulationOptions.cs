@@ -17,6 +17,8 @@ public sealed record SwarmSimulationOptions
     public Algorithm Algorithm { get; init; } = Algorithm.NoLoCo;
     public int InnerStepsPerRound { get; init; } = 8;
     public long Rounds { get; init; } = 6;
+    /// <summary>Synchronous steps before the first round, as <c>node run --sync-warmup</c>.</summary>
+    public int SyncWarmupSteps { get; init; }
     public string Codec { get; init; } = "fp32";
     /// <summary>NoLoCo over a lossy <see cref="Codec"/>: chain for the fast weights, sent as offsets from the initial weights (as the daemon).</summary>
     public string WeightsCodec { get; init; } = WeightsChain.Default;

@@ -35,6 +35,30 @@ public sealed class ExportCommandTests(TrainedExport trained, Xunit.Abstractions
         Assert.True(loss < 5.4, $"loss {loss}");
     }
 
+    /// <summary>
+    /// `eval --split validation` scores a model on the batches train reports val_loss on: a swarm member's model and a
+    /// train run compare exactly (how the results document puts daemons beside `train --algorithm ddp`).
+    /// </summary>
+    [Fact]
+    public void EvalOfTheValidationSplitEqualsTrainsReportedValidationLoss()
+    {
+        var checkpoint = Path.Combine(trained.Dir, "whole-split.ckpt");
+        var (code, output, error) = TrainedExport.Run("train", "--model", "tiny", "--replicas", "2", "--algorithm", "diloco", "--steps", "10",
+            "--inner-steps", "5", "--batch-size", "4", "--eval-every", "0", "--eval-batches", "100000", "--device", "cpu", "--data", trained.Corpus,
+            "--cache-dir", Path.Combine(trained.Dir, "cache"), "--checkpoint", checkpoint, "--json");
+        Assert.True(code == 0, error);
+        using var reported = JsonDocument.Parse(output);
+        double valLoss = reported.RootElement.GetProperty("val_loss").GetDouble();
+        long tokens = reported.RootElement.GetProperty("validation_tokens").GetInt64();
+
+        (code, output, error) = TrainedExport.Run("eval", "--model", checkpoint, "--split", "validation", "--data", trained.Corpus, "--batch-size", "4", "--json");
+        Assert.True(code == 0, error);
+        using var evaluated = JsonDocument.Parse(output);
+        log.WriteLine($"train val_loss {valLoss:R} over {tokens} tokens; eval --split validation {evaluated.RootElement}");
+        Assert.Equal(tokens, evaluated.RootElement.GetProperty("tokens").GetInt64());
+        Assert.Equal(valLoss, evaluated.RootElement.GetProperty("loss").GetDouble(), 1e-9);
+    }
+
     [Fact]
     public void EvalOfTheCheckpointEqualsEvalOfItsExport()
     {
