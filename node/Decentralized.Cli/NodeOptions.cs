@@ -30,29 +30,19 @@ public static class NodeOptions
         var warmup = c.Add("warmup", "Inner warm-up steps.", 100);
         var algorithm = c.Add("algorithm", "noloco | diloco.", "noloco");
         var innerSteps = c.Add("inner-steps", "H: inner steps per outer round.", 50);
-        var compress = c.Add("compress", "Codec chain for updates (fp32, int8, q4+ef, q4:bf16+ef+ans, ...).", "fp32");
-        var weightsCompress = c.Add("weights-compress", "NoLoCo over a lossy --compress: chain for the fast weights, sent as offsets from the swarm's initial weights.", WeightsChain.Default);
         var device = c.Add("device", "cpu | cuda | auto.", "auto");
         var swarmId = c.Add("swarm-id", "Name of the swarm; peers of another swarm are refused.", "default");
         var swarmKey = c.AddOptional<string>("swarm-key", "Pre-shared swarm key as hex (or @file holding it); peers without it are refused.");
         var seed = c.Add("seed", "Swarm seed: initial weights and NoLoCo pairing (all members must agree).", 1L);
-        var roundTimeout = c.Add("round-timeout", "Seconds to wait for partners in a round.", 30.0);
         var heartbeat = c.Add("heartbeat", "Seconds between heartbeats.", 2.0);
         var peerTimeout = c.Add("peer-timeout", "Seconds of silence after which a peer counts as dead.", 10.0);
-        var overlap = c.Add("overlap", "Run each exchange during the next H steps (one-step-delayed outer update).", false);
         var minPeers = c.Add("min-peers", "Wait until the swarm has this many members (including this one) before training.", 1);
         var rounds = c.Add("rounds", "Stop when the swarm reaches this outer round (the round all members share, so a late joiner trains fewer rounds; a node restarted past it stops at once; 0: run until stopped).", 0L);
-        // The learning options below carry train's names and defaults: a swarm trains as `decentralized train` measured.
-        var groupSize = c.Add("group-size", "NoLoCo exchange group size.", 2);
+        // The learning options carry train's names and defaults: a swarm trains as `decentralized train` measured.
+        var roundSettings = RoundSettings.Declare(c);
         var outerLr = c.Add("outer-lr", "DiLoCo outer learning rate.", 1.0);
         var outerMomentum = c.Add("outer-momentum", "DiLoCo outer momentum.", 0.5);
         var outerForm = c.Add("outer-form", "DiLoCo momentum form: nesterov | heavyball.", "nesterov");
-        var alpha = c.Add("noloco-alpha", "NoLoCo momentum decay alpha.", 0.5);
-        var beta = c.Add("noloco-beta", "NoLoCo pseudo-gradient weight beta.", 0.7);
-        var gamma = c.AddOptional<double?>("noloco-gamma", "NoLoCo pull towards the group's weights (default: beta).");
-        var nolocoForm = c.Add("noloco-form", "NoLoCo momentum form: heavyball (the paper's) | nesterov.", "heavyball");
-        var payload = c.AddOptional<string>("noloco-payload", "fast (θ only) | delta+slow | anchored (θ minus the shared start weights, through --weights-compress); default: fast for lossless chains, else anchored (delta+slow when gamma differs from beta).");
-        var normBound = c.Add("norm-bound", "Refuse updates whose norm exceeds this multiple of ours.", 10.0);
         var http = c.AddOptional<string>("http", "address:port for the status page, /status JSON and /metrics (e.g. 127.0.0.1:9090).");
         var report = c.AddOptional<string>("report", "Write the run's JSON summary to this file on exit (--json prints one to stdout, where commands have it).");
         var evalBatches = c.Add("eval-batches", "Validation micro-batches after each round.", 4);
@@ -69,8 +59,8 @@ public static class NodeOptions
         var relayLimitMb = c.Add("relay-limit-mb", "Relay: MiB carried per relayed connection and direction before it is reset.", 256.0);
         var relayLimitSeconds = c.Add("relay-limit-seconds", "Relay: seconds a relayed connection may last before it is reset.", 1800.0);
 
-        return parse => Read(parse, shapeOf(parse));
-        NodeSettings Read(ParseResult parse, ShapeOptions shape) => new NodeSettings
+        return parse => Read(parse, shapeOf(parse), roundSettings(parse));
+        NodeSettings Read(ParseResult parse, ShapeOptions shape, RoundSettings r) => new NodeSettings
         {
             Listen = Or(parse.GetValue(listen), "/ip4/0.0.0.0/tcp/4001"),
             Bootstrap = parse.GetValue(bootstrap) ?? [],
@@ -88,23 +78,22 @@ public static class NodeOptions
                 Algorithm = AlgorithmNames.Parse(parse.GetValue(algorithm)!),
                 InnerStepsPerRound = parse.GetValue(innerSteps),
                 SwarmSeed = parse.GetValue(seed),
-                RoundTimeout = Seconds(parse.GetValue(roundTimeout), "round timeout"),
+                RoundTimeout = r.RoundTimeout,
                 HeartbeatInterval = Seconds(parse.GetValue(heartbeat), "heartbeat"),
                 PeerTimeout = Seconds(parse.GetValue(peerTimeout), "peer timeout"),
                 RoundsMax = parse.GetValue(rounds),
                 PeersMin = parse.GetValue(minPeers),
-                Overlap = parse.GetValue(overlap),
-                Payload = PayloadNames.Parse(parse.GetValue(payload)),
-                UpdateNormBound = parse.GetValue(normBound),
+                Overlap = r.Overlap,
+                Payload = r.Payload,
+                UpdateNormBound = r.NormBound,
                 StateChunkBytes = (int)Math.Clamp(parse.GetValue(stateChunkKib) * 1024L, int.MinValue, int.MaxValue),   // Validate bounds it
                 StateJoinersMax = parse.GetValue(stateJoiners),
                 StateUploadBytesPerSecond = MibPerSecond(parse.GetValue(stateUpload)),
             },
             DiLoCo = new DiLoCoOptions(parse.GetValue(outerLr), parse.GetValue(outerMomentum), TrainCommand.ParseForm(parse.GetValue(outerForm)!)),
-            NoLoCo = new NoLoCoOptions(parse.GetValue(alpha), parse.GetValue(beta), parse.GetValue(gamma), parse.GetValue(groupSize),
-                TrainCommand.ParseForm(parse.GetValue(nolocoForm)!)),
-            Compress = parse.GetValue(compress)!,
-            WeightsCompress = parse.GetValue(weightsCompress)!,
+            NoLoCo = r.NoLoCo,
+            Compress = r.Compress,
+            WeightsCompress = r.WeightsCompress,
             Device = parse.GetValue(device)!,
             Http = parse.GetValue(http),
             Report = parse.GetValue(report),
@@ -132,6 +121,6 @@ public static class NodeOptions
     private static long MibPerSecond(double value) =>
         value >= 0 && double.IsFinite(value) ? (long)(value * (1 << 20)) : throw new ArgumentException("--state-upload-mib must be 0 (unlimited) or a positive number of MiB/s");
 
-    private static TimeSpan Seconds(double value, string what) =>
+    internal static TimeSpan Seconds(double value, string what) =>
         value > 0 && double.IsFinite(value) ? TimeSpan.FromSeconds(value) : throw new ArgumentException($"{what} must be a positive number of seconds");
 }
