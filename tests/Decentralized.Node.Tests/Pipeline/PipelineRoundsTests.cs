@@ -40,7 +40,7 @@ public sealed class PipelineRoundsTests
     }
 
     [Fact]
-    public void CompressedRoundsSendAQuarterOfTheBytesAndStillAverage()
+    public void CompressedRoundsSendUnderAThirdOfTheBytesAndStillAverage()
     {
         using var fp32 = new Replicas(Options());
         using var compressed = new Replicas(Options() with { Compress = "q4:bf16+ef+ans" });
