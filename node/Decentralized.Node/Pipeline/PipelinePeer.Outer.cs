@@ -11,11 +11,15 @@ public sealed partial class PipelinePeer
     private TaskCompletionSource _roundDue = NewSignal();
     /// <summary>Completed (and replaced) when a partner's update is kept: the waiting round ticks its engine.</summary>
     private TaskCompletionSource _arrival = NewSignal();
-    private long _outerBytesSent, _outerBytesReceived, _refusedUpdates;
+    private long _outerBytesSent, _outerBytesReceived, _refusedUpdates, _partnersAwaited, _partnersUsed;
 
     /// <summary>Bytes of outer updates this peer sent and received (the engine's blobs; headers not counted).</summary>
     public long OuterBytesSent => Interlocked.Read(ref _outerBytesSent);
     public long OuterBytesReceived => Interlocked.Read(ref _outerBytesReceived);
+
+    /// <summary>Over all finished rounds: partners the rounds waited for, and those whose update entered the step.</summary>
+    public long PartnersAwaited => Interlocked.Read(ref _partnersAwaited);
+    public long PartnersUsed => Interlocked.Read(ref _partnersUsed);
 
     /// <summary>Outer updates refused (malformed, oversized, the wrong stage or payload, or not complete in time).</summary>
     public long RefusedUpdates => Interlocked.Read(ref _refusedUpdates);
@@ -76,6 +80,8 @@ public sealed partial class PipelinePeer
         if (worker.BackupDuty(_options.StageCount) is { } duty) await RefreshBackupAsync(worker, duty, ct);
         foreach (var o in outcomes)
         {
+            Interlocked.Add(ref _partnersAwaited, o.Partners.Count);
+            Interlocked.Add(ref _partnersUsed, o.Used.Count);
             foreach (var (peer, reason) in o.Rejected)
                 _log.LogWarning("stage {Stage} round {Round}: rejected {Peer}'s update: {Reason}", worker.Stage, o.Round, peer, reason);
             // A lone replica of its stage has nobody to average with: that is the normal case there, not news every round.

@@ -24,12 +24,6 @@ public sealed partial class StageWorker
     /// <summary>The largest update blob of <paramref name="kind"/> a replica of this stage can send (checked from the header).</summary>
     public long UpdateBytesMax(Payload kind) => ChainUpdateCodec.BlobBytesMax(_flat, kind);
 
-    /// <summary>Partners this stage's pairing leaves out after missed rounds, until they answer again.</summary>
-    public IReadOnlyList<string> Suspended
-    {
-        get { lock (_roundGate) return _engine.Suspended; }
-    }
-
     /// <summary>Opens the next round among <paramref name="live"/> (peer → the round it reports): the blob to send and to whom.</summary>
     public Outgoing BeginRound(IReadOnlyDictionary<string, long> live)
     {

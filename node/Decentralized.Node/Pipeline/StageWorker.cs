@@ -273,6 +273,7 @@ public sealed partial class StageWorker : IDisposable
 
     public void Dispose()
     {
+        lock (_roundGate)   // a round call in progress finishes with the engine before it is disposed
         lock (_gate)
         {
             if (_disposed) return;

@@ -63,12 +63,14 @@ public sealed class PipelineLoopbackTests(ITestOutputHelper output)
         var losses = swarm.Losses();
         double initial = losses.Take(Window).Average(p => p.Loss), last = losses.TakeLast(Window).Average(p => p.Loss);
         foreach (var p in swarm.Peers)
-            output.WriteLine($"stage {p.Stage}: {p.Round} rounds, {p.OuterBytesSent} bytes sent (fp32 rounds: {fp32Blob[p.Stage]} bytes each), {p.RefusedUpdates} refused");
+            output.WriteLine($"stage {p.Stage}: {p.Round} rounds, {p.OuterBytesSent} bytes sent (fp32 rounds: {fp32Blob[p.Stage]} bytes each), " +
+                $"partner's update used {p.PartnersUsed} of {p.PartnersAwaited} times, {p.RefusedUpdates} refused");
         output.WriteLine($"loss {initial:F3} -> {last:F3} over {losses.Count} microbatches");
         Assert.All(swarm.Peers, p =>
         {
             Assert.InRange(p.OuterBytesSent, 1, p.Round * fp32Blob[p.Stage] / 3);
             Assert.Equal(0, p.RefusedUpdates);
+            Assert.True(p.PartnersUsed > 0, "no round averaged with the stage's other replica");
         });
         Assert.True(last < initial * 0.8, $"the compressed pipeline did not learn: {initial:F3} -> {last:F3}");
     }

@@ -39,6 +39,33 @@ public sealed class PipelineRoundsTests
         Assert.Equal(1, replicas.B.Round);
     }
 
+    /// <summary>--overlap: round r's exchange is applied when round r+1 begins, and the steps taken meanwhile stay.</summary>
+    [Fact]
+    public void WithOverlapEachRoundLandsOneRoundLate()
+    {
+        using var replicas = new Replicas(Options() with { Rounds = new RoundOptions { Overlap = true } });
+        replicas.Train(steps: 2);
+        var trainedA = replicas.A.Export(WeightPart.Blocks)!;
+        var trainedB = replicas.B.Export(WeightPart.Blocks)!;
+        var (toB, toA) = replicas.Begin();
+        var (first, _) = replicas.Close(toB, toA);
+        Assert.Empty(first);                                          // nothing was due yet: round 0 is still in flight
+        var unchanged = replicas.A.Export(WeightPart.Blocks)!;
+        for (int i = 0; i < trainedA.Length; i++) Assert.Equal(trainedA[i], unchanged[i], 5);
+        replicas.Train(steps: 2);
+        var fastA = replicas.A.Export(WeightPart.Blocks)!;
+        var fastB = replicas.B.Export(WeightPart.Blocks)!;
+        var (toB1, toA1) = replicas.Begin();
+        var (second, _) = replicas.Close(toB1, toA1);
+        Assert.Equal(0, second.Single().Round);                       // round 0 lands as round 1 begins
+        Assert.Equal(["b"], second.Single().Used);
+        // Both took the same step on the same round-0 weights; each keeps the steps it took since.
+        var a = replicas.A.Export(WeightPart.Blocks)!;
+        var b = replicas.B.Export(WeightPart.Blocks)!;
+        for (int i = 0; i < a.Length; i++)
+            Assert.Equal((fastA[i] - trainedA[i]) - (fastB[i] - trainedB[i]), a[i] - b[i], 5);
+    }
+
     [Fact]
     public void CompressedRoundsSendUnderAThirdOfTheBytesAndStillAverage()
     {
@@ -46,7 +73,7 @@ public sealed class PipelineRoundsTests
         using var compressed = new Replicas(Options() with { Compress = "q4:bf16+ef+ans" });
         long plain = 0, small = 0;
         double before = 0, after = 0;
-        for (int round = 0; round < 3; round++)
+        for (int round = 0; round < 2; round++)
         {
             fp32.Train(steps: 3);
             compressed.Train(steps: 3);
@@ -138,12 +165,19 @@ public sealed class PipelineRoundsTests
         /// <summary>Hands each blob to the other replica, ticks both until ready and applies.</summary>
         public void Deliver(Outgoing toB, Outgoing toA)
         {
+            var (a, b) = Close(toB, toA);
+            Assert.Equal(["b"], a.Single().Used);
+            Assert.Equal(["a"], b.Single().Used);
+        }
+
+        /// <summary>Hands each blob to the other replica and applies what is due on both; returns what each finished.</summary>
+        public (IReadOnlyList<RoundOutcome> A, IReadOnlyList<RoundOutcome> B) Close(Outgoing toB, Outgoing toA)
+        {
             Assert.Equal(UpdateVerdict.Accepted, B.OnUpdate("a", toB.Round, toB.Payload, toB.Blob).Verdict);
             Assert.Equal(UpdateVerdict.Accepted, A.OnUpdate("b", toA.Round, toA.Payload, toA.Blob).Verdict);
             Assert.True(A.TickRound(new Dictionary<string, long> { ["b"] = B.Round }).Ready);
             Assert.True(B.TickRound(new Dictionary<string, long> { ["a"] = A.Round }).Ready);
-            Assert.Equal(["b"], A.ApplyRound().Outcomes.Single().Used);
-            Assert.Equal(["a"], B.ApplyRound().Outcomes.Single().Used);
+            return (A.ApplyRound().Outcomes, B.ApplyRound().Outcomes);
         }
 
         public void Dispose()
