@@ -9,8 +9,9 @@ namespace Decentralized.Node.Pipeline;
 
 /// <summary>
 /// The compute of one peer's stage: forward and backward hops, AdamW, the stage's outer rounds with its other
-/// replicas (one <see cref="RoundEngine"/> per worker), and the weight parts peers exchange. Every method is synchronous, takes and returns plain arrays and
-/// holds the stage lock only while it computes, so no tensor outlives a dispose scope or crosses an await.
+/// replicas (one <see cref="RoundEngine"/> per worker), and the weight parts peers exchange. Every method is
+/// synchronous, takes and returns plain arrays and holds the stage lock only while it computes, so no tensor
+/// outlives a dispose scope or crosses an await.
 /// A backward hop recomputes its forward from the saved input (activation recomputation): the weights may have
 /// taken AdamW steps since the forward, which in-place autograd would refuse, and memory stays bounded.
 /// </summary>
