@@ -10,9 +10,8 @@ namespace Decentralized.Cli;
 /// the same names, meanings and defaults, so a swarm trains as <c>train</c> measured. The inner schedule's length and
 /// the batch shape come from the caller (<c>--steps</c> for train, <c>--rounds</c> for a node; <see cref="ShapeOptions"/>).
 /// </summary>
-public sealed record LearningOptions(Algorithm Algorithm, int InnerStepsPerRound, int SyncWarmupSteps, string Compress, string WeightsCompress,
-    double LearningRate, int WarmupSteps, double MinLearningRateRatio, int BatchTokens, DiLoCoOptions DiLoCo, NoLoCoOptions NoLoCo,
-    Payload? Payload, long Seed)
+public sealed record LearningOptions(Algorithm Algorithm, int InnerStepsPerRound, int SyncWarmupSteps, double LearningRate, int WarmupSteps,
+    double MinLearningRateRatio, int BatchTokens, DiLoCoOptions DiLoCo, long Seed, RoundSettings Rounds)
 {
     /// <summary>Adds the learning options to <paramref name="c"/>; <paramref name="ddp"/> also offers the in-process DDP baseline.</summary>
     public static Func<ParseResult, LearningOptions> Declare(Command c, bool ddp)
@@ -20,8 +19,6 @@ public sealed record LearningOptions(Algorithm Algorithm, int InnerStepsPerRound
         var algorithm = c.Add("algorithm", ddp ? "ddp | diloco | noloco." : "noloco | diloco.", "noloco");
         var innerSteps = c.Add("inner-steps", "H: inner steps per outer round.", 50);
         var syncWarmup = c.Add("sync-warmup", "Synchronous steps before the first outer round: every step's gradients averaged through --compress (from scratch, a few hundred close most of the gap to DDP; every member of a swarm must use the same).", 0);
-        var compress = c.Add("compress", "Codec chain for what is exchanged (fp32, bf16, int8, q4+ef, q4:bf16+ef+ans, topk:0.01+ef+q8, ...).", "fp32");
-        var weightsCompress = c.Add("weights-compress", "NoLoCo over a lossy --compress: chain for the fast weights, sent as offsets from the weights every member shared (the start or the warm-up's end).", WeightsChain.Default);
         var lr = c.Add("lr", "Peak inner AdamW learning rate.", 1.5e-3);
         var warmup = c.Add("warmup", "Inner learning-rate warm-up steps.", 100);
         var minLrRatio = c.Add("min-lr-ratio", "Where the cosine ends, as a fraction of --lr (0.1 as in NoLoCo; 0 decays to zero).", 0.1);
@@ -29,23 +26,18 @@ public sealed record LearningOptions(Algorithm Algorithm, int InnerStepsPerRound
         var outerLr = c.Add("outer-lr", "DiLoCo outer learning rate.", 1.0);
         var outerMomentum = c.Add("outer-momentum", "DiLoCo outer momentum.", 0.5);
         var outerForm = c.Add("outer-form", "DiLoCo momentum form: nesterov | heavyball.", "nesterov");
-        var alpha = c.Add("noloco-alpha", "NoLoCo momentum decay alpha.", 0.5);
-        var beta = c.Add("noloco-beta", "NoLoCo pseudo-gradient weight beta.", 0.7);
-        var gamma = c.AddOptional<double?>("noloco-gamma", "NoLoCo pull towards the group's weights (default: beta).");
-        var groupSize = c.Add("group-size", "NoLoCo exchange group size.", 2);
-        var nolocoForm = c.Add("noloco-form", "NoLoCo momentum form: heavyball (the paper's) | nesterov.", "heavyball");
-        var payload = c.AddOptional<string>("noloco-payload", "fast (θ only) | delta+slow | anchored (θ minus the shared start weights, through --weights-compress); default: fast for lossless chains, else anchored (delta+slow when gamma differs from beta).");
+        // Train runs no network: it has the round options without the waiting and refusing ones.
+        var roundsOf = RoundSettings.Declare(c, network: !ddp);
         var seed = c.Add("seed", "Seed of the initial weights, the data shards and NoLoCo's pairing (every member of a swarm must use the same).", 1L);
         return parse =>
         {
             var a = AlgorithmNames.Parse(parse.GetValue(algorithm)!);
             if (a == Algorithm.Ddp && !ddp) throw new ArgumentException("--algorithm ddp is train's in-process baseline; a swarm runs noloco or diloco");
             if (parse.GetValue(syncWarmup) < 0) throw new ArgumentException($"--sync-warmup {parse.GetValue(syncWarmup)}: must be 0 or more");
-            return new LearningOptions(a, parse.GetValue(innerSteps), parse.GetValue(syncWarmup), parse.GetValue(compress)!, parse.GetValue(weightsCompress)!,
+            return new LearningOptions(a, parse.GetValue(innerSteps), parse.GetValue(syncWarmup),
                 parse.GetValue(lr), parse.GetValue(warmup), parse.GetValue(minLrRatio), parse.GetValue(batchTokens),
                 new DiLoCoOptions(parse.GetValue(outerLr), parse.GetValue(outerMomentum), ParseForm(parse.GetValue(outerForm)!)),
-                new NoLoCoOptions(parse.GetValue(alpha), parse.GetValue(beta), parse.GetValue(gamma), parse.GetValue(groupSize), ParseForm(parse.GetValue(nolocoForm)!)),
-                PayloadNames.Parse(parse.GetValue(payload)), parse.GetValue(seed));
+                parse.GetValue(seed), roundsOf(parse));
         };
     }
 

@@ -31,13 +31,10 @@ public static class NodeOptions
         var device = c.Add("device", "cpu | cuda | auto.", "auto");
         var swarmId = c.Add("swarm-id", "Name of the swarm; peers of another swarm are refused.", "default");
         var swarmKey = c.AddOptional<string>("swarm-key", "Pre-shared swarm key as hex (or @file holding it); peers without it are refused.");
-        var roundTimeout = c.Add("round-timeout", "Seconds to wait for partners in a round.", 30.0);
         var heartbeat = c.Add("heartbeat", "Seconds between heartbeats.", 2.0);
         var peerTimeout = c.Add("peer-timeout", "Seconds of silence after which a peer counts as dead.", 10.0);
-        var overlap = c.Add("overlap", "Run each exchange during the next H steps (one-step-delayed outer update).", false);
         var minPeers = c.Add("min-peers", "Wait until the swarm has this many members (including this one) before training.", 1);
         var roundsMax = c.Add("rounds", "Stop when the swarm reaches this outer round (the round all members share, so a late joiner trains fewer rounds; a node restarted past it stops at once; 0: run until stopped).", 0L);
-        var normBound = c.Add("norm-bound", "Refuse updates whose norm exceeds this multiple of ours.", 10.0);
         var http = c.AddOptional<string>("http", "address:port for the status page, /status JSON and /metrics (e.g. 127.0.0.1:9090).");
         var report = c.AddOptional<string>("report", "Write the run's JSON summary to this file on exit (--json prints one to stdout, where commands have it).");
         var evalBatches = c.Add("eval-batches", "Validation micro-batches after each round.", 4);
@@ -79,22 +76,22 @@ public static class NodeOptions
                     InnerStepsPerRound = learning.InnerStepsPerRound,
                     SyncWarmupSteps = learning.SyncWarmupSteps,
                     SwarmSeed = learning.Seed,
-                    RoundTimeout = Seconds(parse.GetValue(roundTimeout), "round timeout"),
+                    RoundTimeout = learning.Rounds.RoundTimeout,
                     HeartbeatInterval = Seconds(parse.GetValue(heartbeat), "heartbeat"),
                     PeerTimeout = Seconds(parse.GetValue(peerTimeout), "peer timeout"),
                     RoundsMax = rounds,
                     PeersMin = parse.GetValue(minPeers),
-                    Overlap = parse.GetValue(overlap),
-                    Payload = learning.Payload,
-                    UpdateNormBound = parse.GetValue(normBound),
+                    Overlap = learning.Rounds.Overlap,
+                    Payload = learning.Rounds.Payload,
+                    UpdateNormBound = learning.Rounds.NormBound,
                     StateChunkBytes = (int)Math.Clamp(parse.GetValue(stateChunkKib) * 1024L, int.MinValue, int.MaxValue),   // Validate bounds it
                     StateJoinersMax = parse.GetValue(stateJoiners),
                     StateUploadBytesPerSecond = MibPerSecond(parse.GetValue(stateUpload)),
                 },
                 DiLoCo = learning.DiLoCo,
-                NoLoCo = learning.NoLoCo,
-                Compress = learning.Compress,
-                WeightsCompress = learning.WeightsCompress,
+                NoLoCo = learning.Rounds.NoLoCo,
+                Compress = learning.Rounds.Compress,
+                WeightsCompress = learning.Rounds.WeightsCompress,
                 Device = parse.GetValue(device)!,
                 Http = parse.GetValue(http),
                 Report = parse.GetValue(report),
@@ -126,6 +123,6 @@ public static class NodeOptions
     private static long MibPerSecond(double value) =>
         value >= 0 && double.IsFinite(value) ? (long)(value * (1 << 20)) : throw new ArgumentException("--state-upload-mib must be 0 (unlimited) or a positive number of MiB/s");
 
-    private static TimeSpan Seconds(double value, string what) =>
+    internal static TimeSpan Seconds(double value, string what) =>
         value > 0 && double.IsFinite(value) ? TimeSpan.FromSeconds(value) : throw new ArgumentException($"{what} must be a positive number of seconds");
 }

@@ -24,7 +24,7 @@ public sealed class PipelineDaemon(PipelineSettings settings, ILoggerFactory log
     public async Task<int> RunAsync(CancellationToken stop)
     {
         var s = settings.Validate();
-        var options = PipelineDefaults.Options(s.Stages, s.LayersPerStage, s.CheckFreePlus, PipelineDefaults.ParseCodec(s.Codec), s.Seed, s.Heartbeat, s.PeerTimeout);
+        var options = PipelineDefaults.Options(s.Stages, s.LayersPerStage, s.CheckFreePlus, PipelineDefaults.ParseCodec(s.Codec), s.Seed, s.Heartbeat, s.PeerTimeout, s.Rounds);
         if (s.Stage is int configured && (configured < 0 || configured >= s.Stages))
             throw new ArgumentException($"--stage must be between 0 and {s.Stages - 1} for --stages {s.Stages}");
         options = options with { Stage = s.Stage };
@@ -63,19 +63,20 @@ public sealed class PipelineDaemon(PipelineSettings settings, ILoggerFactory log
         finally
         {
             NodeDaemon.Emit(new { @event = "exit", peer_id = key.PeerId.ToString(), stage = peer.Stage, steps = peer.Steps, round = peer.Round,
-                microbatches = peer.CompletedMicrobatches, dropped = peer.DroppedMicrobatches });
+                microbatches = peer.CompletedMicrobatches, dropped = peer.DroppedMicrobatches, outer_bytes_sent = peer.OuterBytesSent,
+                outer_bytes_received = peer.OuterBytesReceived, refused_updates = peer.RefusedUpdates });
         }
         return 0;
     }
 
     /// <summary>
-    /// What the gate compares: this build's version, the swarm id and a hash of everything the pipeline's peers must share
-    /// (model shape, stages, microbatch shape, codec, CheckFree+, seed, outer settings), so a mismatch is refused at
-    /// connection time with a reason instead of surfacing later as ignored hellos.
+    /// What the gate compares: this build's version, the swarm id and everything the pipeline's peers must share (model
+    /// shape, stages, microbatch shape, codec, CheckFree+, seed, H and the outer rounds' settings), so a mismatch is
+    /// refused at connection time naming the options that differ instead of surfacing later as ignored hellos.
     /// </summary>
     public static SwarmIdentity IdentityOf(PipelineOptions options, string swarmId) =>
-        new(SwarmIdentity.SoftwareVersionOfThisBuild, swarmId,
-            SwarmIdentity.Hash($"pipeline|{options.SharedConfig}|seed={options.Seed}|H={options.InnerStepsPerRound}|{options.Outer}"));
+        SwarmIdentity.FromSettings(SwarmIdentity.SoftwareVersionOfThisBuild, swarmId,
+            new Dictionary<string, string>(options.SharedSettings) { ["pipeline"] = "on" });
 
     /// <summary>Dials each bootstrap peer (three tries, growing patience: a peer training on every core may be slow to handshake); fails with the last reason if none lets us in.</summary>
     private async Task BootstrapAsync(Libp2pHost host, IReadOnlyList<Multiaddr> bootstrap, CancellationToken ct)
@@ -124,7 +125,8 @@ public sealed class PipelineDaemon(PipelineSettings settings, ILoggerFactory log
         var recent = stage == 0 ? peer.Losses(settings.LossWindow) : [];
         double? loss = recent.Count > 0 ? recent.Average(p => p.Loss) : null;
         return new { @event = "progress", seconds = Math.Round(_clock.Elapsed.TotalSeconds, 1), stage, steps = peer.Steps, round = peer.Round,
-            microbatches = peer.CompletedMicrobatches, dropped = peer.DroppedMicrobatches, loss };
+            microbatches = peer.CompletedMicrobatches, dropped = peer.DroppedMicrobatches, loss, outer_bytes_sent = peer.OuterBytesSent,
+            refused_updates = peer.RefusedUpdates };
     }
 
     private static object StageEvent(StageRecovery r) => new

@@ -1,5 +1,6 @@
 using Decentralized.Node.Model;
 using Decentralized.Node.Pipeline;
+using Decentralized.Node.Rounds;
 using Decentralized.Node.Training;
 
 namespace Decentralized.Cli;
@@ -12,7 +13,7 @@ public static class PipelineDefaults
 {
     /// <summary>Options for <paramref name="stages"/> stages of <paramref name="layersPerStage"/> blocks each, validated.</summary>
     public static PipelineOptions Options(int stages, int layersPerStage, bool checkFreePlus, ActivationCodecKind codec, long seed,
-        TimeSpan heartbeat, TimeSpan peerTimeout)
+        TimeSpan heartbeat, TimeSpan peerTimeout, RoundSettings rounds)
     {
         if (stages is < 2 or > 16) throw new ArgumentException("--stages must be between 2 and 16");
         if (layersPerStage is < 1 or > 8) throw new ArgumentException("--layers-per-stage must be between 1 and 8");
@@ -27,6 +28,10 @@ public static class PipelineDefaults
             HeartbeatInterval = heartbeat,
             PeerTimeout = peerTimeout,
             Seed = seed,
+            Outer = rounds.NoLoCo,
+            Rounds = new RoundOptions { Overlap = rounds.Overlap, Payload = rounds.Payload, UpdateNormBound = rounds.NormBound, RoundTimeout = rounds.RoundTimeout },
+            Compress = rounds.Compress,
+            WeightsCompress = rounds.WeightsCompress,
         }.Validate();
     }
 

@@ -23,7 +23,7 @@ public static class PipelineLocalCommand
     public static Command Create()
     {
         var pipeline = new Command("pipeline", "Pipeline-parallel training (stages across peers) and checkpoint-free stage recovery.");
-        var c = new Command("local", "Run S stages x R replicas on 127.0.0.1 in this process; optionally kill a whole stage and watch it rebuilt.");
+        var c = new Command("local", "Run S stages x R replicas on 127.0.0.1 in this process; optionally kill a whole stage and watch it rebuilt. A stage's replicas average with NoLoCo (the pipeline's only outer method; node run's round options).");
         pipeline.Subcommands.Add(c);
         pipeline.Subcommands.Add(PipelineRunCommand.Create());
         var stages = c.Add("stages", "Pipeline stages S (a tiny model with S x --layers-per-stage blocks).", 3);
@@ -34,13 +34,14 @@ public static class PipelineLocalCommand
         var killAfter = c.Add("kill-after", "Seconds into the run when --kill-stage is killed.", 20.0);
         var plus = c.Add("checkfree-plus", "CheckFree+: swapped-order microbatches so a lost first or last stage is rebuilt by copying.", false);
         var codec = c.Add("codec", "Activation codec on the wire: bf16 | int8 | fp32.", "bf16");
+        var rounds = RoundSettings.Declare(c);
         var json = c.Add("json", "Print one JSON object with the loss curve and recovery events at the end.", false);
         c.SetAction(async (parse, ct) =>
         {
             int s = parse.GetValue(stages), r = parse.GetValue(replicas);
             if (r is < 1 or > 8) throw new ArgumentException("--replicas must be between 1 and 8");
             var options = PipelineDefaults.Options(s, Math.Clamp(parse.GetValue(layers), 1, 8), parse.GetValue(plus), PipelineDefaults.ParseCodec(parse.GetValue(codec)!),
-                seed: 11, heartbeat: TimeSpan.FromMilliseconds(200), peerTimeout: TimeSpan.FromSeconds(1.5));
+                seed: 11, heartbeat: TimeSpan.FromMilliseconds(200), peerTimeout: TimeSpan.FromSeconds(1.5), rounds(parse));
             var output = parse.GetValue(json) ? TextWriter.Null : Console.Error;
             var data = TrainingData.Open(new TrainingDataOptions(), line => output.WriteLine(line));
             var events = new List<string>();
@@ -88,9 +89,10 @@ public static class PipelineLocalCommand
             all = peers.SelectMany(p => p.Peer.Losses()).OrderBy(p => p.At).ToList();
             double recent = all.Count == 0 ? double.NaN : all.TakeLast(24).Average(p => p.Loss);
             long dropped = peers.Sum(p => p.Peer.DroppedMicrobatches);
+            long outerBytes = peers.Sum(p => p.Peer.OuterBytesSent);
             string layout = string.Join(" ", peers.GroupBy(p => p.Peer.Stage).OrderBy(g => g.Key).Select(g => $"s{g.Key}:{g.Count()}"));
-            curve.Add(new JsonObject { ["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1), ["microbatches"] = all.Count, ["loss"] = double.IsFinite(recent) ? recent : null, ["dropped"] = dropped });
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed.TotalSeconds,6:0.0} s  {all.Count,6} microbatches  loss {recent,7:0.000}  dropped {dropped,4}  stages {layout}"));
+            curve.Add(new JsonObject { ["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1), ["microbatches"] = all.Count, ["loss"] = double.IsFinite(recent) ? recent : null, ["dropped"] = dropped, ["outer_bytes"] = outerBytes });
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed.TotalSeconds,6:0.0} s  {all.Count,6} microbatches  loss {recent,7:0.000}  dropped {dropped,4}  outer {outerBytes / 1024.0,8:0.0} KiB  stages {layout}"));
         }
         if (json)
             Console.WriteLine(new JsonObject { ["curve"] = curve, ["events"] = new JsonArray(events.Select(e => (JsonNode?)e).ToArray()), ["microbatches"] = all.Count }.ToJsonString());

@@ -11,7 +11,7 @@ public static class PipelineRunCommand
 {
     public static Command Create()
     {
-        var c = new Command("run", "Serve one pipeline stage as a long-lived daemon and train with the other peers until stopped (SIGINT/SIGTERM).");
+        var c = new Command("run", "Serve one pipeline stage as a long-lived daemon and train with the other peers until stopped (SIGINT/SIGTERM). A stage's replicas average with NoLoCo (the pipeline's only outer method; node run's round options, same on every peer).");
         var stages = c.Add("stages", "Pipeline stages S (same on every peer).", 3);
         var stage = c.AddOptional<int?>("stage", "Stage to serve (0 .. S-1). Default: the stage with the fewest live replicas when this peer joins.");
         var layers = c.Add("layers-per-stage", "Decoder blocks per stage (same on every peer).", 1);
@@ -30,6 +30,7 @@ public static class PipelineRunCommand
         var progress = c.Add("progress-seconds", "Seconds between progress events.", 2.0);
         var window = c.Add("loss-window", "Recent driver losses averaged into the progress event.", 24);
         var shardCount = c.Add("shard-count", "Shards the corpus is cut into; a stage-0 peer trains on the one its peer id hashes to.", 64);
+        var rounds = RoundSettings.Declare(c);
         var threads = c.Add("threads", "CPU threads for tensor math (0: torch's default, one per core).", 0);
         var logLevel = c.Add("log-level", "trace | debug | information | warning | error.", "information");
 
@@ -43,6 +44,7 @@ public static class PipelineRunCommand
                 LayersPerStage = parse.GetValue(layers),
                 CheckFreePlus = parse.GetValue(plus),
                 Codec = parse.GetValue(codec)!,
+                Rounds = rounds(parse),
                 Seed = parse.GetValue(seed),
                 Listen = parse.GetValue(listen) is { Length: > 0 } l ? l : ["/ip4/0.0.0.0/tcp/4002"],
                 Bootstrap = parse.GetValue(bootstrap) ?? [],

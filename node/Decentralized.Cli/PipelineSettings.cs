@@ -10,6 +10,8 @@ public sealed record PipelineSettings
     public int LayersPerStage { get; init; } = 1;
     public bool CheckFreePlus { get; init; }
     public string Codec { get; init; } = "bf16";
+    /// <summary>The stage replicas' outer rounds (node run's options of the same names).</summary>
+    public required RoundSettings Rounds { get; init; }
     public long Seed { get; init; } = 11;
     public IReadOnlyList<string> Listen { get; init; } = ["/ip4/0.0.0.0/tcp/4002"];
     public IReadOnlyList<string> Bootstrap { get; init; } = [];

@@ -45,7 +45,7 @@ public static class TrainCommand
             if (parse.GetValue(threads) is > 0 and var n) TorchSharp.torch.set_num_threads(n);
             void Log(string line) => Console.Error.WriteLine(line);
             var learning = learningOf(parse);
-            var chain = learning.Compress;
+            var chain = learning.Rounds.Compress;
             var shape = shapeOf(parse);
             var options = new ComparisonOptions
             {
@@ -56,8 +56,8 @@ public static class TrainCommand
                 Model = shape.Model,
                 Inner = learning.Inner(shape, parse.GetValue(steps)),
                 DiLoCo = learning.DiLoCo,
-                NoLoCo = learning.NoLoCo,
-                NoLoCoWire = learning.Payload,
+                NoLoCo = learning.Rounds.NoLoCo,
+                NoLoCoWire = learning.Rounds.Payload,
                 SyncWarmupSteps = learning.SyncWarmupSteps,
                 EvalEvery = parse.GetValue(evalEvery),
                 EvalBatches = parse.GetValue(evalBatches),
@@ -81,7 +81,7 @@ public static class TrainCommand
             if (initial is not null) Log($"initial weights from {initial.Directory} (hash {initial.Hash})");
             using var run = new LocalComparison(options,
                 i => corpus.ForReplica(options.Seed, i, options.Replicas, options.Inner.MicroBatchSize, options.Inner.SequenceLength),
-                validation, chain, torchDevice, learning.WeightsCompress, initial);
+                validation, chain, torchDevice, learning.Rounds.WeightsCompress, initial);
             if (parse.GetValue(resume))
             {
                 ComparisonCheckpoint.Load(checkpointPath!, run, options, run.CodecSpec);

@@ -8,7 +8,7 @@ namespace Decentralized.Node.Pipeline;
 //
 //   hop stream:      → HopRequest, payload (activations, B·T·C)   ← HopResponse, payload (input gradient, B·T·C)
 //   weights stream:  → WeightsRequest                              ← WeightsResponse, payload (float32 values)
-//   outer stream:    → OuterMessage, payload (float32 fast weights θ_r of the stage)
+//   outer stream:    → OuterMessage, payload (the round engine's update blob, exactly BlobBytes)
 //   hello stream:    → PipelineHello                               ← PipelineHello
 
 /// <summary>A peer and where it listens, as gossiped in hellos.</summary>
@@ -60,6 +60,10 @@ public sealed record WeightsResponse(
     [property: Key(3)] double GradNormWeight,
     [property: Key(4)] long Round);
 
-/// <summary>A replica's fast weights at the start of outer round <see cref="Round"/>; the vector follows.</summary>
+/// <summary>A replica's outer update for round <see cref="Round"/> of its stage; the engine's blob of <see cref="BlobBytes"/> follows.</summary>
 [MessagePackObject]
-public sealed record OuterMessage([property: Key(0)] int Stage, [property: Key(1)] long Round, [property: Key(2)] long Values);
+public sealed record OuterMessage(
+    [property: Key(0)] int Stage,
+    [property: Key(1)] long Round,
+    [property: Key(2)] Rounds.Payload Payload,
+    [property: Key(3)] long BlobBytes);

@@ -1,5 +1,8 @@
 using Decentralized.Node.Model;
+using System.Globalization;
+using Decentralized.Kernels;
 using Decentralized.Node.Outer;
+using Decentralized.Node.Rounds;
 using Decentralized.Node.Training;
 
 namespace Decentralized.Node.Pipeline;
@@ -28,8 +31,20 @@ public sealed record PipelineOptions
     /// <summary>Local AdamW steps between outer rounds with the stage's other replicas (NoLoCo's H).</summary>
     public int InnerStepsPerRound { get; init; } = 20;
 
-    /// <summary>Outer step among the replicas of one stage (NoLoCo, fast-weights form).</summary>
+    /// <summary>Outer step among the replicas of one stage (NoLoCo: each stage pairs its replicas independently).</summary>
     public NoLoCoOptions Outer { get; init; } = new();
+
+    /// <summary>
+    /// How a stage's outer round runs on the round engine (overlap, payload, norm bound, round timeout); its seed is
+    /// replaced per stage (<see cref="RoundsOf"/>) so stages pair independently.
+    /// </summary>
+    public RoundOptions Rounds { get; init; } = new() { RoundTimeout = TimeSpan.FromSeconds(30) };
+
+    /// <summary>Codec chain for outer updates (node run's <c>--compress</c>): fp32 sends the fast weights exactly.</summary>
+    public string Compress { get; init; } = "fp32";
+
+    /// <summary>Over a lossy <see cref="Compress"/>: the chain for the fast weights, sent as offsets from the stage's seed weights.</summary>
+    public string WeightsCompress { get; init; } = WeightsChain.Default;
 
     /// <summary>How activations and their gradients travel. bf16 halves the bytes; int8 quarters them at some precision.</summary>
     public ActivationCodecKind Codec { get; init; } = ActivationCodecKind.Bf16;
@@ -61,9 +76,6 @@ public sealed record PipelineOptions
     /// <summary>Replicas tried per hop before the microbatch is dropped.</summary>
     public int HopAttemptsMax { get; init; } = 3;
 
-    /// <summary>How long an outer round waits for the partners' weights; late ones are skipped (the round never stalls).</summary>
-    public TimeSpan OuterWaitMax { get; init; } = TimeSpan.FromSeconds(5);
-
     /// <summary>Peers remembered; gossip beyond it is ignored.</summary>
     public int PeersMax { get; init; } = 256;
 
@@ -77,10 +89,30 @@ public sealed record PipelineOptions
     public int LossHistoryMax { get; init; } = 65_536;
 
     /// <summary>
-    /// What every peer of one pipeline must share for hops, weights and rebuilds to mean the same thing (compared in
-    /// every hello; a daemon also hashes it into its connection gate).
+    /// What every peer of one pipeline must share for hops, weights, rebuilds and outer rounds to mean the same thing, by
+    /// the option that sets it (a daemon's connection gate names the ones that differ).
     /// </summary>
-    public string SharedConfig => $"{Model.Hash()}|{StageCount}|{Inner.MicroBatchSize}x{Inner.SequenceLength}|{Codec}|{CheckFreePlus}";
+    public IReadOnlyDictionary<string, string> SharedSettings => new Dictionary<string, string>
+    {
+        ["model"] = Model.Hash(),
+        ["stages"] = StageCount.ToString(CultureInfo.InvariantCulture),
+        ["microbatch"] = $"{Inner.MicroBatchSize}x{Inner.SequenceLength}",
+        ["codec"] = Codec.ToString(),
+        ["checkfree-plus"] = CheckFreePlus ? "on" : "off",
+        ["seed"] = Seed.ToString(CultureInfo.InvariantCulture),
+        ["inner-steps"] = InnerStepsPerRound.ToString(CultureInfo.InvariantCulture),
+        ["noloco"] = Outer.ToString(),
+        ["compress"] = Compress,
+        ["weights-compress"] = WeightsCompress,
+        ["noloco-payload"] = Rounds.Payload?.ToString() ?? "default",
+        ["overlap"] = Rounds.Overlap ? "on" : "off",
+    };
+
+    /// <summary><see cref="SharedSettings"/> as one line, compared in every hello.</summary>
+    public string SharedConfig => string.Join("|", SharedSettings.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key}={kv.Value}"));
+
+    /// <summary>The round engine's options for <paramref name="stage"/>: the grouping is seeded per stage so stages pair independently.</summary>
+    public RoundOptions RoundsOf(int stage) => Rounds with { Seed = Seed * 1_000 + stage };
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first impossible value.</summary>
     public PipelineOptions Validate()
@@ -88,6 +120,9 @@ public sealed record PipelineOptions
         Model.Validate();
         Inner.Validate();
         Outer.Validate();
+        Rounds.Validate();
+        Chain(Compress, "--compress");
+        Chain(WeightsCompress, "--weights-compress");
         Require(StageCount >= 2 && StageCount <= Model.Layers, "stage count must be between 2 and the layer count");
         Require(Model.Layers % StageCount == 0, "layer count must be a multiple of the stage count (CheckFree averages equal-shaped stages)");
         Require(Stage is null || (Stage >= 0 && Stage < StageCount), "stage must be between 0 and stage count - 1");
@@ -107,6 +142,12 @@ public sealed record PipelineOptions
 
     /// <summary>Values in one microbatch's activation tensor (B × T × C).</summary>
     public long ActivationValues => (long)Inner.MicroBatchSize * Inner.SequenceLength * Model.Dim;
+
+    private static void Chain(string spec, string option)
+    {
+        try { CodecChain.Parse(spec); }
+        catch (CodecException e) { throw new ArgumentException($"{option} {spec}: {e.Message}"); }
+    }
 
     private static void Require(bool ok, string message)
     {

@@ -64,14 +64,14 @@ public sealed partial class PipelinePeer
         if (task.Hop == hops.Length - 1)
         {
             var (loss, grad) = worker.LossBackward(parts, task.Tokens, task.Input, task.Targets, task.Batch, task.Time);
-            AfterBackward(worker, ct);
+            AfterBackward(worker);
             return new HopResult(loss, grad);
         }
         var output = worker.Forward(parts, task.Tokens, task.Input, task.Batch, task.Time);
         var next = task with { Hop = task.Hop + 1, Tokens = null, Input = output };
         var downstream = await ForwardAsync(next, hops[next.Hop].Stage, hops.Length - next.Hop, ct);
         var inputGrad = worker.Backward(parts, task.Tokens, task.Input, downstream.InputGrad!, task.Batch, task.Time);
-        AfterBackward(worker, ct);
+        AfterBackward(worker);
         return new HopResult(downstream.Loss, inputGrad);
     }
 

@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
-using Decentralized.Node.Outer;
+using Decentralized.Node.Rounds;
+using Decentralized.Node.Swarm;
 using Decentralized.Protocol.Identity;
 using Microsoft.Extensions.Logging;
 
@@ -7,89 +7,159 @@ namespace Decentralized.Node.Pipeline;
 
 public sealed partial class PipelinePeer
 {
-    private readonly ConcurrentDictionary<PeerId, (int Stage, long Round, float[] Fast)> _outerMailbox = new();
-    private int _roundRunning;
+    /// <summary>Completed (and replaced) when the stage worker has taken the H steps of its next round.</summary>
+    private TaskCompletionSource _roundDue = NewSignal();
+    /// <summary>Completed (and replaced) when a partner's update is kept: the waiting round ticks its engine.</summary>
+    private TaskCompletionSource _arrival = NewSignal();
+    private long _outerBytesSent, _outerBytesReceived, _refusedUpdates, _partnersAwaited, _partnersUsed;
 
-    /// <summary>After each backward: start an outer round when H more AdamW steps have been taken since the last.</summary>
-    private void AfterBackward(StageWorker worker, CancellationToken ct)
+    /// <summary>Bytes of outer updates this peer sent and received (the engine's blobs; headers not counted).</summary>
+    public long OuterBytesSent => Interlocked.Read(ref _outerBytesSent);
+    public long OuterBytesReceived => Interlocked.Read(ref _outerBytesReceived);
+
+    /// <summary>Over all finished rounds: partners the rounds waited for, and those whose update entered the step.</summary>
+    public long PartnersAwaited => Interlocked.Read(ref _partnersAwaited);
+    public long PartnersUsed => Interlocked.Read(ref _partnersUsed);
+
+    /// <summary>Outer updates refused (malformed, oversized, the wrong stage or payload, or not complete in time).</summary>
+    public long RefusedUpdates => Interlocked.Read(ref _refusedUpdates);
+
+    /// <summary>Continuations run off the completing thread: a stream handler or a hop must not run a round inline.</summary>
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private static void Raise(ref TaskCompletionSource signal) => Interlocked.Exchange(ref signal, NewSignal()).TrySetResult();
+
+    private bool RoundDue(StageWorker worker) => worker.Steps >= (worker.Round + 1) * _options.InnerStepsPerRound;
+
+    /// <summary>After each backward: wake the round loop once H more AdamW steps have been taken since the last round.</summary>
+    private void AfterBackward(StageWorker worker)
     {
-        if (worker.Steps < (worker.Round + 1) * _options.InnerStepsPerRound) return;
-        if (Interlocked.CompareExchange(ref _roundRunning, 1, 0) != 0) return;
-        _ = Task.Run(async () =>
-        {
-            try { await OuterRoundAsync(worker, ct); }
-            catch (Exception e) when (!ct.IsCancellationRequested) { _log.LogWarning("outer round failed: {Reason}", e.Message); }
-            finally { Volatile.Write(ref _roundRunning, 0); }
-        }, CancellationToken.None);
+        if (RoundDue(worker)) Raise(ref _roundDue);
     }
 
     /// <summary>
-    /// One NoLoCo round among the live replicas of this stage: send θ_r to the group, wait (bounded) for theirs, step.
-    /// The group is derived from (seed, stage, round) over the sorted live replicas, as NoLoCo pairs without a coordinator.
-    /// Training goes on meanwhile; the late correction keeps those steps.
+    /// One outer round at a time for whichever stage this peer serves, started when its steps are due and awaited to
+    /// its end. A round that fails (the peer moved to another stage mid-round) is logged; the stage trains on.
+    /// </summary>
+    private async Task OuterLoopAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            var due = Volatile.Read(ref _roundDue).Task;
+            var worker = _worker;
+            if (worker is null || !RoundDue(worker))
+            {
+                await due.WaitAsync(ct);
+                continue;
+            }
+            try { await OuterRoundAsync(worker, ct); }
+            catch (ObjectDisposedException) { }   // the worker was replaced (a move or a rebuild): its rounds are over
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                _log.LogWarning("stage {Stage} outer round failed: {Reason}", worker.Stage, e.Message);
+                await Task.Delay(_options.HeartbeatInterval, _time, ct);   // not a hot loop on a persistent failure
+            }
+        }
+    }
+
+    /// <summary>
+    /// One round on the stage's <see cref="RoundEngine"/> among the live replicas of the stage: the engine groups them
+    /// (NoLoCo, seeded per stage), encodes our update and decides when the exchange is over; this sends the blob, waits
+    /// on arrivals and deadlines, applies, then refreshes this stage's CheckFree+ copy of the embedding or head.
     /// </summary>
     private async Task OuterRoundAsync(StageWorker worker, CancellationToken ct)
     {
-        long round = worker.Round + 1;
-        var fast = worker.BeginRound();
-        var members = _directory.LiveOf(worker.Stage).Select(m => m.Peer).Append(LocalPeer)
-            .OrderBy(p => p.ToString(), StringComparer.Ordinal).ToArray();
-        int self = Array.IndexOf(members, LocalPeer);
-        var group = NoLoCoPairing.GroupOf(self, members.Length, _options.Seed * 1_000 + worker.Stage, round, _options.Outer.GroupSize)
-            .Where(i => i != self).Select(i => members[i]).ToArray();
-        await Task.WhenAll(group.Select(p => SendOuterAsync(p, worker.Stage, round, fast, ct)));
-        var deadline = _time.GetUtcNow() + _options.OuterWaitMax;
-        var received = new List<float[]>();
-        foreach (var partner in group)
-        {
-            while (true)
-            {
-                if (_outerMailbox.TryGetValue(partner, out var entry) && entry.Stage == worker.Stage && entry.Round >= round - 1)
-                {
-                    received.Add(entry.Fast);
-                    _outerMailbox.TryRemove(partner, out _);
-                    break;
-                }
-                if (_time.GetUtcNow() >= deadline) break;
-                await Task.Delay(TimeSpan.FromMilliseconds(20), _time, ct);
-            }
-        }
+        var outgoing = worker.BeginRound(LiveRounds(worker.Stage, out var peers));
+        var header = new OuterMessage(worker.Stage, outgoing.Round, outgoing.Payload, outgoing.Blob.LongLength);
+        var sends = Task.WhenAll(outgoing.Targets.Select(t => SendOuterAsync(peers[t], header, outgoing.Blob, ct)));
+        await RoundWait.UntilReadyAsync(() => Tick(worker), () => Volatile.Read(ref _arrival).Task, _options.HeartbeatInterval, _time, ct);
+        var (outcomes, skippedFrom) = worker.ApplyRound();
+        await sends;   // each bounded by the round timeout
+        if (skippedFrom is { } from)
+            _log.LogInformation("stage {Stage} behind its replicas: skipped from round {From} to {Round}", worker.Stage, from, worker.Round);
         if (worker.BackupDuty(_options.StageCount) is { } duty) await RefreshBackupAsync(worker, duty, ct);
-        worker.ApplyOuter(received);
-        // A lone replica of its stage has nobody to average with: that is the normal case there, not news every round.
-        _log.Log(group.Length == 0 ? LogLevel.Debug : LogLevel.Information,
-            "stage {Stage} outer round {Round}: averaged with {Count} of {Group} partners", worker.Stage, worker.Round, received.Count, group.Length);
+        foreach (var o in outcomes)
+        {
+            Interlocked.Add(ref _partnersAwaited, o.Partners.Count);
+            Interlocked.Add(ref _partnersUsed, o.Used.Count);
+            foreach (var (peer, reason) in o.Rejected)
+                _log.LogWarning("stage {Stage} round {Round}: rejected {Peer}'s update: {Reason}", worker.Stage, o.Round, peer, reason);
+            // A lone replica of its stage has nobody to average with: that is the normal case there, not news every round.
+            _log.Log(o.Partners.Count == 0 ? LogLevel.Debug : LogLevel.Information,
+                "stage {Stage} outer round {Round}: used {Used} of {Partners} partners ({Payload}, {Bytes} bytes each), closed: {Closed}",
+                worker.Stage, o.Round, o.Used.Count, o.Partners.Count, outgoing.Payload, outgoing.Blob.Length, o.Closed);
+        }
     }
 
-    private async Task SendOuterAsync(PeerId peer, int stage, long round, float[] fast, CancellationToken ct)
+    private TickResult Tick(StageWorker worker)
+    {
+        var tick = worker.TickRound(LiveRounds(worker.Stage, out _));
+        foreach (var peer in tick.Suspended)
+            _log.LogWarning("stage {Stage}: {Peer} missed {Misses} rounds in a row, left out of the pairing until it answers again",
+                worker.Stage, peer, PartnerDeadlines.MissesToSuspend);
+        return tick;
+    }
+
+    /// <summary>The live replicas of <paramref name="stage"/> (this peer not included) and the round each reports, by the name the engine knows them by.</summary>
+    private Dictionary<string, long> LiveRounds(int stage, out Dictionary<string, PeerId> peers)
+    {
+        var live = _directory.LiveOf(stage);
+        peers = live.ToDictionary(m => m.Peer.ToString(), m => m.Peer, StringComparer.Ordinal);
+        return live.ToDictionary(m => m.Peer.ToString(), m => m.Round, StringComparer.Ordinal);
+    }
+
+    private async Task SendOuterAsync(PeerId peer, OuterMessage header, byte[] blob, CancellationToken ct)
     {
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(_options.OuterWaitMax);
-            await using var stream = await _network.OpenStreamAsync(peer, PipelineProtocols.Outer, timeout.Token);
-            await PipelineWire.WriteAsync(stream, new OuterMessage(stage, round, fast.LongLength), timeout.Token);
-            await Protocol.StreamExtensions.WriteLengthPrefixedAsync(stream, PipelineWire.FloatBytes(fast), timeout.Token);
+            using var deadline = new Deadline(_time, _options.Rounds.RoundTimeout, ct);
+            await using var stream = await _network.OpenStreamAsync(peer, PipelineProtocols.Outer, deadline.Token);
+            await PipelineWire.WriteAsync(stream, header, deadline.Token);
+            await Protocol.StreamExtensions.WriteLengthPrefixedAsync(stream, blob, deadline.Token);
+            Interlocked.Add(ref _outerBytesSent, blob.LongLength);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
-            _log.LogDebug("outer weights to {Peer} failed: {Reason}", peer, e.Message);
+            _log.LogDebug("outer update to {Peer} failed: {Reason}", peer, e.Message);
         }
     }
 
+    /// <summary>
+    /// A partner's update. The header is checked before the blob is read (this stage, a known payload, a size no larger
+    /// than this stage's largest update), the whole exchange must end within the round timeout, and the engine then
+    /// decodes and checks the blob. A refused update is logged and counted; the stage trains on.
+    /// </summary>
     private async Task ServeOuterAsync(PeerId peer, Stream stream, CancellationToken ct)
     {
+        using var deadline = new Deadline(_time, _options.Rounds.RoundTimeout, ct);
         try
         {
-            var message = await PipelineWire.ReadAsync<OuterMessage>(stream, _options.ControlBytesMax, ct);
+            var message = await PipelineWire.ReadAsync<OuterMessage>(stream, _options.ControlBytesMax, deadline.Token);
             var worker = _worker;
-            if (worker is null || message.Stage != worker.Stage || message.Values != worker.FlatCount || message.Round < 0)
-                throw new PipelineProtocolException(PipelineErrorCode.BadShape, $"outer weights for stage {message.Stage} ({message.Values} values) do not fit this stage");
-            var values = PipelineWire.Floats(await PipelineWire.ReadPayloadAsync(stream, message.Values * 4, ct));
-            if (_outerMailbox.Count < _options.PeersMax || _outerMailbox.ContainsKey(peer))
-                _outerMailbox[peer] = (message.Stage, message.Round, values);
+            string? refusal = worker is null || message.Stage != worker.Stage ? $"an update for stage {message.Stage}, this peer serves {worker?.Stage ?? -1}"
+                : message.Round < 0 ? $"round {message.Round}"
+                : !Enum.IsDefined(message.Payload) ? $"unknown payload {(int)message.Payload}"
+                : message.BlobBytes <= 0 || message.BlobBytes > worker.UpdateBytesMax(message.Payload)
+                    ? $"declared size {message.BlobBytes} outside 1 .. {worker.UpdateBytesMax(message.Payload)} (the largest {message.Payload} update of this stage)"
+                : null;
+            if (refusal is not null) throw new PipelineProtocolException(PipelineErrorCode.BadShape, refusal);
+            var blob = await PipelineWire.ReadPayloadAsync(stream, message.BlobBytes, deadline.Token);
+            Interlocked.Add(ref _outerBytesReceived, blob.LongLength);
+            var answer = worker!.OnUpdate(peer.ToString(), message.Round, message.Payload, blob);
+            if (answer.Verdict == UpdateVerdict.Refused) throw new PipelineProtocolException(PipelineErrorCode.Malformed, answer.Reason);
+            if (answer.Verdict == UpdateVerdict.Ignored) _log.LogDebug("ignored {Peer}'s outer update: {Reason}", peer, answer.Reason);
+            else
+            {
+                if (answer.Returned) _log.LogInformation("{Peer} answers again: back in stage {Stage}'s pairing", peer, worker.Stage);
+                Raise(ref _arrival);
+            }
         }
-        catch (PipelineProtocolException e) { _log.LogWarning("refused outer weights from {Peer}: {Reason}", peer, e.Message); }
+        catch (Exception e) when (e is PipelineProtocolException || (e is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            Interlocked.Increment(ref _refusedUpdates);
+            _log.LogWarning("refused outer update from {Peer}: {Reason}", peer,
+                e is OperationCanceledException ? $"not complete within the round timeout ({_options.Rounds.RoundTimeout})" : e.Message);
+        }
     }
 
     /// <summary>

@@ -112,7 +112,7 @@ public sealed partial class PipelinePeer
             }
         }
         bool trained = live.Any(m => m.Steps > 0);
-        if (!trained) return (new StageWorker(_options, stage), new StageRecovery(stage, StageRecoveryMethod.Initial, previous, 0, 0, 0));
+        if (!trained) return (NewWorker(stage, 1.0, null), new StageRecovery(stage, StageRecoveryMethod.Initial, previous, 0, 0, 0));
         if (stage > 0 && stage < last) return await CheckFreeAsync(stage, previous, ct);
         return await CopyNeighbourAsync(stage, previous, ct);
     }
@@ -153,12 +153,15 @@ public sealed partial class PipelinePeer
 
     private StageWorker Build(int stage, double lrScale, long round, params (WeightPart Part, float[] Values)[] parts)
     {
-        var worker = new StageWorker(_options, stage, lrScale, w => { foreach (var (part, values) in parts) w.Import(part, values); });
+        var worker = NewWorker(stage, lrScale, w => { foreach (var (part, values) in parts) w.Import(part, values); });
         worker.Round = round;
         var live = _directory.Live();
         worker.SetSteps(live.Count == 0 ? round * _options.InnerStepsPerRound : live.Max(m => m.Steps));
         return worker;
     }
+
+    private StageWorker NewWorker(int stage, double lrScale, Action<StageWorker>? initialise) =>
+        new(_options, stage, lrScale, initialise, LocalPeer.ToString(), _time);
 
     /// <summary>Asks live replicas of <paramref name="stage"/> (this peer first if it serves it) for a weight part; null if none answers.</summary>
     private async Task<FetchedPart?> FetchAsync(int stage, WeightPart part, long? expected, CancellationToken ct)

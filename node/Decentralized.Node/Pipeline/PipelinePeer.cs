@@ -9,7 +9,7 @@ namespace Decentralized.Node.Pipeline;
 /// <summary>
 /// A pipeline-parallel peer (issue 7): serves one stage of the model, drives microbatches from its data shard when
 /// it serves stage 0, forwards activations to a random live replica of the next stage and gradients back along the
-/// same path, steps AdamW on its stage, runs NoLoCo outer rounds with the stage's other replicas, and rebuilds a
+/// same path, steps AdamW on its stage, runs NoLoCo outer rounds with the stage's other replicas (on the round engine), and rebuilds a
 /// stage that lost all its replicas with CheckFree (or CheckFree+). Runs on any <see cref="IPeerNetwork"/> and
 /// <see cref="TimeProvider"/>; never references sockets.
 /// </summary>
@@ -107,6 +107,7 @@ public sealed partial class PipelinePeer : IAsyncDisposable
     private async Task RunAsync(CancellationToken ct)
     {
         var heartbeats = HeartbeatLoopAsync(ct);
+        var rounds = OuterLoopAsync(ct);
         try
         {
             await JoinAsync(ct);
@@ -114,6 +115,8 @@ public sealed partial class PipelinePeer : IAsyncDisposable
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
         await heartbeats;
+        try { await rounds; }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
     }
 
     private async Task HeartbeatLoopAsync(CancellationToken ct)

@@ -1,6 +1,3 @@
-using TorchSharp;
-using static TorchSharp.torch;
-
 namespace Decentralized.Node.Pipeline;
 
 public sealed partial class StageWorker
@@ -50,41 +47,4 @@ public sealed partial class StageWorker
         Stage == 1 && !IsFirst ? WeightPart.EmbeddingBackup
         : Stage == stageCount - 2 && !IsLast ? WeightPart.HeadBackup
         : null;
-
-    /// <summary>θ_r: the fast weights at the start of an outer exchange (remembered for <see cref="ApplyOuter"/>).</summary>
-    public float[] BeginRound()
-    {
-        lock (_gate)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            using var scope = NewDisposeScope();
-            _roundStart = _flat.Snapshot().data<float>().ToArray();
-            return (float[])_roundStart.Clone();
-        }
-    }
-
-    /// <summary>
-    /// NoLoCo's step with the partners' fast weights (γ = β form: m ← α·m + β·(mean θ_j − φ); φ ← φ + m), then
-    /// θ ← φ + (θ_now − θ_r): the steps taken while the exchange was in flight are kept (a one-round delayed
-    /// correction, as in DiLoCoX), so the stage never waits on its partners.
-    /// </summary>
-    public void ApplyOuter(IReadOnlyList<float[]> partnerFast)
-    {
-        lock (_gate)
-        {
-            if (_disposed || _roundStart is null) return;
-            using var scope = NewDisposeScope();
-            var own = torch.tensor(_roundStart);
-            var group = new List<Tensor> { own };
-            foreach (var fast in partnerFast)
-                if (fast.LongLength == _flat.Count) group.Add(torch.tensor(fast));
-            var now = _flat.Snapshot();
-            _outer.StepFromFast(group);
-            _flat.Assign(_outer.Slow + (now - own));
-            _roundStart = null;
-        }
-    }
-
-    /// <summary>Values in the whole stage (the outer vector).</summary>
-    public long FlatCount => _flat.Count;
 }

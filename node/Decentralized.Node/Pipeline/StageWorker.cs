@@ -1,5 +1,5 @@
 using Decentralized.Node.Model;
-using Decentralized.Node.Outer;
+using Decentralized.Node.Rounds;
 using Decentralized.Node.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -8,9 +8,10 @@ using static TorchSharp.torch;
 namespace Decentralized.Node.Pipeline;
 
 /// <summary>
-/// The compute of one peer's stage: forward and backward hops, AdamW, the outer step with the stage's other
-/// replicas, and the weight parts peers exchange. Every method is synchronous, takes and returns plain arrays and
-/// holds the stage lock only while it computes, so no tensor outlives a dispose scope or crosses an await.
+/// The compute of one peer's stage: forward and backward hops, AdamW, the stage's outer rounds with its other
+/// replicas (one <see cref="RoundEngine"/> per worker), and the weight parts peers exchange. Every method is
+/// synchronous, takes and returns plain arrays and holds the stage lock only while it computes, so no tensor
+/// outlives a dispose scope or crosses an await.
 /// A backward hop recomputes its forward from the saved input (activation recomputation): the weights may have
 /// taken AdamW steps since the forward, which in-place autograd would refuse, and memory stays bounded.
 /// </summary>
@@ -22,14 +23,19 @@ public sealed partial class StageWorker : IDisposable
     private readonly AdamW _optimizer;
     private readonly FlatParameters _flat;
     private readonly ParameterGroup _blocks, _embedding, _head;
-    private readonly NoLoCoOuterOptimizer _outer;
+    private readonly NoLoCoMethod _method;
+    private readonly RoundEngine _engine;
     private float[]? _embeddingBackup, _headBackup;
     private int _pendingBackwards;
-    private float[]? _roundStart;
     private bool _disposed;
 
-    /// <summary>A fresh replica of <paramref name="stage"/>, initialised from the swarm seed (all replicas identical).</summary>
-    public StageWorker(PipelineOptions options, int stage, double lrScale = 1.0, Action<StageWorker>? initialise = null)
+    /// <summary>
+    /// A fresh replica of <paramref name="stage"/>, initialised from the swarm seed (all replicas identical), or from the
+    /// parts <paramref name="initialise"/> imports. <paramref name="self"/> names this replica among the stage's others
+    /// and <paramref name="time"/> times its rounds' deadlines (both matter only to a worker that runs outer rounds).
+    /// </summary>
+    public StageWorker(PipelineOptions options, int stage, double lrScale = 1.0, Action<StageWorker>? initialise = null,
+        string self = "local", TimeProvider? time = null)
     {
         _options = options;
         Stage = stage;
@@ -38,15 +44,21 @@ public sealed partial class StageWorker : IDisposable
         _blocks = new ParameterGroup(_model.BlockParameters());
         _embedding = new ParameterGroup(_model.EmbeddingParameters());
         _head = new ParameterGroup(_model.HeadParameters());
-        initialise?.Invoke(this);
         _flat = new FlatParameters(_model);
-        _optimizer = optim.AdamW(_model.parameters(), options.Inner.LearningRate, options.Inner.Beta1, options.Inner.Beta2,
-            eps: 1e-8, weight_decay: options.Inner.WeightDecay);
         using (var scope = NewDisposeScope())
         {
-            var slow = _flat.Snapshot();
-            _outer = new NoLoCoOuterOptimizer(slow, options.Outer);
+            // Anchored weights are coded relative to weights every replica of the stage holds: the seed's, which a
+            // replica copied or rebuilt later derives itself instead of being sent them.
+            var seedWeights = RoundEngine.Cpu(_flat.Snapshot());
+            initialise?.Invoke(this);
+            _method = new NoLoCoMethod(_flat.Snapshot(), options.Outer);
+            var codecs = new RoundCodecs(new ChainUpdateCodec(options.Compress, _flat), new ChainUpdateCodec("bf16", _flat),
+                new ChainUpdateCodec(options.WeightsCompress, _flat));
+            _engine = new RoundEngine(self, _method, codecs, options.RoundsOf(stage), time ?? TimeProvider.System);
+            _engine.RestoreAnchor(seedWeights);
         }
+        _optimizer = optim.AdamW(_model.parameters(), options.Inner.LearningRate, options.Inner.Beta1, options.Inner.Beta2,
+            eps: 1e-8, weight_decay: options.Inner.WeightDecay);
     }
 
     public int Stage { get; }
@@ -68,8 +80,8 @@ public sealed partial class StageWorker : IDisposable
     /// <summary>ω of this stage: the clipped gradient norm of its last step plus 1e-4 (CheckFree's weight).</summary>
     public double GradNormWeight { get; private set; } = CheckFreeRecovery.NormEpsilon;
 
-    /// <summary>Outer rounds applied.</summary>
-    public long Round { get => _outer.Round; set => _outer.Round = value; }
+    /// <summary>Outer rounds applied (a copied or rebuilt replica continues the swarm's count).</summary>
+    public long Round { get => _engine.Round; set => _engine.RestoreRound(value); }
 
     /// <summary>Values in one weight part of a stage of this swarm (the same for every stage's blocks).</summary>
     public long PartValues(WeightPart part) => part switch
@@ -169,10 +181,10 @@ public sealed partial class StageWorker : IDisposable
             using (var writer = new BinaryWriter(memory, System.Text.Encoding.UTF8, leaveOpen: true))
             {
                 writer.Write(Steps);
-                writer.Write(_outer.Round);
+                writer.Write(_engine.Round);
                 writer.Write(GradNormWeight);
                 using var scope = NewDisposeScope();
-                foreach (var t in new[] { _flat.Snapshot(), _outer.Slow, _outer.Momentum })
+                foreach (var t in new[] { _flat.Snapshot(), _method.Slow, _method.Momentum })
                 {
                     var values = t.contiguous().data<float>().ToArray();
                     writer.Write(values.Length);
@@ -187,12 +199,13 @@ public sealed partial class StageWorker : IDisposable
     /// <summary>Restores what <see cref="SaveState"/> wrote (same stage and model).</summary>
     public void LoadState(byte[] state)
     {
+        lock (_roundGate)
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             using var reader = new BinaryReader(new MemoryStream(state));
             Steps = reader.ReadInt64();
-            _outer.Round = reader.ReadInt64();
+            long round = reader.ReadInt64();
             GradNormWeight = reader.ReadDouble();
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
@@ -205,11 +218,12 @@ public sealed partial class StageWorker : IDisposable
                 for (int j = 0; j < n; j++) vectors[i][j] = reader.ReadSingle();
             }
             _flat.Assign(torch.tensor(vectors[0]));
-            _outer.Slow.copy_(torch.tensor(vectors[1]));
-            _outer.Momentum.copy_(torch.tensor(vectors[2]));
+            _method.Slow.copy_(torch.tensor(vectors[1]));
+            _method.Momentum.copy_(torch.tensor(vectors[2]));
+            _engine.RestoreRound(round);
             _optimizer.load_state_dict(reader);
             _pendingBackwards = 0;
-            _roundStart = null;
+            _begun = null;
         }
     }
 
@@ -260,12 +274,14 @@ public sealed partial class StageWorker : IDisposable
 
     public void Dispose()
     {
+        lock (_roundGate)   // a round call in progress finishes with the engine before it is disposed
         lock (_gate)
         {
             if (_disposed) return;
             _disposed = true;
             _optimizer.Dispose();
-            _outer.Dispose();
+            _engine.Dispose();
+            _method.Dispose();
             _model.Dispose();
         }
     }

@@ -24,6 +24,18 @@ public sealed class ChainUpdateCodec : IUpdateCodec
         _limits = new DecoderLimits { MaxTensorCount = layout.Names.Count, MaxTotalElements = layout.Count, MaxElementsPerTensor = layout.Count };
     }
 
+    /// <summary>
+    /// The largest blob of <paramref name="kind"/> any chain can produce for <paramref name="layout"/>: at most 9 bytes per
+    /// value (fp32 plus a 5-byte varint index, the worst a sparse chain keeping every value could do; dense fp32 is 4)
+    /// plus generous per-tensor headers; Δ-and-φ carries two vectors behind a 4-byte length. A receiver refuses a larger
+    /// declared size from the header, before it allocates anything.
+    /// </summary>
+    public static long BlobBytesMax(FlatParameters layout, Payload kind)
+    {
+        long vector = 9 * layout.Count + 1024L * layout.Names.Count + 64 * 1024;
+        return Math.Min(kind == Payload.DeltaAndSlow ? 4 + 2 * vector : vector, Array.MaxLength);
+    }
+
     public string Spec => _chain.Spec;
     public bool IsLossless => _chain.IsLossless;
 

@@ -55,32 +55,20 @@ public sealed partial class SwarmPeer
     }
 
     /// <summary>Ticks the engine on every arrival and at its deadlines (or each heartbeat, to notice peers that left) until the due exchanges close.</summary>
-    private async Task WaitUntilReadyAsync(RoundEngine engine, CancellationToken ct)
+    private Task WaitUntilReadyAsync(RoundEngine engine, CancellationToken ct) => RoundWait.UntilReadyAsync(() =>
     {
-        while (true)
+        var live = engine == _warmup ? LiveSteps(out _) : LiveRounds(out _);
+        TickResult tick;
+        lock (_outerLock)
         {
-            var arrival = _arrival.Task;
-            var live = engine == _warmup ? LiveSteps(out _) : LiveRounds(out _);
-            TickResult tick;
-            lock (_outerLock)
-            {
-                tick = engine.OnTick(live);
-                Stats.Suspended = engine.Suspended;
-            }
-            Stats.Awaited = tick.Awaited;
-            foreach (var peer in tick.Suspended)
-                _log.LogWarning("peer {Peer} missed {Misses} rounds in a row: dropped from our pairing until it answers again", peer, PartnerDeadlines.MissesToSuspend);
-            if (tick.Ready) return;
-            var left = tick.Wake ?? _options.HeartbeatInterval;
-            // Whole milliseconds, at least one: Task.Delay truncates to milliseconds, and a sub-millisecond rest of the
-            // deadline would complete at once and spin this loop (forever on a virtual clock that only moves between events).
-            var nap = TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling((left < _options.HeartbeatInterval ? left : _options.HeartbeatInterval).TotalMilliseconds)));
-            using var wake = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            await Task.WhenAny(arrival, Task.Delay(nap, _time, wake.Token));
-            wake.Cancel();
-            ct.ThrowIfCancellationRequested();
+            tick = engine.OnTick(live);
+            Stats.Suspended = engine.Suspended;
         }
-    }
+        Stats.Awaited = tick.Awaited;
+        foreach (var peer in tick.Suspended)
+            _log.LogWarning("peer {Peer} missed {Misses} rounds in a row: dropped from our pairing until it answers again", peer, PartnerDeadlines.MissesToSuspend);
+        return tick;
+    }, () => _arrival.Task, _options.HeartbeatInterval, _time, ct);
 
     /// <summary>Logs and counts one finished exchange, once its sends have finished (they are bounded by the round timeout).</summary>
     private async Task ReportAsync(RoundOutcome outcome, double waited)

@@ -158,20 +158,8 @@ public sealed partial class SwarmPeer
         return blob;
     }
 
-    /// <summary>
-    /// The largest blob of <paramref name="kind"/> we accept: the configured limit, or less when no codec chain can
-    /// produce that much for this model. A vector takes at most 9 bytes per value (fp32 plus a 5-byte varint index, the
-    /// worst a sparse chain keeping every value could do; dense fp32 is 4) plus generous per-tensor headers; Δ-and-φ
-    /// carries two vectors behind a 4-byte length. A larger declared size cannot be an update of this model and is
-    /// refused from its header.
-    /// </summary>
-    private long UpdateBytesMax(Payload kind)
-    {
-        var layout = Trainer.Flat;
-        long vector = 9 * layout.Count + 1024L * layout.Names.Count + 64 * 1024;
-        long model = kind == Payload.DeltaAndSlow ? 4 + 2 * vector : vector;
-        return Math.Min(Math.Min(_options.UpdateBytesMax, model), Array.MaxLength);
-    }
+    /// <summary>The largest blob of <paramref name="kind"/> we accept: the configured limit, or less when no codec chain can produce that much for this model.</summary>
+    private long UpdateBytesMax(Payload kind) => Math.Min(_options.UpdateBytesMax, ChainUpdateCodec.BlobBytesMax(Trainer.Flat, kind));
 
     /// <summary>
     /// Runs <paramref name="action"/> soon on the time provider's timer: the round waiter woken by it then continues

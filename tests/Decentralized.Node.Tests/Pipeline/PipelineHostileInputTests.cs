@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Decentralized.Node.Model;
 using Decentralized.Node.Pipeline;
 using Decentralized.Node.Training;
@@ -39,6 +40,37 @@ public sealed class PipelineHostileInputTests
         var good = await SendAsync(client, server, "none");
         Assert.True(good is { Ok: true }, $"a valid hop after '{attack}' failed: {good?.Error}");
         Assert.True(good!.Loss > 0 && double.IsFinite(good.Loss));
+    }
+
+    public static TheoryData<string> OuterAttacks => new() { "garbage blob", "declared size too large", "wrong stage", "unknown payload", "garbage header", "truncated blob" };
+
+    [Theory]
+    [MemberData(nameof(OuterAttacks))]
+    public async Task HostileOuterUpdateIsRefusedAndTheStageKeepsServing(string attack)
+    {
+        await using var server = await StartHostAsync(1);
+        await using var client = await StartHostAsync(2);
+        await using var peer = new PipelinePeer(server, TimeProvider.System, Options, TestCorpus.Data.ForReplica(1, 0, 1, 4, 16), NullLogger.Instance);
+        peer.Start();
+        while (peer.Stage != 1) await Task.Delay(20);
+
+        await client.DialAsync(server.ListenAddresses[0], CancellationToken.None);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await using (var stream = await client.OpenStreamAsync(server.LocalPeer, PipelineProtocols.Outer, timeout.Token))
+        {
+            var blob = Enumerable.Range(0, 4096).Select(i => (byte)(i * 37)).ToArray();
+            long declared = attack == "declared size too large" ? 1L << 40 : attack == "truncated blob" ? blob.Length + 100 : blob.Length;
+            var payload = attack == "unknown payload" ? (Decentralized.Node.Rounds.Payload)42 : Decentralized.Node.Rounds.Payload.FastWeights;
+            if (attack == "garbage header") await stream.WriteLengthPrefixedAsync(new byte[] { 0xC1, 0xFF, 0x00 }, timeout.Token);
+            else await PipelineWire.WriteAsync(stream, new OuterMessage(attack == "wrong stage" ? 0 : 1, 0, payload, declared), timeout.Token);
+            try { await stream.WriteLengthPrefixedAsync(blob, timeout.Token); }
+            catch (Exception e) when (e is IOException or ProtocolException) { }   // the server may close the stream first
+        }
+        var refused = Stopwatch.StartNew();
+        while (peer.RefusedUpdates == 0 && refused.Elapsed < TimeSpan.FromSeconds(20)) await Task.Delay(20);
+        Assert.Equal(1, peer.RefusedUpdates);
+        var good = await SendAsync(client, server, "none");
+        Assert.True(good is { Ok: true }, $"a valid hop after the outer attack '{attack}' failed: {good?.Error}");
     }
 
     private static async Task<HopResponse?> SendAsync(Libp2pHost client, Libp2pHost server, string attack)

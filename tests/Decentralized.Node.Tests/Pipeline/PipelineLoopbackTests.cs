@@ -38,6 +38,43 @@ public sealed class PipelineLoopbackTests(ITestOutputHelper output)
     public Task FirstStageLostIsRecoveredByCopyingWithCheckFreePlus() =>
         RunAsync(Options(checkFreePlus: true), killStage: 0, StageRecoveryMethod.CheckFreePlusCopy);
 
+    /// <summary>
+    /// Two replicas per stage with node run's <c>--compress q4:bf16+ef+ans</c>: their outer rounds send under a third of
+    /// the bytes the same rounds take in fp32 (anchored weights through the weights chain), none is refused, and the
+    /// pipeline still learns.
+    /// </summary>
+    [Fact]
+    public async Task CompressedOuterRoundsSendFewerBytesAndThePipelineStillLearns()
+    {
+        var options = Options(checkFreePlus: false) with
+        {
+            Model = new ModelConfig(VocabSize: 256, Dim: 32, Layers: 2, Heads: 2, ContextLength: 32),
+            StageCount = 2,
+            InnerStepsPerRound = 5,
+            Compress = "q4:bf16+ef+ans",
+        };
+        var alone = new Dictionary<string, long>();
+        var fp32Blob = new long[2];
+        for (int stage = 0; stage < 2; stage++)
+            using (var plain = new StageWorker(options with { Compress = "fp32" }, stage)) fp32Blob[stage] = plain.BeginRound(alone).Blob.Length;
+        await using var swarm = await LoopbackPipeline.StartAsync(options, [0, 0, 1, 1]);
+        await WaitAsync(() => swarm.Losses().Count >= 200 && swarm.Peers.All(p => p.Round >= 3), TimeSpan.FromSeconds(120),
+            "200 microbatches and three outer rounds on every replica");
+        var losses = swarm.Losses();
+        double initial = losses.Take(Window).Average(p => p.Loss), last = losses.TakeLast(Window).Average(p => p.Loss);
+        foreach (var p in swarm.Peers)
+            output.WriteLine($"stage {p.Stage}: {p.Round} rounds, {p.OuterBytesSent} bytes sent (fp32 rounds: {fp32Blob[p.Stage]} bytes each), " +
+                $"partner's update used {p.PartnersUsed} of {p.PartnersAwaited} times, {p.RefusedUpdates} refused");
+        output.WriteLine($"loss {initial:F3} -> {last:F3} over {losses.Count} microbatches");
+        Assert.All(swarm.Peers, p =>
+        {
+            Assert.InRange(p.OuterBytesSent, 1, p.Round * fp32Blob[p.Stage] / 3);
+            Assert.Equal(0, p.RefusedUpdates);
+            Assert.True(p.PartnersUsed > 0, "no round averaged with the stage's other replica");
+        });
+        Assert.True(last < initial * 0.8, $"the compressed pipeline did not learn: {initial:F3} -> {last:F3}");
+    }
+
     private async Task RunAsync(PipelineOptions options, int killStage, StageRecoveryMethod expected)
     {
         var clock = Stopwatch.StartNew();

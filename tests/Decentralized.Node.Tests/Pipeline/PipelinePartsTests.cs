@@ -9,7 +9,9 @@ namespace Decentralized.Node.Tests.Pipeline;
 [Collection("Pipeline")]
 public sealed class PipelinePartsTests
 {
-    private static PipelineOptions Options(int stages = 3) => new()
+    private static readonly Dictionary<string, long> Alone = new();
+
+    internal static PipelineOptions Options(int stages = 3) => new()
     {
         Model = new ModelConfig(VocabSize: 256, Dim: 32, Layers: 3, Heads: 2, ContextLength: 16),
         StageCount = stages,
@@ -79,7 +81,13 @@ public sealed class PipelinePartsTests
                 for (int step = from; step < to; step++)
                 {
                     RunRoute(workers, MicrobatchRoute.Hops(3, step % 2 == 0, step), tokens, targets);
-                    if (step % 5 == 4) foreach (var w in workers) { var fast = w.BeginRound(); w.ApplyOuter([fast]); }
+                    if (step % 5 == 4)
+                        foreach (var w in workers)
+                        {
+                            w.BeginRound(Alone);
+                            Assert.True(w.TickRound(Alone).Ready);   // a lone replica has nobody to wait for
+                            w.ApplyRound();
+                        }
                 }
             }
             Run(0, 10);
@@ -93,7 +101,7 @@ public sealed class PipelinePartsTests
     }
 
     /// <summary>Runs one microbatch along a route in this process, the way peers chain hops, and returns its loss.</summary>
-    private static double RunRoute(StageWorker[] workers, PipelineHop[] hops, long[] tokens, long[] targets)
+    internal static double RunRoute(StageWorker[] workers, PipelineHop[] hops, long[] tokens, long[] targets)
     {
         var inputs = new float[]?[hops.Length];
         float[]? x = null;
@@ -179,7 +187,7 @@ public sealed class PipelinePartsTests
         Assert.Equal(PipelineErrorCode.BadCodec, Assert.Throws<PipelineProtocolException>(() => ActivationCodec.Decode((ActivationCodecKind)9, bytes, 64)).Code);
     }
 
-    private static (long[] Tokens, long[] Targets) Batch(PipelineOptions options, int seed)
+    internal static (long[] Tokens, long[] Targets) Batch(PipelineOptions options, int seed)
     {
         var source = TestCorpus.Data.ForReplica(seed, 0, 1, 4, 16);
         var buffer = new long[4 * 17];
