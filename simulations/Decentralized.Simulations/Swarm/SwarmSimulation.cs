@@ -159,7 +159,17 @@ public sealed class SwarmSimulation : IAsyncDisposable
         if (joiner) bootstrap = [_peers.First(p => !p.Gone).Address];
         sim.Run = host.Start(async () =>
         {
-            await peer.JoinAsync(bootstrap, fetchState: joiner, sim.Stop.Token);
+            try
+            {
+                await peer.JoinAsync(bootstrap, fetchState: joiner, sim.Stop.Token);
+            }
+            catch (SwarmProtocolException e) when (joiner)
+            {
+                // The daemon exits with this error (its user starts it again later); the simulated process does the same.
+                Log.Add(FormattableString.Invariant($"{Scheduler.Now.TotalSeconds,9:0.000} {host.Name,-7} fail could not join: {e.Message}"));
+                Leave(sim, "gave up joining");
+                return;
+            }
             sim.JoinedAtRound = peer.Round;
             if (joiner)
             {
@@ -183,7 +193,7 @@ public sealed class SwarmSimulation : IAsyncDisposable
     }
 
     /// <summary>A graceful departure: the connections close (partners learn after one-way latency), then the process exits.</summary>
-    private void Leave(SimulatedSwarmPeer p)
+    private void Leave(SimulatedSwarmPeer p, string kind = "leave")
     {
         if (p.Gone) return;
         p.Left = true;
@@ -191,7 +201,7 @@ public sealed class SwarmSimulation : IAsyncDisposable
         Log.Add(FormattableString.Invariant($"{Scheduler.Now.TotalSeconds,9:0.000} {p.Host.Name,-7} info left the swarm at round {p.Peer.Round}"));
         _ = p.Net.DisposeAsync();
         p.Host.Crash();
-        Record("leave", p);
+        Record(kind, p);
     }
 
     private void Record(string kind, SimulatedSwarmPeer p) =>
