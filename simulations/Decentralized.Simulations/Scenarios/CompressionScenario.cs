@@ -38,7 +38,7 @@ internal static class CompressionScenario
             "and every peer averages the decoded blobs, so the loss reflects exactly what crossed the wire; bytes are what each peer put on the simulated wire (updates, membership, framing).",
             new[]
             {
-                TrainingRuns.Horizon(shape, fp32.Parameters, ctx.Options.CorpusPath),
+                TrainingRuns.Horizon(shape, fp32.Parameters, ctx.Options.CorpusPath) + " Each run's `--compress` is its chain.",
                 "## Results\n\n" + TrainingRuns.ResultsTable(runs) + "\n" + lines,
                 "![loss vs tokens](loss_vs_tokens.png)\n\n![loss vs time](loss_vs_time.png)\n\n![bytes](bytes_sent.png)",
                 "Files: `curves.csv`, `runs.csv`, `peers.csv`, `summary.json`.",

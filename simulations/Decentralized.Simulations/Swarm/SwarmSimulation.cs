@@ -157,29 +157,32 @@ public sealed class SwarmSimulation : IAsyncDisposable
         _peers.Add(sim);
         var bootstrap = index == 0 ? Array.Empty<Multiaddr>() : [_peers[0].Address];
         if (joiner) bootstrap = [_peers.First(p => !p.Gone).Address];
-        sim.Run = host.Start(async () =>
+        sim.Run = host.Start(() => LifeAsync(sim, bootstrap));
+    }
+
+    /// <summary>A daemon's life: join (a joiner downloads the swarm's state first), train its rounds, then its final validation.</summary>
+    private async Task LifeAsync(SimulatedSwarmPeer sim, Multiaddr[] bootstrap)
+    {
+        try
         {
-            try
-            {
-                await peer.JoinAsync(bootstrap, fetchState: joiner, sim.Stop.Token);
-            }
-            catch (SwarmProtocolException e) when (joiner)
-            {
-                // The daemon exits with this error (its user starts it again later); the simulated process does the same.
-                Log.Add(FormattableString.Invariant($"{Scheduler.Now.TotalSeconds,9:0.000} {host.Name,-7} fail could not join: {e.Message}"));
-                Leave(sim, "gave up joining");
-                return;
-            }
-            sim.JoinedAtRound = peer.Round;
-            if (joiner)
-            {
-                sim.Joined = true;
-                Record("join", sim);
-            }
-            await peer.RunAsync(sim.Stop.Token);
-            sim.FinishedAt = Scheduler.Now;
-            sim.FinalValidationLoss = trainer.Evaluate(_validation);
-        });
+            await sim.Peer.JoinAsync(bootstrap, fetchState: sim.Joiner, sim.Stop.Token);
+        }
+        catch (SwarmProtocolException e) when (sim.Joiner)
+        {
+            // The daemon exits with this error (its user starts it again later); the simulated process does the same.
+            Log.Add(FormattableString.Invariant($"{Scheduler.Now.TotalSeconds,9:0.000} {sim.Host.Name,-7} fail could not join: {e.Message}"));
+            Leave(sim, "gave up joining");
+            return;
+        }
+        sim.JoinedAtRound = sim.Peer.Round;
+        if (sim.Joiner)
+        {
+            sim.Joined = true;
+            Record("join", sim);
+        }
+        await sim.Peer.RunAsync(sim.Stop.Token);
+        sim.FinishedAt = Scheduler.Now;
+        sim.FinalValidationLoss = sim.Trainer.Evaluate(_validation);
     }
 
     private void Crash(SimulatedSwarmPeer p)
