@@ -44,7 +44,7 @@ internal static class HeterogeneousScenario
             {
                 TrainingRuns.Horizon(shape, runs[0].Result.Parameters, ctx.Options.CorpusPath) + " (`train` has no overlap: the runs without it are the ones it reproduces.)",
                 "## Results\n\n" + TrainingRuns.ResultsTable(runs) +
-                "\nPer-GPU idle shares are in `idle_by_gpu.csv`: fast GPUs wait for slow ones in DiLoCo's all-reduce; in NoLoCo only for their partner of the round. " +
+                "\nPer-GPU idle shares are in `idle_by_gpu.csv`: fast GPUs wait for slow ones in DiLoCo, whose rounds wait for every peer; in NoLoCo only for their partner of the round. " +
                 "The overlap hides the transfer time but not the straggler wait of a barrier.",
                 "![idle](idle_fraction.png)\n\n![loss vs time](loss_vs_time.png)\n\n![loss vs tokens](loss_vs_tokens.png)",
                 "Files: `curves.csv`, `runs.csv`, `peers.csv`, `idle_by_gpu.csv`, `summary.json`.",
