@@ -30,16 +30,14 @@ public sealed class TrainMatchesSwarmTests(Xunit.Abstractions.ITestOutputHelper 
         }, SimCorpus.Data, null);
         await using var _ = sim;
         var swarm = sim.Run();
-        // Both order a round's members by name (NoLoCo's groups come from that order): train's replica r stands for the
-        // peer whose id sorts r-th, and trains on that peer's shard.
-        var shardOfRank = sim.Peers.OrderBy(p => p.Peer.LocalPeer.ToString(), StringComparer.Ordinal).Select(p => p.Index).ToArray();
+        // The simulator makes peer i the i-th member in the engine's order, as replica i is in train: the same NoLoCo groups.
         var options = new ComparisonOptions
         {
             Replicas = peers, Algorithm = algorithm, InnerStepsPerRound = h, StepsPerReplica = warmup + h * rounds, SyncWarmupSteps = warmup,
             Seed = seed, Model = SimCorpus.TinyModel, Inner = inner, EvalEvery = 0, EvalBatches = evalBatches,
         };
         using var train = new LocalComparison(options,
-            r => SimCorpus.Data.ForReplica(seed, shardOfRank[r], peers, inner.MicroBatchSize, inner.SequenceLength),
+            i => SimCorpus.Data.ForReplica(seed, i, peers, inner.MicroBatchSize, inner.SequenceLength),
             SimCorpus.Data.Validation(inner.MicroBatchSize, inner.SequenceLength, evalBatches), "fp32", CPU);
         var local = train.Run();
         output.WriteLine($"{method} warm-up {warmup} seed {seed}: train {local.ValLoss:R}, swarm {swarm.FinalValidationLoss:R} (from {swarm.InitialValidationLoss:R})");

@@ -33,12 +33,8 @@ public sealed class LocalReplica : IDisposable
     /// <summary>The outer method (null for DDP); this replica owns it.</summary>
     public IOuterMethod? Outer { get; }
 
-    /// <summary>The round engine driving <see cref="Outer"/>, once a caller attached one (<c>train</c> does; the simulator not yet).</summary>
+    /// <summary>The round engine driving <see cref="Outer"/>, once <c>train</c> attached one.</summary>
     public RoundEngine? Engine { get; private set; }
-
-    // The simulator still drives the optimisers itself; it moves onto the round engine next (issue 21).
-    public DiLoCoOuterOptimizer? DiLoCo => (Outer as DiLoCoMethod)?.Optimizer;
-    public NoLoCoOuterOptimizer? NoLoCo => (Outer as NoLoCoMethod)?.Optimizer;
 
     /// <summary>φ of the outer method (null for DDP).</summary>
     public Tensor? Slow => Outer?.Slow;
@@ -64,12 +60,6 @@ public sealed class LocalReplica : IDisposable
     public double TrainStep() => Trainer.TrainStep(Data.Next, Buffer);
 
     public double ComputeGradients() => Trainer.ComputeGradients(Data.Next, Buffer);
-
-    /// <summary>θ ← φ after an outer step.</summary>
-    public void RestartFromSlow()
-    {
-        if (Slow is not null) Trainer.Flat.Assign(Slow);
-    }
 
     public void Dispose()
     {

@@ -1,6 +1,5 @@
 using Decentralized.Node.Training;
 using Decentralized.Node.Pipeline;
-using Decentralized.Simulations.Training;
 
 namespace Decentralized.Simulations.Pipeline;
 

@@ -11,7 +11,7 @@ internal static class ConvergenceScenario
     public static void Run(ScenarioContext ctx)
     {
         var shape = TrainingRuns.Base(ctx, defaultPeers: 4, defaultSteps: 400, quickSteps: 40, defaultH: 25, quickH: 10);
-        TrainingRuns.Header(ctx, shape, ("algorithms", "ddp diloco noloco"), ("codec", shape.Codec));
+        TrainingRuns.Header(ctx, shape, ("algorithms", "ddp diloco noloco"), ("codec", shape.Codec), ("train_equivalent", TrainingRuns.TrainCommand(shape, "diloco", ctx.Options.CorpusPath)));
         var runs = TrainingRuns.RunAll(ctx, new[] { Algorithm.Ddp, Algorithm.DiLoCo, Algorithm.NoLoCo }
             .Select(a => (a.Name(), shape with { Algorithm = a, Codec = a == Algorithm.Ddp ? "fp32" : shape.Codec })));
         TrainingRuns.SaveTables(ctx, runs);
@@ -35,13 +35,15 @@ internal static class ConvergenceScenario
             TrainingRuns.SummaryRuns(s, runs);
         });
         ctx.SaveReport("Convergence: DDP vs DiLoCo vs NoLoCo on a WAN",
-            FormattableString.Invariant($"{shape.Replicas} replicas of a small byte-level transformer ({ddp.Parameters:N0} parameters) train on the same tokens with each method. ") +
+            FormattableString.Invariant($"{shape.Peers} replicas of a small byte-level transformer ({ddp.Parameters:N0} parameters) train on the same tokens with each method. ") +
+            "DiLoCo and NoLoCo run as swarms of the daemon's own peer (its round engine, codecs and update streams) on the simulated network; DDP is `train`'s own run. " +
             "Losses come from real TorchSharp training; time comes from the compute model (each inner step takes the reference step time) and the network model " +
             FormattableString.Invariant($"({ctx.Options.BandwidthGbps:0.###} Gbit/s per peer, {ctx.Options.LatencyMs:0.#} ms one-way). ") +
             FormattableString.Invariant($"Link capacities are scaled so that the real bytes of the small model take as long as those of a {shape.RepresentedParameters / 1e6:0.#}M-parameter model would; ") +
-            "DDP all-reduces fp32 gradients every step, DiLoCo all-reduces its pseudo-gradient every H steps (ring), NoLoCo sends its fast weights to one random partner every H steps.",
+            "DDP all-reduces fp32 gradients every step (ring), DiLoCo sends its pseudo-gradient to every other peer every H steps (the daemon's all-gather), NoLoCo sends its update to one random partner every H steps.",
             new[]
             {
+                TrainingRuns.Horizon(shape, ddp.Parameters, ctx.Options.CorpusPath),
                 "## Results\n\n" + TrainingRuns.ResultsTable(runs) +
                 FormattableString.Invariant($"\nAt equal tokens, DiLoCo ends {100 * (diloco.FinalValidationLoss / ddp.FinalValidationLoss - 1):+0.0;-0.0}% and NoLoCo {100 * (noloco.FinalValidationLoss / ddp.FinalValidationLoss - 1):+0.0;-0.0}% from DDP's loss, ") +
                 FormattableString.Invariant($"while DDP needs {ddp.SimSeconds / diloco.SimSeconds:0.0}x DiLoCo's and {ddp.SimSeconds / noloco.SimSeconds:0.0}x NoLoCo's simulated time and sends {(double)ddp.BytesSentPerReplica / diloco.BytesSentPerReplica:0}x and {(double)ddp.BytesSentPerReplica / noloco.BytesSentPerReplica:0}x their bytes. ") +

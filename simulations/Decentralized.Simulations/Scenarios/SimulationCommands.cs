@@ -20,7 +20,7 @@ public static class SimulationCommands
         (CompressionScenario.Name, "DiLoCo pseudo-gradients as fp32, int8, 4-bit + error feedback, top-k + error feedback", CompressionScenario.Run),
         (SyncScalingScenario.Name, "time of one outer synchronisation vs peers (8 to 256): NoLoCo pairs vs ring vs tree all-reduce", SyncScalingScenario.Run),
         (ChurnScenario.Name, "NoLoCo loss vs time with peers leaving, crashing and joining at two rates", ChurnScenario.Run),
-        (HeterogeneousScenario.Name, "mixed GPU speeds: idle time with and without the one-step-delay overlap", HeterogeneousScenario.Run),
+        (HeterogeneousScenario.Name, "mixed GPU speeds: idle time with and without the overlap (one-step delay, node run --overlap)", HeterogeneousScenario.Run),
         (SwarmScenario.Name, "the daemon's own SwarmPeer on a simulated WAN: a crash, two joiners, every round's wait and why it closed", SwarmScenario.Run),
         (CheckFreeScenario.Name, "lost pipeline stages at 5/10/16% per stage-hour: CheckFree, CheckFree+, checkpoint restarts, redundant computation", CheckFreeScenario.Run),
     ];

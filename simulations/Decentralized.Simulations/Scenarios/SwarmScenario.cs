@@ -81,7 +81,10 @@ internal static class SwarmScenario
             .List("joiners", joiners, (e, j) => e.Set("peer", j.Host.Name).Set("started_s", j.StartedAt.TotalSeconds).Set("joined_at_round", j.JoinedAtRound).Set("final_round", j.Peer.Round)));
         ctx.SaveReport("Real swarm logic on a simulated WAN",
             FormattableString.Invariant($"{peers} peers run the daemon's own `SwarmPeer` (membership gossip, NoLoCo pairing, update transfers through the `{o.Codec}` codec, adaptive round deadlines, state sync) on the simulated network; ") +
-            "only the processes, links and GPUs are modelled. One peer is killed mid-run and two new peers join and fetch the swarm's state. `log.txt` holds every daemon's log lines with virtual timestamps.",
+            "only the processes, links and GPUs are modelled. One peer is killed mid-run and two new peers join and fetch the swarm's state. `log.txt` holds every daemon's log lines with virtual timestamps. " +
+            FormattableString.Invariant($"Horizon and scale: H = {h} inner steps per round, {rounds} rounds ({h * rounds} steps per peer) from scratch, with no synchronous warm-up, ") +
+            FormattableString.Invariant($"{peers} starting peers of a {sim.Parameters:N0}-parameter model (dim {options.Model.Dim}, {options.Model.Layers} layers), batch {options.Inner.MicroBatchSize} x {options.Inner.SequenceLength}, the daemon's default outer settings; ") +
+            "the last round hands over each group's average.",
             [
                 "## Results\n\n" + FormattableString.Invariant(
                     $"Validation loss {result.InitialValidationLoss:F3} → {result.FinalValidationLoss:F3} (mean over surviving peers) in {TrainingRuns.Duration(result.SimSeconds)} simulated; ") +

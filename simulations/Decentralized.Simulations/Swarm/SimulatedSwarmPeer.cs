@@ -22,7 +22,15 @@ public sealed class SimulatedSwarmPeer(int index, SimulatedHost host, SimulatedP
     public CancellationTokenSource Stop { get; } = new();
     public Task Run { get; set; } = Task.CompletedTask;
     public bool Crashed { get; set; }
+    /// <summary>Left on schedule: its process stopped after closing its connections (as a daemon stopped with Ctrl-C).</summary>
+    public bool Left { get; set; }
+    /// <summary>Crashed or left: no longer in the swarm.</summary>
+    public bool Gone => Crashed || Left;
     public TimeSpan CrashedAt { get; set; }
+    /// <summary>True once a joiner has its state (starting peers: from the start).</summary>
+    public bool Joined { get; set; }
+    /// <summary>Virtual time its inner steps took.</summary>
+    public double ComputeSeconds { get; set; }
     public TimeSpan FinishedAt { get; set; }
     public long JoinedAtRound { get; set; }
     public double FinalValidationLoss { get; set; } = double.NaN;

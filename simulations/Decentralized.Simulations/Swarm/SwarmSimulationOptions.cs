@@ -44,8 +44,11 @@ public sealed record SwarmSimulationOptions
     /// <summary>Model size the links are timed for (0: the trained model's own): capacities scale by trained ÷ represented.</summary>
     public long RepresentedParameters { get; init; }
 
-    /// <summary>Peers (by start index) that crash at the given virtual time, as a killed process would.</summary>
+    /// <summary>Peers (by start index, joiners after the starting peers) that crash at the given virtual time, as a killed process would.</summary>
     public IReadOnlyList<(TimeSpan At, int Peer)> Crashes { get; init; } = [];
+
+    /// <summary>Peers (by start index) that leave at the given virtual time: connections closed, then the process exits.</summary>
+    public IReadOnlyList<(TimeSpan At, int Peer)> Leaves { get; init; } = [];
 
     /// <summary>Virtual times at which a new peer joins through peer 0's address and fetches the swarm's state.</summary>
     public IReadOnlyList<TimeSpan> Joins { get; init; } = [];
@@ -58,9 +61,9 @@ public sealed record SwarmSimulationOptions
         if (Peers < 2) throw new ArgumentException("a swarm simulation needs at least 2 peers");
         if (Algorithm == Algorithm.Ddp) throw new ArgumentException("the swarm runs diloco or noloco");
         if (InnerStepsPerRound < 1 || Rounds < 1) throw new ArgumentException("inner steps per round and rounds must be at least 1");
-        foreach (var (_, peer) in Crashes)
-            if (peer < 0 || peer >= Peers) throw new ArgumentException($"crash of peer {peer}: only peers 0..{Peers - 1} start");
-        if (Crashes.Select(c => c.Peer).Distinct().Count() >= Peers) throw new ArgumentException("at least one starting peer must survive");
+        foreach (var (_, peer) in Crashes.Concat(Leaves))
+            if (peer < 0 || peer >= Peers + Joins.Count) throw new ArgumentException($"departure of peer {peer}: only peers 0..{Peers + Joins.Count - 1} ever run");
+        if (Crashes.Concat(Leaves).Select(c => c.Peer).Distinct().Count() >= Peers + Joins.Count) throw new ArgumentException("at least one peer must stay to the end");
         Inner.Validate();
         return this;
     }
