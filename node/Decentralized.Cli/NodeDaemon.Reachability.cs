@@ -20,21 +20,37 @@ public sealed partial class NodeDaemon
         // Starting weights from --init-from are part of what members must share; seeded weights are named by the seed.
         if (s.InitFrom is not null) initial ??= InitialWeights.Load(s.InitFrom, m);
         var diloco = s.Swarm.Algorithm == Decentralized.Node.Training.Algorithm.DiLoCo;
-        // Everything that changes what the model is or what crosses the wire, by the option that sets it.
+        static string N(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        static string L(long v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // Everything that changes what the model is or what crosses the wire, each by the option that sets it, so a
+        // refusal names the option to change. The inner optimizer's settings (--lr, --warmup) stay out: members may differ.
         var settings = new Dictionary<string, string>
         {
             ["model"] = FormattableString.Invariant($"{m.Layers} layers x {m.Dim} wide, {m.Heads} heads, context {m.ContextLength}, vocabulary {m.VocabSize} ({m.Hash()})"),
             ["tokenizer"] = s.Data.Tokenizer,
             ["algorithm"] = s.Swarm.Algorithm.ToString().ToLowerInvariant(),
-            ["inner-steps"] = s.Swarm.InnerStepsPerRound.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["seed"] = s.Swarm.SwarmSeed.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["inner-steps"] = L(s.Swarm.InnerStepsPerRound),
+            ["seed"] = L(s.Swarm.SwarmSeed),
             ["compress"] = s.Compress,
             ["overlap"] = s.Swarm.Overlap ? "on" : "off",
-            [diloco ? "outer" : "noloco"] = diloco ? s.DiLoCo.ToString() : s.NoLoCo.ToString(),
         };
-        if (!diloco) settings["weights-compress"] = s.WeightsCompress;
+        if (diloco)
+        {
+            settings["outer-lr"] = N(s.DiLoCo.LearningRate);
+            settings["outer-momentum"] = N(s.DiLoCo.Momentum);
+            settings["outer-form"] = s.DiLoCo.Form.ToString().ToLowerInvariant();
+        }
+        else
+        {
+            settings["group-size"] = L(s.NoLoCo.GroupSize);
+            settings["noloco-alpha"] = N(s.NoLoCo.Alpha);
+            settings["noloco-beta"] = N(s.NoLoCo.Beta);
+            settings["noloco-gamma"] = N(s.NoLoCo.EffectiveGamma);
+            settings["noloco-form"] = s.NoLoCo.Form.ToString().ToLowerInvariant();
+            settings["noloco-payload"] = s.Swarm.Payload?.ToString() ?? "default";
+            settings["weights-compress"] = s.WeightsCompress;
+        }
         if (initial is not null) settings["init-from"] = $"weights {initial.Hash}";
-        if (!diloco) settings["noloco-payload"] = s.Swarm.Payload?.ToString() ?? "default";
         return SwarmIdentity.FromSettings(SwarmIdentity.SoftwareVersionOfThisBuild, s.Swarm.SwarmId, settings);
     }
 
