@@ -54,6 +54,18 @@ public sealed partial class NodeDaemon
         return SwarmIdentity.FromSettings(SwarmIdentity.SoftwareVersionOfThisBuild, s.Swarm.SwarmId, settings);
     }
 
+    /// <summary>
+    /// The identity key of any daemon of this project (created owner-only if missing). One that other users can read
+    /// starts with a warning rather than a refusal: the peer ID must survive a restart, and only impersonation is at stake.
+    /// </summary>
+    public static PrivateKey LoadIdentityKey(string path, ILogger log)
+    {
+        var key = KeyFile.LoadOrCreate(path);
+        if (KeyFile.OthersCanAccess(path))
+            log.LogWarning("identity key {Path} (peer {Peer}) can be read or changed by other users, who could impersonate this node; run `chmod 600 {File}`", path, key.PeerId, path);
+        return key;
+    }
+
     /// <summary>The libp2p host a node (or the doctor) runs: swarm gate, announce list, relay service, port reuse for NATs.</summary>
     public static Libp2pHostOptions HostOptions(NodeSettings s, PrivateKey key, ConnectionHandshake gate, SwarmIdentity identity,
         IReadOnlyList<Multiaddr> listen, IReadOnlyList<Multiaddr> announce, ILoggerFactory logs) =>

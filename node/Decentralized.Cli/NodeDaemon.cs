@@ -44,7 +44,7 @@ public sealed partial class NodeDaemon
         var device = DeviceSelector.Resolve(s.Device);
         using var dataLock = ProcessLock.Acquire(Path.Combine(s.DataDir, "node.lock"), $"data dir {s.DataDir} (--data-dir)");
         using var keyLock = ProcessLock.Acquire(s.KeyFile + ".lock", $"identity key {s.KeyFile} (--key-file)");
-        var key = KeyFile.LoadOrCreate(s.KeyFile);
+        var key = LoadIdentityKey(s.KeyFile, _log);
         if (s.Swarm.SwarmKey.Length == 0)
             _log.LogWarning("open swarm: no --swarm-key, so anyone who reaches this node can join and send updates; create a key with `decentralized keygen --swarm-key swarm.key` and start every member with --swarm-key @swarm.key");
         var data = TrainingData.Open(s.Data, line => _log.LogInformation("{Line}", line));
