@@ -79,7 +79,8 @@ public sealed partial class NodeDaemon
         checkpoints.RemoveStaleTemporaries();
         if (checkpoints.LoadNewestGood(peer) is { } resumed)
             _log.LogInformation("resumed from {Checkpoint} at round {Round}", resumed, peer.Round);
-        await using var http = s.Http is null ? null : new HttpStatusServer(s.Http, path => Route(path, peer, host));
+        await using var http = s.Http is null ? null
+            : await HttpStatusServer.StartAsync(s.Http, () => JsonSerializer.Serialize(Status(peer, host), JsonOutput.Options), CreateMetrics(peer, host), stop);
         Emit(new { @event = "listening", peer_id = key.PeerId.ToString(), addrs = host.ListenAddresses.Select(a => a.ToString()), http = http?.Endpoint.ToString(), config_hash = identity.ConfigHash });
         _log.LogInformation("peer {Peer} listening on {Addresses}; swarm '{Swarm}' config {Config}", key.PeerId, string.Join(" ", host.ListenAddresses), s.Swarm.SwarmId, identity.ConfigHash);
 
