@@ -63,7 +63,7 @@ public sealed partial class Libp2pHost
             }
             session?.Abort(e);
             counter.Dispose();
-            if (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
+            if (deadline.IsCancellationRequested && !ct.IsCancellationRequested && !IsPlainPeer(e))
             {
                 throw new ProtocolException(ProtocolErrorCode.Timeout, $"handshake did not finish within {_options.HandshakeTimeout}", e);
             }
@@ -130,9 +130,20 @@ public sealed partial class Libp2pHost
     private async Task<YamuxStream> AcceptGateStreamAsync(PeerConnection connection, string gateProtocol, CancellationToken ct)
     {
         string[] supported = [gateProtocol, IdentifyMessage.ProtocolId, PingProtocol.ProtocolId];
+        var served = 0;
         for (var i = 0; i < PreGateStreamsMax; i++)
         {
-            var stream = await connection.Session.AcceptStreamAsync(ct).ConfigureAwait(false);
+            YamuxStream stream;
+            try
+            {
+                stream = await connection.Session.AcceptStreamAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (served > 0 && !_lifetime.IsCancellationRequested
+                && e is OperationCanceledException or ProtocolException { Code: ProtocolErrorCode.ConnectionClosed })
+            {
+                // A stock libp2p peer hangs up or waits out the deadline: say what it was rather than warn of a failed handshake.
+                throw new ProtocolException(ProtocolErrorCode.GateRejected, PlainPeer, e);
+            }
             string chosen;
             try
             {
@@ -147,6 +158,7 @@ public sealed partial class Libp2pHost
             {
                 return stream;
             }
+            served++;
             _ = ServeBeforeGateAsync(connection, stream, chosen);
         }
         throw new ProtocolException(ProtocolErrorCode.HandshakeFailed, $"{PreGateStreamsMax} streams before the connection gate, none of them the gate");
@@ -154,6 +166,11 @@ public sealed partial class Libp2pHost
 
     /// <summary>Streams a connection may open before the gate passes (identify, ping, refused tries) at most.</summary>
     private const int PreGateStreamsMax = 16;
+
+    private const string PlainPeer = "a plain libp2p peer: identify and ping answered, closed without the swarm gate";
+
+    /// <summary>The refusal <see cref="AcceptGateStreamAsync"/> throws for a peer that only used identify and ping.</summary>
+    private static bool IsPlainPeer(Exception e) => e is ProtocolException { Code: ProtocolErrorCode.GateRejected } p && p.Message.EndsWith(PlainPeer, StringComparison.Ordinal);
 
     /// <summary>Answers identify or ping on a connection still waiting for its gate; bounded by the handshake timeout.</summary>
     private async Task ServeBeforeGateAsync(PeerConnection connection, YamuxStream stream, string protocol)
@@ -182,7 +199,11 @@ public sealed partial class Libp2pHost
 
     private void LogHandshakeFailure(Multiaddr remote, Exception e)
     {
-        if (e is ProtocolException { Code: ProtocolErrorCode.GateRejected, InnerException: ProtocolException { Code: ProtocolErrorCode.ConnectionClosed } })
+        if (IsPlainPeer(e))
+        {
+            _log.LogInformation("{Remote} is {What}", remote, PlainPeer);
+        }
+        else if (e is ProtocolException { Code: ProtocolErrorCode.GateRejected, InnerException: ProtocolException { Code: ProtocolErrorCode.ConnectionClosed } })
         {
             _log.LogDebug("Handshake with {Remote} ended: {Reason}", remote, e.Message);   // a duplicate connection dropped by the peer
         }

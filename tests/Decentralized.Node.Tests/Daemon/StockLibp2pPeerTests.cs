@@ -45,6 +45,11 @@ public sealed class StockLibp2pPeerTests : IDisposable
         }
         Assert.False(node.HasExited);
         Assert.DoesNotContain("joined", node.Log);
+        // The stock peer hung up (or would be closed after the 10 s handshake timeout): one plain line each, no warning.
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!node.Log.Contains("is a plain libp2p peer") && DateTime.UtcNow < until) await Task.Delay(200);
+        Assert.True(node.Log.Contains("is a plain libp2p peer: identify and ping answered, closed without the swarm gate"), node.Log);
+        Assert.DoesNotContain("Handshake with", node.Log);
     }
 
     public void Dispose()
