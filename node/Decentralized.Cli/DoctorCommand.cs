@@ -101,7 +101,7 @@ public static class DoctorCommand
         try
         {
             var key = KeyFile.Load(path);
-            if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
+            if (KeyFile.OthersCanAccess(path))
             {
                 checks.Add(DoctorCheck.Fail("key file", $"{path} (peer {key.PeerId}) is readable by other users, who could impersonate this node", $"chmod 600 {path}"));
             }

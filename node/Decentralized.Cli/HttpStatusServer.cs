@@ -1,89 +1,119 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Prometheus;
 
 namespace Decentralized.Cli;
 
 /// <summary>
-/// A tiny HTTP/1.1 server for the daemon's status: GET /status (JSON), /metrics (Prometheus text format) and /
-/// (a page). Requests are bounded (8 KiB of headers, 5 s) and only GET is served; it is meant for localhost
-/// or a trusted network, like a Prometheus exporter.
+/// The daemon's status over HTTP/1.1, served by Kestrel (it ships with .NET): GET / (a page), /status (JSON) and
+/// /metrics (Prometheus text, written by prometheus-net). Meant for localhost or a trusted network, like any
+/// Prometheus exporter, and bounded all the same: no request body, small request line and headers that must arrive
+/// within a few seconds, few connections, idle keep-alives closed quickly. No configuration is read from files or the
+/// environment (an empty host builder), so nothing on disk can widen these limits.
 /// </summary>
 public sealed class HttpStatusServer : IAsyncDisposable
 {
-    private readonly TcpListener _listener;
-    private readonly Func<string, (string ContentType, string Body)?> _route;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
+    /// <summary>Open connections at once; Kestrel closes any more at once, so a flood cannot hold the daemon's memory.</summary>
+    public const int ConnectionsMax = 32;
+    /// <summary>All request headers together; a larger request is answered 431.</summary>
+    public const int HeaderBytesMax = 8 * 1024;
+    public const int HeadersMax = 32;
+    public const int RequestLineBytesMax = 1024;
+    /// <summary>How long a client may take to send its headers, and may idle between requests.</summary>
+    public static readonly TimeSpan ClientTimeout = TimeSpan.FromSeconds(5);
 
-    public HttpStatusServer(string hostPort, Func<string, (string ContentType, string Body)?> route)
+    private readonly WebApplication _app;
+
+    private HttpStatusServer(WebApplication app, IPEndPoint endpoint)
+    {
+        _app = app;
+        Endpoint = endpoint;
+    }
+
+    /// <summary>The address and port bound (the actual port when 0 was asked for).</summary>
+    public IPEndPoint Endpoint { get; }
+
+    /// <summary>Listens on <paramref name="hostPort"/> (address:port) and serves until disposed.</summary>
+    /// <param name="statusJson">The /status document, built per request.</param>
+    /// <param name="metrics">The registry /metrics exports (its collect callbacks refresh the values per scrape).</param>
+    public static async Task<HttpStatusServer> StartAsync(string hostPort, Func<string> statusJson, CollectorRegistry metrics, CancellationToken ct)
+    {
+        var (ip, port) = Parse(hostPort);
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            Limit(k.Limits);
+            k.Listen(ip, port, listen => listen.Protocols = HttpProtocols.Http1);
+        });
+        builder.Services.AddRoutingCore();
+        var app = builder.Build();
+        app.MapGet("/", context => WriteAsync(context, "text/html", StatusPage.Html));
+        app.MapGet("/status", context => WriteAsync(context, "application/json", statusJson()));
+        app.MapGet("/metrics", async context =>
+        {
+            NoStore(context, "text/plain; version=0.0.4; charset=utf-8");
+            await metrics.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted);
+        });
+        try
+        {
+            await app.StartAsync(ct);
+        }
+        catch (Exception e) when (e is AddressInUseException || e.InnerException is AddressInUseException)
+        {
+            await app.DisposeAsync();
+            throw new IOException($"--http {hostPort}: the port is already in use (another node's status page?); choose another, e.g. --http {ip}:{(port == 0 ? 9091 : port + 1)}");
+        }
+        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        return new HttpStatusServer(app, new IPEndPoint(ip, new Uri(bound).Port));
+    }
+
+    private static void Limit(KestrelServerLimits limits)
+    {
+        limits.MaxConcurrentConnections = ConnectionsMax;
+        limits.MaxConcurrentUpgradedConnections = 0;
+        limits.MaxRequestBodySize = 0;
+        limits.MaxRequestHeadersTotalSize = HeaderBytesMax;
+        limits.MaxRequestHeaderCount = HeadersMax;
+        limits.MaxRequestLineSize = RequestLineBytesMax;
+        limits.MaxRequestBufferSize = 2 * HeaderBytesMax;
+        limits.RequestHeadersTimeout = ClientTimeout;
+        limits.KeepAliveTimeout = ClientTimeout;
+    }
+
+    private static (IPAddress Ip, int Port) Parse(string hostPort)
     {
         var parts = hostPort.Split(':');
         if (parts.Length != 2 || !IPAddress.TryParse(parts[0], out var ip) || !int.TryParse(parts[1], out int port) || port is < 0 or > 65535)
             throw new ArgumentException($"--http must be address:port, e.g. 127.0.0.1:9090 (got '{hostPort}')");
-        _route = route;
-        _listener = new TcpListener(ip, port);
-        try { _listener.Start(); }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
-        {
-            throw new IOException($"--http {hostPort}: the port is already in use (another node's status page?); choose another, e.g. --http {parts[0]}:{(port == 0 ? 9091 : port + 1)}");
-        }
-        Endpoint = (IPEndPoint)_listener.LocalEndpoint;
-        _loop = AcceptLoopAsync(_stop.Token);
+        return (ip, port);
     }
 
-    public IPEndPoint Endpoint { get; }
-
-    private async Task AcceptLoopAsync(CancellationToken ct)
+    private static Task WriteAsync(HttpContext context, string type, string body)
     {
-        while (!ct.IsCancellationRequested)
-        {
-            TcpClient client;
-            try { client = await _listener.AcceptTcpClientAsync(ct); }
-            catch (Exception) { return; }
-            _ = ServeAsync(client, ct);
-        }
+        NoStore(context, type + "; charset=utf-8");
+        return context.Response.WriteAsync(body, Encoding.UTF8, context.RequestAborted);
     }
 
-    private async Task ServeAsync(TcpClient client, CancellationToken ct)
+    /// <summary>Every answer is live state: never cached by a browser or a proxy.</summary>
+    private static void NoStore(HttpContext context, string type)
     {
-        using var _ = client;
-        try
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(5));
-            var stream = client.GetStream();
-            var request = await ReadHeadAsync(stream, timeout.Token);
-            var first = request.Split("\r\n")[0].Split(' ');
-            string status = "200 OK";
-            (string Type, string Body)? answer = first.Length >= 2 && first[0] == "GET" ? _route(first[1].Split('?')[0]) : null;
-            if (answer is null) { status = first.Length >= 1 && first[0] == "GET" ? "404 Not Found" : "405 Method Not Allowed"; answer = ("text/plain", status + "\n"); }
-            var body = Encoding.UTF8.GetBytes(answer.Value.Body);
-            var head = $"HTTP/1.1 {status}\r\nContent-Type: {answer.Value.Type}; charset=utf-8\r\nContent-Length: {body.Length}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n";
-            await stream.WriteAsync(Encoding.ASCII.GetBytes(head), timeout.Token);
-            await stream.WriteAsync(body, timeout.Token);
-        }
-        catch (Exception) { /* a broken or slow client only loses its own request */ }
-    }
-
-    private static async Task<string> ReadHeadAsync(NetworkStream stream, CancellationToken ct)
-    {
-        var buffer = new byte[8192];
-        int length = 0;
-        while (length < buffer.Length)
-        {
-            int read = await stream.ReadAsync(buffer.AsMemory(length), ct);
-            if (read == 0) break;
-            length += read;
-            if (buffer.AsSpan(0, length).IndexOf("\r\n\r\n"u8) >= 0) break;
-        }
-        return Encoding.ASCII.GetString(buffer, 0, length);
+        context.Response.ContentType = type;
+        context.Response.Headers.CacheControl = "no-store";
     }
 
     public async ValueTask DisposeAsync()
     {
-        _stop.Cancel();
-        _listener.Stop();
-        try { await _loop; } catch (Exception) { }
+        try { await _app.StopAsync(CancellationToken.None); }
+        catch (OperationCanceledException) { }
+        await _app.DisposeAsync();
     }
 }

@@ -1,65 +1,93 @@
-using System.Globalization;
-using System.Text;
 using Decentralized.Node.Swarm;
 using Decentralized.Protocol.Tcp;
+using Prometheus;
 
 namespace Decentralized.Cli;
 
 public sealed partial class NodeDaemon
 {
-    /// <summary>Prometheus text exposition: the node's counters, per-peer traffic and throughput, joiners, process resources.</summary>
-    private string Metrics(SwarmPeer peer, Libp2pHost host)
+    /// <summary>One unlabelled metric: its name after <c>decentralized_</c>, help, kind and where its value comes from.</summary>
+    private sealed record Scalar(string Name, string Help, bool IsCounter, Func<double> Value);
+
+    /// <summary>
+    /// The node's /metrics, through prometheus-net on a registry of its own (no default process metrics: ours carry
+    /// the names the docs and tools use). Values are read from the daemon when a scrape collects, never kept twice.
+    /// </summary>
+    private CollectorRegistry CreateMetrics(SwarmPeer peer, Libp2pHost host)
     {
-        var m = new StringBuilder();
-        Family(m, "round", "gauge", "Current outer round.", [("", peer.Round)]);
-        Family(m, "inner_steps_total", "counter", "Inner steps taken.", [("", peer.Trainer.Step)]);
-        Family(m, "loss", "gauge", "Training loss of the last inner step.", [("", double.IsFinite(peer.Stats.LastLoss) ? peer.Stats.LastLoss : 0)]);
-        Family(m, "validation_loss", "gauge", "Validation loss after the last round.", [("", double.IsFinite(peer.Stats.LastValidationLoss) ? peer.Stats.LastValidationLoss : 0)]);
-        Family(m, "peers", "gauge", "Live peers.", [("", peer.Membership.LivePeers().Count)]);
-        Family(m, "awaited_peers", "gauge", "Partners the current round still waits for.", [("", peer.Stats.Awaited.Count)]);
-        Family(m, "suspended_peers", "gauge", "Peers left out of pairing after missing rounds in a row.", [("", peer.Stats.Suspended.Count)]);
-        Family(m, "update_bytes_sent_total", "counter", "Bytes of outer updates sent.", [("", peer.Stats.UpdateBytesSent)]);
-        Family(m, "update_bytes_received_total", "counter", "Bytes of outer updates received.", [("", peer.Stats.UpdateBytesReceived)]);
-        Family(m, "rounds_total", "counter", "Outer rounds completed.", [("", peer.Stats.RoundsCompleted)]);
-        Family(m, "rejected_updates_total", "counter", "Updates refused (malformed, non-finite, out of bounds).", [("", peer.Stats.RejectedUpdates)]);
-        Family(m, "round_wait_seconds_total", "counter", "Time spent waiting for partners.", [("", peer.Stats.WaitSeconds)]);
-        Family(m, "connections", "gauge", "Open peer connections.", [("", host.ConnectedPeers.Count)]);
-        if (_checkpoints is { } c)
-        {
-            Family(m, "checkpoint_round", "gauge", "Round of the newest checkpoint on disk (-1: none yet).", [("", c.Round ?? -1)]);
-            Family(m, "checkpoint_failures_total", "counter", "Checkpoint saves that failed (full disk, read-only, non-finite state).", [("", c.Failures)]);
-            Family(m, "checkpoint_failing", "gauge", "1 while the last checkpoint save failed (retried every round), else 0.", [("", c.Failing ? 1 : 0)]);
-        }
-        Family(m, "divergences_total", "counter", "Times training went non-finite and was rolled back.", [("", _divergences)]);
-
-        var connected = host.ConnectedPeers.Select(p => (Peer: p.ToString(), Stats: host.GetStats(p))).Where(c => c.Stats is not null).ToArray();
-        string Label(string id) => $"{{peer=\"{id}\"}}";
+        var registry = Metrics.NewCustomRegistry();
+        var factory = Metrics.WithCustomRegistry(registry);
+        var process = ProcessSample.Read();
+        var scalars = Scalars(peer, host, () => process).Select(s => (Scalar: s, Set: Create(factory, s))).ToArray();
         // Counters over every connection to the peer, closed ones included, so they do not fall back when it reconnects.
-        var traffic = host.TrafficByPeer;
-        Family(m, "peer_bytes_in_total", "counter", "Bytes received from each peer since the node started (wire bytes).", traffic.Select(t => (Label(t.Peer.ToString()), (double)t.BytesReceived)));
-        Family(m, "peer_bytes_out_total", "counter", "Bytes sent to each peer since the node started (wire bytes).", traffic.Select(t => (Label(t.Peer.ToString()), (double)t.BytesSent)));
-        Family(m, "peer_in_bytes_per_second", "gauge", "Measured receive throughput per peer over the last 10 s.", connected.Select(c => (Label(c.Peer), _traffic.Rate(c.Peer).InPerSecond)));
-        Family(m, "peer_out_bytes_per_second", "gauge", "Measured send throughput per peer over the last 10 s.", connected.Select(c => (Label(c.Peer), _traffic.Rate(c.Peer).OutPerSecond)));
-
-        Family(m, "joiners_serving", "gauge", "Joiners this node is sending training state to now.", [("", _serving?.Active.Count ?? 0)]);
-        Family(m, "state_bytes_served_total", "counter", "Bytes of training state served to joiners.", [("", peer.Stats.StateBytesServed)]);
-
-        var p = ProcessSample.Read();
-        Family(m, "process_resident_bytes", "gauge", "Resident set size of the daemon.", [("", p.ResidentBytes)]);
-        Family(m, "managed_heap_bytes", "gauge", "Managed heap in use (GC.GetTotalMemory).", [("", p.ManagedHeapBytes)]);
-        Family(m, "gc_committed_bytes", "gauge", "Memory the GC has committed (heap plus its free space); resident minus this is native.", [("", p.GcCommittedBytes)]);
-        Family(m, "live_tensors", "gauge", "TorchSharp tensors alive (created, not yet disposed).", [("", p.LiveTensors)]);
-        Family(m, "open_files", "gauge", "Open file handles, sockets included (/proc/self/fd).", [("", p.OpenFiles)]);
-        Family(m, "threads", "gauge", "Threads of the daemon process.", [("", p.Threads)]);
-        return m.ToString();
+        var bytesIn = factory.CreateCounter(Prefix + "peer_bytes_in_total", "Bytes received from each peer since the node started (wire bytes).", "peer");
+        var bytesOut = factory.CreateCounter(Prefix + "peer_bytes_out_total", "Bytes sent to each peer since the node started (wire bytes).", "peer");
+        var rateIn = factory.CreateGauge(Prefix + "peer_in_bytes_per_second", "Measured receive throughput per peer over the last 10 s.", "peer");
+        var rateOut = factory.CreateGauge(Prefix + "peer_out_bytes_per_second", "Measured send throughput per peer over the last 10 s.", "peer");
+        registry.AddBeforeCollectCallback(() =>
+        {
+            process = ProcessSample.Read();
+            foreach (var (scalar, set) in scalars) set(scalar.Value());
+            foreach (var t in host.TrafficByPeer)
+            {
+                bytesIn.WithLabels(t.Peer.ToString()).IncTo(t.BytesReceived);
+                bytesOut.WithLabels(t.Peer.ToString()).IncTo(t.BytesSent);
+            }
+            var connected = host.ConnectedPeers.Where(p => host.GetStats(p) is not null).Select(p => p.ToString()).ToHashSet();
+            foreach (var gone in rateIn.GetAllLabelValues().Where(l => !connected.Contains(l[0])).ToArray())
+            {
+                rateIn.RemoveLabelled(gone);
+                rateOut.RemoveLabelled(gone);
+            }
+            foreach (var p in connected)
+            {
+                rateIn.WithLabels(p).Set(_traffic.Rate(p).InPerSecond);
+                rateOut.WithLabels(p).Set(_traffic.Rate(p).OutPerSecond);
+            }
+        });
+        return registry;
     }
 
-    /// <summary>One metric family: HELP and TYPE once, then a sample per label set ("" for none).</summary>
-    private static void Family(StringBuilder m, string name, string type, string help, IEnumerable<(string Labels, double Value)> samples)
+    private const string Prefix = "decentralized_";
+
+    private static Action<double> Create(IMetricFactory factory, Scalar s)
     {
-        m.Append("# HELP decentralized_").Append(name).Append(' ').Append(help).Append('\n');
-        m.Append("# TYPE decentralized_").Append(name).Append(' ').Append(type).Append('\n');
-        foreach (var (labels, value) in samples)
-            m.Append("decentralized_").Append(name).Append(labels).Append(' ').Append(value.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+        if (s.IsCounter)
+        {
+            var counter = factory.CreateCounter(Prefix + s.Name, s.Help);
+            return counter.IncTo;   // the daemon's own counters only grow
+        }
+        var gauge = factory.CreateGauge(Prefix + s.Name, s.Help);
+        return gauge.Set;
+    }
+
+    private IEnumerable<Scalar> Scalars(SwarmPeer peer, Libp2pHost host, Func<ProcessSample> process)
+    {
+        static double Finite0(double v) => double.IsFinite(v) ? v : 0;
+        yield return new("round", "Current outer round.", false, () => peer.Round);
+        yield return new("inner_steps_total", "Inner steps taken.", true, () => peer.Trainer.Step);
+        yield return new("loss", "Training loss of the last inner step.", false, () => Finite0(peer.Stats.LastLoss));
+        yield return new("validation_loss", "Validation loss after the last round.", false, () => Finite0(peer.Stats.LastValidationLoss));
+        yield return new("peers", "Live peers.", false, () => peer.Membership.LivePeers().Count);
+        yield return new("awaited_peers", "Partners the current round still waits for.", false, () => peer.Stats.Awaited.Count);
+        yield return new("suspended_peers", "Peers left out of pairing after missing rounds in a row.", false, () => peer.Stats.Suspended.Count);
+        yield return new("update_bytes_sent_total", "Bytes of outer updates sent.", true, () => peer.Stats.UpdateBytesSent);
+        yield return new("update_bytes_received_total", "Bytes of outer updates received.", true, () => peer.Stats.UpdateBytesReceived);
+        yield return new("rounds_total", "Outer rounds completed.", true, () => peer.Stats.RoundsCompleted);
+        yield return new("rejected_updates_total", "Updates refused (malformed, non-finite, out of bounds).", true, () => peer.Stats.RejectedUpdates);
+        yield return new("round_wait_seconds_total", "Time spent waiting for partners.", true, () => peer.Stats.WaitSeconds);
+        yield return new("connections", "Open peer connections.", false, () => host.ConnectedPeers.Count);
+        yield return new("checkpoint_round", "Round of the newest checkpoint on disk (-1: none yet).", false, () => _checkpoints?.Round ?? -1);
+        yield return new("checkpoint_failures_total", "Checkpoint saves that failed (full disk, read-only, non-finite state).", true, () => _checkpoints?.Failures ?? 0);
+        yield return new("checkpoint_failing", "1 while the last checkpoint save failed (retried every round), else 0.", false, () => _checkpoints?.Failing == true ? 1 : 0);
+        yield return new("divergences_total", "Times training went non-finite and was rolled back.", true, () => _divergences);
+        yield return new("joiners_serving", "Joiners this node is sending training state to now.", false, () => _serving?.Active.Count ?? 0);
+        yield return new("state_bytes_served_total", "Bytes of training state served to joiners.", true, () => peer.Stats.StateBytesServed);
+        yield return new("process_resident_bytes", "Resident set size of the daemon.", false, () => process().ResidentBytes);
+        yield return new("managed_heap_bytes", "Managed heap in use (GC.GetTotalMemory).", false, () => process().ManagedHeapBytes);
+        yield return new("gc_committed_bytes", "Memory the GC has committed (heap plus its free space); resident minus this is native.", false, () => process().GcCommittedBytes);
+        yield return new("live_tensors", "TorchSharp tensors alive (created, not yet disposed).", false, () => process().LiveTensors);
+        yield return new("open_files", "Open file handles, sockets included (/proc/self/fd).", false, () => process().OpenFiles);
+        yield return new("threads", "Threads of the daemon process.", false, () => process().Threads);
     }
 }

@@ -20,23 +20,51 @@ public sealed partial class NodeDaemon
         // Starting weights from --init-from are part of what members must share; seeded weights are named by the seed.
         if (s.InitFrom is not null) initial ??= InitialWeights.Load(s.InitFrom, m);
         var diloco = s.Swarm.Algorithm == Decentralized.Node.Training.Algorithm.DiLoCo;
-        // Everything that changes what the model is or what crosses the wire, by the option that sets it.
+        static string N(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        static string L(long v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        // Everything that changes what the model is or what crosses the wire, each by the option that sets it, so a
+        // refusal names the option to change. The inner optimizer's settings (--lr, --warmup) stay out: members may differ.
         var settings = new Dictionary<string, string>
         {
             ["model"] = FormattableString.Invariant($"{m.Layers} layers x {m.Dim} wide, {m.Heads} heads, context {m.ContextLength}, vocabulary {m.VocabSize} ({m.Hash()})"),
             ["tokenizer"] = s.Data.Tokenizer,
             ["algorithm"] = s.Swarm.Algorithm.ToString().ToLowerInvariant(),
-            ["inner-steps"] = s.Swarm.InnerStepsPerRound.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["seed"] = s.Swarm.SwarmSeed.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["inner-steps"] = L(s.Swarm.InnerStepsPerRound),
+            ["seed"] = L(s.Swarm.SwarmSeed),
             ["compress"] = s.Compress,
             ["overlap"] = s.Swarm.Overlap ? "on" : "off",
-            ["sync-warmup"] = s.Swarm.SyncWarmupSteps.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            [diloco ? "outer" : "noloco"] = diloco ? s.DiLoCo.ToString() : s.NoLoCo.ToString(),
+            ["sync-warmup"] = L(s.Swarm.SyncWarmupSteps),
         };
-        if (!diloco) settings["weights-compress"] = s.WeightsCompress;
+        if (diloco)
+        {
+            settings["outer-lr"] = N(s.DiLoCo.LearningRate);
+            settings["outer-momentum"] = N(s.DiLoCo.Momentum);
+            settings["outer-form"] = s.DiLoCo.Form.ToString().ToLowerInvariant();
+        }
+        else
+        {
+            settings["group-size"] = L(s.NoLoCo.GroupSize);
+            settings["noloco-alpha"] = N(s.NoLoCo.Alpha);
+            settings["noloco-beta"] = N(s.NoLoCo.Beta);
+            settings["noloco-gamma"] = N(s.NoLoCo.EffectiveGamma);
+            settings["noloco-form"] = s.NoLoCo.Form.ToString().ToLowerInvariant();
+            settings["noloco-payload"] = s.Swarm.Payload?.ToString() ?? "default";
+            settings["weights-compress"] = s.WeightsCompress;
+        }
         if (initial is not null) settings["init-from"] = $"weights {initial.Hash}";
-        if (!diloco) settings["noloco-payload"] = s.Swarm.Payload?.ToString() ?? "default";
         return SwarmIdentity.FromSettings(SwarmIdentity.SoftwareVersionOfThisBuild, s.Swarm.SwarmId, settings);
+    }
+
+    /// <summary>
+    /// The identity key of any daemon of this project (created owner-only if missing). One that other users can read
+    /// starts with a warning rather than a refusal: the peer ID must survive a restart, and only impersonation is at stake.
+    /// </summary>
+    public static PrivateKey LoadIdentityKey(string path, ILogger log)
+    {
+        var key = KeyFile.LoadOrCreate(path);
+        if (KeyFile.OthersCanAccess(path))
+            log.LogWarning("identity key {Path} (peer {Peer}) can be read or changed by other users, who could impersonate this node; run `chmod 600 {File}`", path, key.PeerId, path);
+        return key;
     }
 
     /// <summary>The libp2p host a node (or the doctor) runs: swarm gate, announce list, relay service, port reuse for NATs.</summary>

@@ -173,14 +173,6 @@ public sealed partial class NodeDaemon
 
     internal static double? Finite(double v) => double.IsFinite(v) ? v : null;
 
-    private (string, string)? Route(string path, SwarmPeer peer, Libp2pHost host) => path switch
-    {
-        "/status" => ("application/json", JsonSerializer.Serialize(Status(peer, host), JsonOutput.Options)),
-        "/metrics" => ("text/plain; version=0.0.4", Metrics(peer, host)),
-        "/" => ("text/html", StatusPage.Html),
-        _ => null,
-    };
-
     private void WriteReport(SwarmPeer peer, Libp2pHost host)
     {
         if (_settings.Report is null) return;

@@ -44,7 +44,7 @@ public sealed partial class NodeDaemon
         var device = DeviceSelector.Resolve(s.Device);
         using var dataLock = ProcessLock.Acquire(Path.Combine(s.DataDir, "node.lock"), $"data dir {s.DataDir} (--data-dir)");
         using var keyLock = ProcessLock.Acquire(s.KeyFile + ".lock", $"identity key {s.KeyFile} (--key-file)");
-        var key = KeyFile.LoadOrCreate(s.KeyFile);
+        var key = LoadIdentityKey(s.KeyFile, _log);
         if (s.Swarm.SwarmKey.Length == 0)
             _log.LogWarning("open swarm: no --swarm-key, so anyone who reaches this node can join and send updates; create a key with `decentralized keygen --swarm-key swarm.key` and start every member with --swarm-key @swarm.key");
         var data = TrainingData.Open(s.Data, line => _log.LogInformation("{Line}", line));
@@ -79,7 +79,8 @@ public sealed partial class NodeDaemon
         checkpoints.RemoveStaleTemporaries();
         if (checkpoints.LoadNewestGood(peer) is { } resumed)
             _log.LogInformation("resumed from {Checkpoint} at round {Round}", resumed, peer.Round);
-        await using var http = s.Http is null ? null : new HttpStatusServer(s.Http, path => Route(path, peer, host));
+        await using var http = s.Http is null ? null
+            : await HttpStatusServer.StartAsync(s.Http, () => JsonSerializer.Serialize(Status(peer, host), JsonOutput.Options), CreateMetrics(peer, host), stop);
         Emit(new { @event = "listening", peer_id = key.PeerId.ToString(), addrs = host.ListenAddresses.Select(a => a.ToString()), http = http?.Endpoint.ToString(), config_hash = identity.ConfigHash });
         _log.LogInformation("peer {Peer} listening on {Addresses}; swarm '{Swarm}' config {Config}", key.PeerId, string.Join(" ", host.ListenAddresses), s.Swarm.SwarmId, identity.ConfigHash);
 

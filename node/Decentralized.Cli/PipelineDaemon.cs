@@ -31,7 +31,7 @@ public sealed class PipelineDaemon(PipelineSettings settings, ILoggerFactory log
         var listen = s.Listen.Select(a => ParseAddress(a, "--listen")).ToArray();
         var bootstrap = s.Bootstrap.Select(ParseBootstrap).ToArray();
         CheckDevice(s.Device);
-        var key = KeyFile.LoadOrCreate(s.KeyFile);
+        var key = NodeDaemon.LoadIdentityKey(s.KeyFile, _log);
         var data = TrainingData.Open(new TrainingDataOptions(), line => _log.LogInformation("{Line}", line));
         // Each stage-0 peer drives microbatches from its own shard, picked as node run picks it (hash of the peer id).
         int shard = NodeDaemon.ShardOf(key.PeerId, s.ShardCount);

@@ -1,11 +1,12 @@
 using System.Security.Cryptography;
+using Decentralized.Protocol.Tcp;
 
 namespace Decentralized.Cli;
 
 /// <summary>
 /// The pre-shared swarm key: 32 random bytes as hex, given inline or as <c>@file</c>. The file holds the key and
 /// nothing else (no other words: command-line response files are off), is created owner-only by <c>keygen
-/// --swarm-key</c>, and is refused when other users can read it, since whoever reads it can join the swarm.
+/// --swarm-key</c>, and is refused when other users can read or change it, since whoever reads it can join the swarm.
 /// </summary>
 public static class SwarmKeyFile
 {
@@ -50,8 +51,8 @@ public static class SwarmKeyFile
             throw new ArgumentException($"--swarm-key @{path}: no such file; create it with `decentralized keygen --swarm-key {path}` and copy it to every member");
         var info = new FileInfo(path);
         if (info.Length > FileBytesMax) throw new ArgumentException($"--swarm-key @{path}: {info.Length} bytes is not a key file");
-        if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead)) != 0)
-            throw new ArgumentException($"--swarm-key @{path}: other users can read it and join the swarm with it; run `chmod 600 {path}`");
+        if (KeyFile.OthersCanAccess(path))
+            throw new ArgumentException($"--swarm-key @{path}: other users can read or change it (whoever reads it can join the swarm); run `chmod 600 {path}`");
         return File.ReadAllText(path).Trim();
     }
 }

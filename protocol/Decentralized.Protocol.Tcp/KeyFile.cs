@@ -34,6 +34,13 @@ public static class KeyFile
         return PrivateKey.FromProtobuf(File.ReadAllBytes(path));
     }
 
+    /// <summary>
+    /// True when users other than the owner may read or change the file (any group or other read/write bit on Unix):
+    /// whoever reads an identity key can impersonate the node, whoever reads a swarm key can join the swarm.
+    /// </summary>
+    public static bool OthersCanAccess(string path) =>
+        !OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0;
+
     /// <summary>Writes <paramref name="key"/> to a new file created with owner-only permissions; refuses to overwrite.</summary>
     public static void Save(string path, PrivateKey key)
     {

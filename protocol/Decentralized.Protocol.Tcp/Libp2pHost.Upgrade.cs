@@ -1,8 +1,10 @@
 using System.Net.Sockets;
 using Decentralized.Protocol.Addressing;
+using Decentralized.Protocol.Identify;
 using Decentralized.Protocol.Identity;
 using Decentralized.Protocol.Multistream;
 using Decentralized.Protocol.Noise;
+using Decentralized.Protocol.Ping;
 using Decentralized.Protocol.Yamux;
 using Microsoft.Extensions.Logging;
 
@@ -61,7 +63,7 @@ public sealed partial class Libp2pHost
             }
             session?.Abort(e);
             counter.Dispose();
-            if (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
+            if (deadline.IsCancellationRequested && !ct.IsCancellationRequested && !IsPlainPeer(e))
             {
                 throw new ProtocolException(ProtocolErrorCode.Timeout, $"handshake did not finish within {_options.HandshakeTimeout}", e);
             }
@@ -103,9 +105,7 @@ public sealed partial class Libp2pHost
         }
         else
         {
-            // The initiator opens the gate stream before anything else, so it is the first SYN we see.
-            stream = await connection.Session.AcceptStreamAsync(ct).ConfigureAwait(false);
-            await MultistreamSelect.ListenAsync(stream, [protocol], ct, _options.MaxMultistreamMessageBytes).ConfigureAwait(false);
+            stream = await AcceptGateStreamAsync(connection, protocol, ct).ConfigureAwait(false);
         }
         await using (stream.ConfigureAwait(false))
         {
@@ -120,9 +120,90 @@ public sealed partial class Libp2pHost
         }
     }
 
+    /// <summary>
+    /// Accepts the initiator's streams until one selects the gate. A member opens the gate stream first; a stock libp2p
+    /// peer never does, but may ask identify and ping, which any libp2p peer answers: those are served here (identify
+    /// naming only identify and ping, the protocols usable before the gate). Any other protocol is refused ("na") and the
+    /// stream dropped. At most <see cref="PreGateStreamsMax"/> streams, all within the handshake deadline, after which
+    /// the connection closes: nothing of the swarm is reachable without passing the gate.
+    /// </summary>
+    private async Task<YamuxStream> AcceptGateStreamAsync(PeerConnection connection, string gateProtocol, CancellationToken ct)
+    {
+        string[] supported = [gateProtocol, IdentifyMessage.ProtocolId, PingProtocol.ProtocolId];
+        var served = 0;
+        for (var i = 0; i < PreGateStreamsMax; i++)
+        {
+            YamuxStream stream;
+            try
+            {
+                stream = await connection.Session.AcceptStreamAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (served > 0 && !_lifetime.IsCancellationRequested
+                && e is OperationCanceledException or ProtocolException { Code: ProtocolErrorCode.ConnectionClosed })
+            {
+                // A stock libp2p peer hangs up or waits out the deadline: say what it was rather than warn of a failed handshake.
+                throw new ProtocolException(ProtocolErrorCode.GateRejected, PlainPeer, e);
+            }
+            string chosen;
+            try
+            {
+                chosen = await MultistreamSelect.ListenAsync(stream, supported, ct, _options.MaxMultistreamMessageBytes).ConfigureAwait(false);
+            }
+            catch (ProtocolException)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);   // an unknown protocol, or the peer gave up on it
+                continue;
+            }
+            if (chosen == gateProtocol)
+            {
+                return stream;
+            }
+            served++;
+            _ = ServeBeforeGateAsync(connection, stream, chosen);
+        }
+        throw new ProtocolException(ProtocolErrorCode.HandshakeFailed, $"{PreGateStreamsMax} streams before the connection gate, none of them the gate");
+    }
+
+    /// <summary>Streams a connection may open before the gate passes (identify, ping, refused tries) at most.</summary>
+    private const int PreGateStreamsMax = 16;
+
+    private const string PlainPeer = "a plain libp2p peer: identify and ping answered, closed without the swarm gate";
+
+    /// <summary>The refusal <see cref="AcceptGateStreamAsync"/> throws for a peer that only used identify and ping.</summary>
+    private static bool IsPlainPeer(Exception e) => e is ProtocolException { Code: ProtocolErrorCode.GateRejected } p && p.Message.EndsWith(PlainPeer, StringComparison.Ordinal);
+
+    /// <summary>Answers identify or ping on a connection still waiting for its gate; bounded by the handshake timeout.</summary>
+    private async Task ServeBeforeGateAsync(PeerConnection connection, YamuxStream stream, string protocol)
+    {
+        await using (stream.ConfigureAwait(false))
+        {
+            try
+            {
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token);
+                deadline.CancelAfter(_options.HandshakeTimeout);
+                if (protocol == PingProtocol.ProtocolId)
+                {
+                    await PingProtocol.ServeAsync(stream, deadline.Token).ConfigureAwait(false);
+                    return;
+                }
+                var identify = BuildIdentify(connection) with { Protocols = [IdentifyMessage.ProtocolId, PingProtocol.ProtocolId] };
+                await stream.WriteLengthPrefixedAsync(identify.Encode(), deadline.Token).ConfigureAwait(false);
+                await stream.CloseWriteAsync(deadline.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ProtocolException or IOException or OperationCanceledException or ObjectDisposedException)
+            {
+                _log.LogDebug("{Protocol} before the gate with {Peer} ended: {Reason}", protocol, connection.RemotePeer, e.Message);
+            }
+        }
+    }
+
     private void LogHandshakeFailure(Multiaddr remote, Exception e)
     {
-        if (e is ProtocolException { Code: ProtocolErrorCode.GateRejected, InnerException: ProtocolException { Code: ProtocolErrorCode.ConnectionClosed } })
+        if (IsPlainPeer(e))
+        {
+            _log.LogInformation("{Remote} is {What}", remote, PlainPeer);
+        }
+        else if (e is ProtocolException { Code: ProtocolErrorCode.GateRejected, InnerException: ProtocolException { Code: ProtocolErrorCode.ConnectionClosed } })
         {
             _log.LogDebug("Handshake with {Remote} ended: {Reason}", remote, e.Message);   // a duplicate connection dropped by the peer
         }

@@ -6,13 +6,12 @@ namespace Decentralized.Node.Tests;
 /// <summary>A swarm trains as <c>train</c> measured: node run takes train's learning options by the same names and defaults.</summary>
 public sealed class NodeRunOptionsTests
 {
-    // Not yet in the daemon: --sync-warmup (a synchronous gradient exchange over the network; issue 21).
     [Theory]
     [InlineData("algorithm")] [InlineData("inner-steps")] [InlineData("compress")] [InlineData("weights-compress")]
     [InlineData("lr")] [InlineData("warmup")] [InlineData("seed")]
     [InlineData("outer-lr")] [InlineData("outer-momentum")] [InlineData("outer-form")]
     [InlineData("noloco-alpha")] [InlineData("noloco-beta")] [InlineData("noloco-gamma")] [InlineData("noloco-form")]
-    [InlineData("noloco-payload")] [InlineData("group-size")]
+    [InlineData("noloco-payload")] [InlineData("group-size")] [InlineData("sync-warmup")] [InlineData("min-lr-ratio")] [InlineData("batch-tokens")]
     public void NodeRunHasTrainsLearningOptionWithTheSameDefault(string name)
     {
         var train = TrainCommand.Create();
@@ -23,6 +22,41 @@ public sealed class NodeRunOptionsTests
         Assert.Equal(theirs.ValueType, ours.ValueType);
         Assert.Equal(Default(theirs), Default(ours));
         if (name is not ("noloco-gamma" or "noloco-payload")) Assert.NotNull(Default(ours));
+    }
+
+    /// <summary>
+    /// Every option that changes what crosses the wire or what the model is enters the gate's settings under its own
+    /// name: two members differing in it have different config hashes and the refusal names the option and both values.
+    /// </summary>
+    [Theory]
+    [InlineData("noloco", "--compress", "int8")] [InlineData("noloco", "--weights-compress", "int8")] [InlineData("noloco", "--seed", "2")]
+    [InlineData("noloco", "--overlap", "true")] [InlineData("noloco", "--inner-steps", "7")] [InlineData("noloco", "--group-size", "3")]
+    [InlineData("noloco", "--noloco-alpha", "0.25")] [InlineData("noloco", "--noloco-beta", "0.5")] [InlineData("noloco", "--noloco-gamma", "0.3")]
+    [InlineData("noloco", "--noloco-form", "nesterov")] [InlineData("noloco", "--noloco-payload", "delta+slow")] [InlineData("noloco", "--tokenizer", "gpt2")]
+    [InlineData("diloco", "--outer-lr", "0.7")] [InlineData("diloco", "--outer-momentum", "0.9")] [InlineData("diloco", "--outer-form", "heavyball")]
+    [InlineData("diloco", "--layers", "3")] [InlineData("noloco", "--algorithm", "diloco")] [InlineData("diloco", "--sync-warmup", "100")]
+    public void EveryWireOrModelSettingEntersTheGateByName(string algorithm, string option, string value)
+    {
+        var ours = Identity("--algorithm", algorithm);
+        var theirs = option == "--algorithm" ? Identity(option, value) : Identity("--algorithm", algorithm, option, value);
+        Assert.NotEqual(ours.ConfigHash, theirs.ConfigHash);
+        var named = option == "--tokenizer" || option == "--layers" ? "--model" : option;   // both also change the model's shape
+        Assert.Contains(named + ": ours '", ours.DescribeDifferences(theirs.Settings));
+    }
+
+    [Theory]
+    [InlineData("--lr", "1e-3")] [InlineData("--warmup", "7")] [InlineData("--round-timeout", "9")] [InlineData("--norm-bound", "4")] [InlineData("--outer-lr", "0.5")]
+    public void SettingsMembersMayChooseForThemselvesStayOutOfTheGate(string option, string value) =>
+        Assert.Equal(Identity().ConfigHash, Identity(option, value).ConfigHash);   // --outer-lr: not used by the default NoLoCo
+
+    private static Decentralized.Node.Swarm.SwarmIdentity Identity(params string[] args)
+    {
+        var run = new Command("run");
+        var read = NodeOptions.Declare(run);
+        var parsed = run.Parse(args);
+        Assert.Empty(parsed.Errors);
+        var settings = read(parsed);
+        return NodeDaemon.IdentityOf(settings, Decentralized.Node.Data.Tokenizers.Create(settings.Data.Tokenizer).VocabSize);
     }
 
     private static Option Find(Command command, string name) =>

@@ -29,6 +29,8 @@ public sealed class RoundEngine : IDisposable
     private readonly int _count;
     private readonly PartnerDeadlines _deadlines;
     private readonly Dictionary<long, Dictionary<string, (float[] Primary, float[]? Slow)>> _mailbox = new();
+    /// <summary>Per round, the peers whose update arrived and was refused (and why): an answer, so nobody waits for them.</summary>
+    private readonly Dictionary<long, Dictionary<string, string>> _refused = new();
     /// <summary>Exchanges the next <see cref="Apply"/> finishes, oldest first.</summary>
     private readonly List<Exchange> _due = new();
     private Exchange? _inFlight;
@@ -125,14 +127,13 @@ public sealed class RoundEngine : IDisposable
 
     /// <summary>
     /// A partner's update. Checked before it is kept: the round window, the payload, the mailbox's bound, then the
-    /// codec's shape and finiteness checks. Nothing here throws on bad input; the verdict says what happened.
+    /// codec's shape and finiteness checks. Nothing here throws on bad input; the verdict says what happened. A refused
+    /// update still answers for its sender: the round does not wait for it any longer.
     /// </summary>
     public UpdateAnswer OnUpdate(string from, long round, Payload payload, ReadOnlySpan<byte> blob)
     {
-        // With overlap round r's exchange is still open while this member already counts round r + 1.
-        long oldest = _options.Overlap ? Round - 1 : Round;
-        if (round < oldest || round > Round + 2) return new(UpdateVerdict.Ignored, $"for round {round}, this member is in round {Round}");
-        if (payload != Payload) return new(UpdateVerdict.Refused, $"payload {payload}, this swarm sends {Payload}");
+        if (!InWindow(round)) return new(UpdateVerdict.Ignored, $"for round {round}, this member is in round {Round}");
+        if (payload != Payload) return OnRefused(from, round, $"payload {payload}, this swarm sends {Payload}");
         if (!_mailbox.TryGetValue(round, out var box)) _mailbox[round] = box = new(StringComparer.Ordinal);
         if (box.Count >= _options.PeersMax && !box.ContainsKey(from)) return new(UpdateVerdict.Refused, "too many updates for one round");
         try
@@ -141,10 +142,29 @@ public sealed class RoundEngine : IDisposable
         }
         catch (Exception e) when (e is CodecException or InvalidUpdateException)
         {
-            return new(UpdateVerdict.Refused, e.Message);
+            return OnRefused(from, round, e.Message);
         }
+        _refused.GetValueOrDefault(round)?.Remove(from);
         return new(UpdateVerdict.Accepted, "kept", _deadlines.Answered(from));
     }
+
+    /// <summary>
+    /// An update from <paramref name="from"/> for <paramref name="round"/> arrived and was refused (here, or by the
+    /// caller from its header): it counts as that peer's answer, so the round closes without waiting for it, and the
+    /// refusal counts as a missed round towards suspension. An update already kept from that peer stays kept (a bad
+    /// second one neither replaces it nor cancels it); the record is bounded like the mailbox.
+    /// </summary>
+    public UpdateAnswer OnRefused(string from, long round, string reason)
+    {
+        if (!InWindow(round)) return new(UpdateVerdict.Ignored, $"for round {round}, this member is in round {Round}");
+        if (_mailbox.GetValueOrDefault(round)?.ContainsKey(from) == true) return new(UpdateVerdict.Refused, reason + " (its earlier update stays)");
+        if (!_refused.TryGetValue(round, out var refused)) _refused[round] = refused = new(StringComparer.Ordinal);
+        if (refused.Count < _options.PeersMax || refused.ContainsKey(from)) refused[from] = reason;
+        return new(UpdateVerdict.Refused, reason);
+    }
+
+    /// <summary>With overlap round r's exchange is still open while this member already counts round r + 1.</summary>
+    private bool InWindow(long round) => round >= (_options.Overlap ? Round - 1 : Round) && round <= Round + 2;
 
     /// <summary>
     /// Closes whatever exchange can close now: every partner answered, its deadline passed (missing partners
@@ -162,7 +182,9 @@ public sealed class RoundEngine : IDisposable
             var box = _mailbox.GetValueOrDefault(e.Round);
             foreach (var t in e.Targets.Where(t => box?.ContainsKey(t) == true && e.Seen.Add(t)))
                 _deadlines.Arrived(t, (now - e.Opened).TotalSeconds);
-            var missing = e.Targets.Where(t => box?.ContainsKey(t) != true).ToArray();
+            var refused = _refused.GetValueOrDefault(e.Round);
+            var refusedTargets = e.Targets.Where(t => box?.ContainsKey(t) != true && refused?.ContainsKey(t) == true).ToArray();
+            var missing = e.Targets.Where(t => box?.ContainsKey(t) != true && refused?.ContainsKey(t) != true).ToArray();
             string? closed = missing.Length == 0 ? (e.Targets.Length == 0 ? "no live partner" : "every partner answered")
                 : now >= e.Deadline ? Missed(e, missing, suspended)
                 : NoneWillSend(e, missing);
@@ -172,6 +194,11 @@ public sealed class RoundEngine : IDisposable
                 wake = wake is null || left < wake ? left : wake;
                 awaited.AddRange(missing);
                 continue;
+            }
+            if (refusedTargets.Length > 0)
+            {
+                suspended.AddRange(refusedTargets.Where(_deadlines.Missed));
+                closed += "; refused " + string.Join(", ", refusedTargets.Select(t => $"{t} ({refused![t]})"));
             }
             e.Closed = closed;
             e.ClosedAt = now;
@@ -226,6 +253,7 @@ public sealed class RoundEngine : IDisposable
             }
         }
         foreach (var old in _mailbox.Keys.Where(r => r <= finished).ToArray()) _mailbox.Remove(old);
+        foreach (var old in _refused.Keys.Where(r => r <= finished).ToArray()) _refused.Remove(old);
         long from = ++Round;
         // Behind the swarm (a slow machine, a long pause): pairing derives from the round number, so a member on an old
         // round pairs with nobody. Skip to the round most live peers report; the weights stay ours, only the count moves.

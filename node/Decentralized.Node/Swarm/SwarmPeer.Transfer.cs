@@ -122,8 +122,7 @@ public sealed partial class SwarmPeer
             if (answer.Verdict == UpdateVerdict.Accepted)
             {
                 if (answer.Returned) _log.LogInformation("peer {Peer} answers again: back in our pairing", peer);
-                var arrived = Interlocked.Exchange(ref _arrival, new TaskCompletionSource());
-                Post(() => arrived.TrySetResult());
+                WakeRound();
                 await stream.WriteAsync(new byte[] { 1 }, ct);
                 return;
             }
@@ -135,9 +134,22 @@ public sealed partial class SwarmPeer
             }
             refusal = answer.Reason;
         }
+        else
+        {
+            lock (_outerLock) _engine.OnRefused(peer.ToString(), header.Round, refusal);
+        }
+        // A refused update is still that peer's answer for the round: wake the round so it stops waiting for it.
+        WakeRound();
         Stats.AddRejected();
         _log.LogWarning("rejected update from {Peer}: {Reason}", peer, refusal);
         await stream.WriteAsync(new byte[] { 0 }, ct);
+    }
+
+    /// <summary>Lets <see cref="WaitUntilReadyAsync"/> tick the engine again now: an update arrived.</summary>
+    private void WakeRound()
+    {
+        var arrived = Interlocked.Exchange(ref _arrival, new TaskCompletionSource());
+        Post(() => arrived.TrySetResult());
     }
 
     /// <summary>

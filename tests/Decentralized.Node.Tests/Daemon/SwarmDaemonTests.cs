@@ -233,14 +233,16 @@ public sealed class SwarmDaemonTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task PeerWithWrongSwarmKeyIsRefusedWithAClearReason()
+    [Theory]
+    [InlineData("--swarm-key", "ffeeddccbbaa99887766554433221100", "swarm key mismatch")]
+    [InlineData("--compress", "int8", "--compress: ours 'int8', theirs 'fp32'")]
+    [InlineData("--group-size", "3", "--group-size: ours '3', theirs '2'")]
+    public async Task PeerWithAnotherKeyOrSettingIsRefusedWithAClearReason(string option, string value, string reason)
     {
         await using var a = Start("a", 3, "--min-peers", "2");
-        var stranger = new DaemonProcess(Path.Combine(_root, "stranger"),
-            Tiny(3, "--bootstrap", a.Address).Select(x => x == Key ? "ffeeddccbbaa99887766554433221100" : x));
+        var stranger = new DaemonProcess(Path.Combine(_root, "stranger"), Tiny(3, "--bootstrap", a.Address, option, value));
         Assert.NotEqual(0, await stranger.WaitForExitAsync(Long));
-        Assert.Contains("swarm key mismatch", stranger.Log + a.Log);
+        Assert.Contains(reason, stranger.Log);
         Assert.Contains("bootstrap", stranger.Log);
         await stranger.DisposeAsync();
         Assert.False(a.HasExited);   // still waiting for a real member; never trained with the stranger

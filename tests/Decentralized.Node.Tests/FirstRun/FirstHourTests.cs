@@ -62,7 +62,11 @@ public sealed partial class FirstHourTests : IDisposable
         Assert.Contains("already exists", Assert.Throws<IOException>(() => SwarmKeyFile.Create(path)).Message);   // never overwritten
 
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-        Assert.Contains("chmod 600", Assert.Throws<ArgumentException>(() => SwarmKeyFile.Parse("@" + path)).Message);
+        Assert.Contains($"run `chmod 600 {path}`", Assert.Throws<ArgumentException>(() => SwarmKeyFile.Parse("@" + path)).Message);
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupWrite);   // others could swap the key
+        var (refusedCode, refused) = Cli("node", "run", "--swarm-key", "@" + path, "--data-dir", Path.Combine(_dir, "n"), "--key-file", Path.Combine(_dir, "n.key"));
+        OneErrorLine(refusedCode, refused, $"chmod 600 {path}");
+        File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
         // A key file with more words must not turn them into options (it used to stop the node after 2 rounds).
         var injected = Path.Combine(_dir, "injected.key");
@@ -80,6 +84,24 @@ public sealed partial class FirstHourTests : IDisposable
         Assert.Equal("http://127.0.0.1:9201", StatusCommand.ToUrl("9201"));
         Assert.Equal("http://127.0.0.1:9201", StatusCommand.ToUrl(":9201"));
         Assert.Equal("http://10.0.0.2:9201", StatusCommand.ToUrl("10.0.0.2:9201"));
+    }
+
+    [Fact]
+    [Trait("Category", "Daemon")]
+    public async Task An_identity_key_other_users_can_read_is_warned_about_at_start_and_the_node_keeps_its_peer_id()
+    {
+        var dir = Path.Combine(_dir, "exposed");
+        var keyPath = Path.Combine(dir, "key");   // where DaemonProcess points --key-file
+        Directory.CreateDirectory(dir);
+        var key = Decentralized.Protocol.Identity.PrivateKey.Generate();
+        Decentralized.Protocol.Tcp.KeyFile.Save(keyPath, key);
+        File.SetUnixFileMode(keyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        await using var node = new DaemonProcess(dir, ["--model", "tiny", "--batch-size", "2", "--swarm-key", Key, "--rounds", "0", "--device", "cpu"]);
+        Assert.EndsWith("/p2p/" + key.PeerId, node.Address);   // it still starts, as the same peer
+        Assert.Contains($"identity key {keyPath} (peer {key.PeerId}) can be read or changed by other users", node.Log);
+        Assert.Contains($"chmod 600 {keyPath}", node.Log);
+        node.Terminate();
+        await node.ExpectCleanExitAsync(TimeSpan.FromMinutes(1));
     }
 
     [Fact]

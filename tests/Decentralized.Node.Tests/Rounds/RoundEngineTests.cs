@@ -161,6 +161,73 @@ public sealed class RoundEngineTests
     }
 
     [Fact]
+    public void ARefusedUpdateIsAnAnswerTheRoundClosesAtOnceWithoutIt()
+    {
+        using var h = new EngineHarness();
+        var a = h.Add("a", Phi, EngineHarness.DiLoCo());
+        h.Add("b", Phi, EngineHarness.DiLoCo());
+        h.Add("c", Phi, EngineHarness.DiLoCo());
+        var sent = h.Members.ToDictionary(m => m.Key, m => m.Value.Begin(tensor(new[] { 0f, 2f, 3f }), h.LiveFor(m.Key)));
+        Assert.Equal(UpdateVerdict.Accepted, a.OnUpdate("c", 0, sent["c"].Payload, sent["c"].Blob).Verdict);
+        var tick = a.OnTick();
+        Assert.False(tick.Ready);
+        Assert.Equal(["b"], tick.Awaited);
+        // b's update arrives in another codec's format: refused, and b has answered; no clock advance needed.
+        Assert.Equal(UpdateVerdict.Refused, a.OnUpdate("b", 0, Payload.FastWeights, sent["b"].Blob).Verdict);
+        Assert.True(a.OnTick().Ready);
+        var applied = a.Apply(tensor(new[] { 0f, 2f, 3f }));
+        Assert.Equal(["c"], applied.Outcomes[0].Used);
+        Assert.Contains("refused b (payload FastWeights", applied.Outcomes[0].Closed);
+        Assert.Equal(0, applied.Outcomes[0].WaitedSeconds);
+    }
+
+    [Fact]
+    public void ARefusedUpdateNeverDisplacesAKeptOneAndAGoodOneAfterARefusalIsUsed()
+    {
+        using var h = new EngineHarness();
+        var a = h.Add("a", Phi, EngineHarness.DiLoCo());
+        var b = h.Add("b", Phi, EngineHarness.DiLoCo());
+        var live = h.LiveFor("a");
+        a.Begin(tensor(new[] { 0f, 2f, 3f }), live);
+        var good = b.Begin(tensor(new[] { 2f, 2f, 3f }), h.LiveFor("b"));
+        // Good first, then garbage and a header-level refusal: the good one stays and is used.
+        Assert.Equal(UpdateVerdict.Accepted, a.OnUpdate("b", 0, good.Payload, good.Blob).Verdict);
+        Assert.Equal(UpdateVerdict.Refused, a.OnUpdate("b", 0, good.Payload, new byte[] { 1, 2, 3 }).Verdict);
+        Assert.Equal(UpdateVerdict.Refused, a.OnRefused("b", 0, "declared size too large").Verdict);
+        Assert.True(a.OnTick().Ready);
+        var first = a.Apply(tensor(new[] { 0f, 2f, 3f }));
+        Assert.Equal(["b"], first.Outcomes[0].Used);
+        Near([1f, 2f, 3f], EngineHarness.Values(first.Fast));   // the mean of a's and b's kept update
+        Assert.DoesNotContain("refused", first.Outcomes[0].Closed);
+        // Next round: garbage first, then b's good update for the same round: the good one counts.
+        a.Begin(tensor(new[] { 0f, 2f, 3f }), live);
+        Assert.Equal(UpdateVerdict.Refused, a.OnUpdate("b", 1, good.Payload, new byte[] { 9 }).Verdict);
+        Assert.Equal(UpdateVerdict.Accepted, a.OnUpdate("b", 1, good.Payload, good.Blob).Verdict);   // b's pseudo-gradient again
+        Assert.True(a.OnTick().Ready);
+        var second = a.Apply(tensor(new[] { 0f, 2f, 3f }));
+        Assert.Equal(["b"], second.Outcomes[0].Used);
+        Assert.Equal("every partner answered", second.Outcomes[0].Closed);
+    }
+
+    [Fact]
+    public void APartnerRefusedThreeRoundsInARowIsSuspended()
+    {
+        using var h = new EngineHarness();
+        var a = h.Add("a", Phi, EngineHarness.DiLoCo());
+        var live = new Dictionary<string, long> { ["b"] = 0 };
+        for (int round = 0; round < PartnerDeadlines.MissesToSuspend; round++)
+        {
+            Assert.Equal(["b"], a.Begin(tensor(Phi), live).Targets);
+            a.OnUpdate("b", a.Round, Payload.PseudoGradient, new byte[] { 1, 2, 3, 4, 5 });
+            var tick = a.OnTick();
+            Assert.True(tick.Ready);
+            Assert.Equal(round == PartnerDeadlines.MissesToSuspend - 1 ? ["b"] : [], tick.Suspended);
+            a.Apply(tensor(Phi)).Fast.Dispose();
+        }
+        Assert.Empty(a.Begin(tensor(Phi), live).Targets);
+    }
+
+    [Fact]
     public void ARunawayUpdateIsRejectedAndTheOthersAreUsed()
     {
         using var h = new EngineHarness();
