@@ -19,6 +19,11 @@ public sealed partial class LocalSwarm(string root, IReadOnlyList<string> common
             Directory.CreateDirectory(dir);
             var args = new List<string>(commonArgs) { "--key-file", Path.Combine(dir, "identity.key"), "--data-dir", dir, "--report", Path.Combine(dir, "report.json") };
             if (bootstrap is not null) args.AddRange(new[] { "--bootstrap", bootstrap });
+            // N peers on one machine split the corpus as train's N replicas do (peer i trains on shard i of N), unless the
+            // node arguments choose shards: with node run's default (a shard of 64 picked by peer id) four peers would
+            // see only 4/64 of the corpus, over and over.
+            if (!commonArgs.Any(a => a.StartsWith("--shard-", StringComparison.Ordinal)))
+                args.AddRange(["--shard-index", i.ToString(System.Globalization.CultureInfo.InvariantCulture), "--shard-count", count.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             var listening = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
             var process = Start(args, Path.Combine(dir, "node.log"));
             var reader = FollowAsync(i, process, listening);
