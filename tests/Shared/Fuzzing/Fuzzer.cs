@@ -1,0 +1,251 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Decentralized.Tests.Fuzzing;
+
+/// <summary>
+/// One decoder under fuzz: valid seeds from our own encoders, the decode step, and the typed exceptions that mean
+/// "refused". Every input must end in success or one of <see cref="Refusals"/>, within <see cref="TimeBound"/> and,
+/// where the decode runs on the calling thread, without allocating more than <see cref="AllocationBound"/>.
+/// </summary>
+public sealed record FuzzTarget(string Name, IReadOnlyList<byte[]> Seeds, Action<byte[]> Decode, params Type[] Refusals)
+{
+    /// <summary>Bytes one input may allocate on the fuzzing thread; null where the decode's work runs on other threads.</summary>
+    public long? AllocationBound { get; init; } = 16 << 20;
+
+    /// <summary>Longer than this for one input counts as a hang (generous: the machine running the tests may be loaded).</summary>
+    public TimeSpan TimeBound { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Structure-aware inputs (valid framing and checksums around garbage), used for a third of the inputs.</summary>
+    public Func<Random, byte[]>? Forge { get; init; }
+
+    /// <summary>Recomputes the checksums of a mutated input, so most mutations reach the checks behind them.</summary>
+    public Func<byte[], byte[]>? Reseal { get; init; }
+
+    /// <summary>False where a valid seed cannot pass (the gate's proof covers a nonce drawn afresh on every run).</summary>
+    public bool SeedsAccepted { get; init; } = true;
+
+    /// <summary>How a refusal is counted (default: the exception's type name).</summary>
+    public Func<Exception, string>? Label { get; init; }
+}
+
+/// <summary>What one run saw: inputs, accepted, refused by label, and the worst time and allocation of one input.</summary>
+public sealed class FuzzReport(string name)
+{
+    public string Name { get; } = name;
+    public long Inputs { get; set; }
+    public long Accepted { get; set; }
+    public SortedDictionary<string, long> Refused { get; } = new(StringComparer.Ordinal);
+    public TimeSpan MaxTime { get; set; }
+    public long MaxAllocated { get; set; }
+    public TimeSpan Elapsed { get; set; }
+
+    public override string ToString() =>
+        $"{Name}: {Inputs} inputs, {Accepted} accepted, refused {string.Join(", ", Refused.Select(r => $"{r.Key}={r.Value}"))}; " +
+        $"max {MaxTime.TotalMilliseconds:F2} ms and {MaxAllocated / 1024.0:F0} KiB per input; {Elapsed.TotalSeconds:F1} s";
+}
+
+/// <summary>
+/// The one fuzz harness of the test projects (linked into each). Seeded and mutation-based: bit flips, byte
+/// inserts and deletes, truncation, length-field tweaks, duplicated ranges and splices of valid seeds, plus random
+/// bytes and the target's forgeries. A failure names the target, seed, input index and input in hex, so it can
+/// become a regression test.
+/// </summary>
+public static class Fuzzer
+{
+    /// <summary>Inputs per decoder in the <c>Slow</c> category (default one million).</summary>
+    public const string InputsVariable = "FUZZ_INPUTS";
+
+    /// <summary>Inputs per decoder in the default suite.</summary>
+    public const int ShortInputs = 3000;
+
+    public static int SlowInputs =>
+        int.TryParse(Environment.GetEnvironmentVariable(InputsVariable), out int n) && n > 0 ? n : 1_000_000;
+
+    private static readonly byte[] Interesting = [0, 1, 0x7F, 0x80, 0xFF, 0xFE, 0x40, 0x20];
+    private static readonly ulong[] InterestingFields = [0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 1UL << 22, ulong.MaxValue, long.MaxValue];
+
+    /// <summary>Runs <paramref name="inputs"/> inputs (after checking every seed decodes) and returns what happened.</summary>
+    public static FuzzReport Run(FuzzTarget target, int inputs, int? seed = null)
+    {
+        int s = seed ?? StableSeed(target.Name);
+        var report = new FuzzReport(target.Name);
+        foreach (var valid in target.Seeds.Where(_ => target.SeedsAccepted))
+        {
+            try { target.Decode(valid); }
+            catch (Exception e) { throw new Xunit.Sdk.XunitException($"{target.Name}: a valid seed was refused ({e.GetType().Name}: {e.Message}): {Hex(valid)}"); }
+        }
+        var clock = Stopwatch.StartNew();
+        var random = new Random(s);
+        var worker = new Worker(target, report, random, inputs, s);
+        var thread = new Thread(worker.Loop) { IsBackground = true, Name = $"fuzz {target.Name}" };
+        thread.Start();
+        while (!thread.Join(100))
+        {
+            // A hung decode never returns to its own time check: the watchdog reports it with the input.
+            long started = Volatile.Read(ref worker.StartedAt);
+            if (started != 0 && Stopwatch.GetElapsedTime(started) > 5 * target.TimeBound)
+                throw Failure(target, s, Volatile.Read(ref worker.Index), worker.Current, $"no answer after {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s (hang)");
+        }
+        if (worker.Error is { } error) throw error;
+        report.Inputs = inputs;
+        report.Elapsed = clock.Elapsed;
+        return report;
+    }
+
+    private sealed class Worker(FuzzTarget target, FuzzReport report, Random random, int inputs, int seed)
+    {
+        public long StartedAt;
+        public int Index;
+        public byte[] Current = [];
+        public Exception? Error;
+
+        public void Loop()
+        {
+            try
+            {
+                for (int i = 0; i < inputs; i++)
+                {
+                    var input = Next(target, random, i);
+                    Current = input;
+                    Volatile.Write(ref Index, i);
+                    string outcome = Attempt(target, input, seed, i, report, this);
+                    if (outcome == "ok") report.Accepted++;
+                    else report.Refused[outcome] = report.Refused.GetValueOrDefault(outcome) + 1;
+                }
+            }
+            catch (Exception e) { Error = e; }
+            finally { Volatile.Write(ref StartedAt, 0); }
+        }
+    }
+
+    private static string Attempt(FuzzTarget target, byte[] input, int seed, int index, FuzzReport report, Worker? worker = null)
+    {
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        long started = Stopwatch.GetTimestamp();
+        if (worker is not null) Volatile.Write(ref worker.StartedAt, started);
+        string outcome;
+        try
+        {
+            target.Decode(input);
+            outcome = "ok";
+        }
+        catch (Exception e) when (target.Refusals.Any(t => t.IsInstanceOfType(e)))
+        {
+            outcome = target.Label?.Invoke(e) ?? e.GetType().Name;
+        }
+        catch (Exception e)
+        {
+            throw Failure(target, seed, index, input, $"{e.GetType().Name}: {e.Message}\n{e}");
+        }
+        var time = Stopwatch.GetElapsedTime(started);
+        long bytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
+        if (time > target.TimeBound) throw Failure(target, seed, index, input, $"took {time.TotalMilliseconds:F0} ms (bound {target.TimeBound.TotalMilliseconds:F0} ms)");
+        if (target.AllocationBound is { } bound && bytes > bound) throw Failure(target, seed, index, input, $"allocated {bytes} bytes (bound {bound})");
+        if (time > report.MaxTime) report.MaxTime = time;
+        if (bytes > report.MaxAllocated) report.MaxAllocated = bytes;
+        return outcome;
+    }
+
+    /// <summary>The next input: random bytes, a (possibly mutated) forgery, or a mutated seed; resealed when the target can.</summary>
+    private static byte[] Next(FuzzTarget target, Random random, int index)
+    {
+        byte[] input;
+        if (index % 16 == 15) input = RandomBytes(random, random.Next(0, 257));
+        else if (target.Forge is { } forge && index % 3 == 1) input = random.Next(2) == 0 ? forge(random) : Mutate(random, [forge(random)]);
+        else input = Mutate(random, target.Seeds);
+        return target.Reseal is { } reseal && random.Next(4) != 0 ? reseal(input) : input;
+    }
+
+    /// <summary>One to four mutations of a random seed.</summary>
+    public static byte[] Mutate(Random random, IReadOnlyList<byte[]> seeds)
+    {
+        var data = new List<byte>(seeds[random.Next(seeds.Count)]);
+        for (int m = random.Next(1, 5); m > 0; m--)
+        {
+            int at = random.Next(data.Count + 1);
+            switch (random.Next(9))
+            {
+                case 0 when data.Count > 0: data[at % data.Count] ^= (byte)(1 << random.Next(8)); break;
+                case 1 when data.Count > 0: data[at % data.Count] = Interesting[random.Next(Interesting.Length)]; break;
+                case 2: data.InsertRange(at, RandomBytes(random, random.Next(1, 17))); break;
+                case 3 when data.Count > 0: data.RemoveRange(at % data.Count, Math.Min(random.Next(1, 17), data.Count - at % data.Count)); break;
+                case 4: data.RemoveRange(at, data.Count - at); break;
+                case 5: TweakField(random, data, at); break;
+                case 6:
+                    var other = seeds[random.Next(seeds.Count)];
+                    int from = random.Next(other.Length + 1);
+                    data.RemoveRange(at, data.Count - at);
+                    data.AddRange(other.AsSpan(from).ToArray());
+                    break;
+                case 7 when data.Count > 0:
+                    int start = at % data.Count;
+                    data.InsertRange(random.Next(data.Count + 1), data.GetRange(start, Math.Min(random.Next(1, 65), data.Count - start)));
+                    break;
+                default: data.Add((byte)random.Next(256)); break;
+            }
+        }
+        return [.. data];
+    }
+
+    /// <summary>Overwrites a length-like field: 1, 2, 4 or 8 bytes of an extreme value, either byte order, or a long varint.</summary>
+    private static void TweakField(Random random, List<byte> data, int at)
+    {
+        ulong value = InterestingFields[random.Next(InterestingFields.Length)] + (ulong)random.Next(-1, 2);
+        byte[] field;
+        int width = 1 << random.Next(4);
+        if (random.Next(5) == 0)
+        {
+            var varint = new List<byte>();
+            for (ulong v = value; ; v >>= 7) { if (v < 0x80) { varint.Add((byte)v); break; } varint.Add((byte)(v | 0x80)); }
+            field = [.. varint];
+        }
+        else
+        {
+            field = BitConverter.GetBytes(value)[..width];
+            if (random.Next(2) == 0) Array.Reverse(field);
+        }
+        for (int i = 0; i < field.Length; i++)
+        {
+            if (at + i < data.Count) data[at + i] = field[i];
+            else data.Add(field[i]);
+        }
+    }
+
+    /// <summary>
+    /// A scratch file for decoders that read a path (checkpoints, token files, safetensors): in memory where the
+    /// machine has /dev/shm, so a million inputs do not wear a disk.
+    /// </summary>
+    public static string ScratchFile(string name) =>
+        Path.Combine(Directory.Exists("/dev/shm") ? "/dev/shm" : Path.GetTempPath(), $"fuzz-{Environment.ProcessId}-{name}");
+
+    public static byte[] RandomBytes(Random random, int length)
+    {
+        var bytes = new byte[length];
+        random.NextBytes(bytes);
+        return bytes;
+    }
+
+    private static int StableSeed(string name)
+    {
+        int seed = int.TryParse(Environment.GetEnvironmentVariable("FUZZ_SEED"), out int s) ? s : 17;
+        foreach (byte b in Encoding.UTF8.GetBytes(name)) seed = unchecked(seed * 31 + b);
+        return seed;
+    }
+
+    private static Xunit.Sdk.XunitException Failure(FuzzTarget target, int seed, int index, byte[] input, string what) =>
+        new($"{target.Name}, seed {seed}, input {index}: {what}\ninput ({input.Length} bytes): {Hex(input)}");
+
+    private static string Hex(byte[] input) => Convert.ToHexString(input.AsSpan(0, Math.Min(input.Length, 4096)));
+
+    /// <summary>Runs one target in the default suite or at scale, and writes its report to the test output.</summary>
+    public static FuzzReport Check(FuzzTarget target, int inputs, Xunit.Abstractions.ITestOutputHelper output)
+    {
+        var report = Run(target, inputs);
+        output.WriteLine(report.ToString());
+        // Refusing everything would mean the mutations never get past the first check; every target must see both.
+        Assert.True(report.Accepted > 0 || inputs < 1000, $"{target.Name} accepted no input: {report}");
+        Assert.True(report.Refused.Count > 0, $"{target.Name} refused no input: {report}");
+        return report;
+    }
+}
