@@ -41,6 +41,26 @@ public sealed class NodeFuzzTests(ITestOutputHelper output)
     [Trait("Category", "Slow")]
     public void DecoderAtScale(string name) => Fuzzer.Check(Targets[name](), Fuzzer.SlowInputs, output);
 
+    /// <summary>
+    /// Found by the residuals target: a checksum-valid checkpoint whose residual name has a 7-bit length prefix too
+    /// long for an int. BinaryReader threw FormatException, which the daemon's load (it falls back to an older
+    /// checkpoint on <see cref="CheckpointException"/> only) did not expect: the node failed to start.
+    /// </summary>
+    [Fact]
+    public void AResidualNameWithAnOverlongLengthPrefixIsACorruptCheckpoint()
+    {
+        var input = Convert.FromHexString(
+            "4443434B010000005800000000000000020000000564656C74610100000006776569676874030000000000003F000080BE0000003E04736C6F7701000000AAA6B4B2" +
+            "92F33D83835A0C6482B7DE2C8F250462696140010000000000803F333CD2EFAC1E7EE7445D18F0A406AD2E553F146027CF7951D643BF6FA496C1C1858694B3BCC87B942F08DE");
+        var target = DaemonResiduals();
+        try
+        {
+            var error = Assert.Throws<CheckpointException>(() => target.Decode(input));
+            Assert.Contains("malformed", error.Message);
+        }
+        finally { File.Delete(Fuzzer.ScratchFile("residuals.ckpt")); }
+    }
+
     private static readonly Dictionary<string, Func<FuzzTarget>> Targets = new()
     {
         ["gate"] = Gate,
@@ -49,12 +69,14 @@ public sealed class NodeFuzzTests(ITestOutputHelper output)
                 new PeerRecord(Local.ToByteArray(), [])]))],
             input =>
             {
-                // What membership takes from a heartbeat: the progress and each record's peer id and addresses.
+                // What membership takes from a heartbeat: the progress and each record's peer id and addresses. It skips
+                // a record that does not parse, null ones included, under a catch-all; the parsers themselves must refuse typed.
                 var message = Read<HeartbeatMessage>(input);
                 foreach (var record in message.Peers ?? [])
                 {
+                    if (record?.PeerId is null) continue;
                     PeerId.FromMultihash(record.PeerId);
-                    foreach (var address in record.Addresses ?? []) Protocol.Addressing.Multiaddr.FromBytes(address);
+                    foreach (var address in (record.Addresses ?? []).OfType<byte[]>()) Protocol.Addressing.Multiaddr.FromBytes(address);
                 }
             }, [typeof(SwarmProtocolException), typeof(ProtocolException)]),
         ["state request"] = () => new("state request", [Framed(new StateRequest(0, -1)), Framed(new StateRequest(12, 3))], input => Read<StateRequest>(input), Swarm),
@@ -79,6 +101,7 @@ public sealed class NodeFuzzTests(ITestOutputHelper output)
         ["pipeline activations"] = Activations,
         ["pipeline weights payload"] = () => new("pipeline weights payload", [PipelineWire.FloatBytes([1f, -2f, 3.5f, 0f])], input => PipelineWire.Floats(input), Pipe),
         ["train checkpoint"] = TrainCheckpoint,
+        ["daemon checkpoint residuals"] = DaemonResiduals,
         ["safetensors"] = Safetensors,
     };
 
@@ -170,6 +193,30 @@ public sealed class NodeFuzzTests(ITestOutputHelper output)
         {
             File.WriteAllBytes(path, input);
             ComparisonCheckpoint.ReadReplicaWeights(path, 1, valuesMax);
+        }, typeof(CheckpointException)) { Reseal = ResealCheckpoint };
+    }
+
+    /// <summary>
+    /// The error-feedback residuals a daemon checkpoint ends with, framed and read as the daemon's load reads them
+    /// (<see cref="CheckpointFile.Read"/> around <see cref="FeedbackIo.ReadInto"/>); small, so a million inputs are quick.
+    /// </summary>
+    private static FuzzTarget DaemonResiduals()
+    {
+        var path = Fuzzer.ScratchFile("residuals.ckpt");
+        var delta = new Kernels.ErrorFeedbackState();
+        delta.Restore("weight", [0.5f, -0.25f, 0.125f]);
+        var slow = new Kernels.ErrorFeedbackState();
+        slow.Restore("bias", [1f]);
+        CheckpointFile.Write(path, w => FeedbackIo.Write(w, [("delta", delta), ("slow", slow)]));
+        var seed = File.ReadAllBytes(path);
+        return new("daemon checkpoint residuals", [seed], input =>
+        {
+            File.WriteAllBytes(path, input);
+            CheckpointFile.Read(path, r =>
+            {
+                FeedbackIo.ReadInto(r, _ => new Kernels.ErrorFeedbackState(), 16, 2, 3, path);
+                return true;
+            });
         }, typeof(CheckpointException)) { Reseal = ResealCheckpoint };
     }
 
