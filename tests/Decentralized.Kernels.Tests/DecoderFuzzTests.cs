@@ -27,7 +27,7 @@ public class DecoderFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
     [MemberData(nameof(Modes))]
     public void Random_and_mutated_blobs_never_crash_or_hang(bool intoTensors)
     {
-        var report = Fuzzer.Check(Target(intoTensors), Fuzzer.ShortInputs, output);
+        var report = Fuzzer.CheckShort(Target(intoTensors), output);
         // The fuzzer must reach past the checksums, not just bounce off them.
         Assert.True(report.Refused.Count >= 5, report.ToString());
     }
@@ -35,7 +35,7 @@ public class DecoderFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
     [Theory]
     [MemberData(nameof(Modes))]
     [Trait("Category", "Slow")]
-    public void Blobs_at_scale(bool intoTensors) => Fuzzer.Check(Target(intoTensors), Fuzzer.SlowInputs, output);
+    public void Blobs_at_scale(bool intoTensors) => Fuzzer.CheckAtScale(Target(intoTensors), output);
 
     private static FuzzTarget Target(bool intoTensors)
     {

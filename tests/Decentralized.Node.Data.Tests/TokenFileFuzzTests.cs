@@ -12,11 +12,11 @@ namespace Decentralized.Node.Data.Tests;
 public sealed class TokenFileFuzzTests(ITestOutputHelper output)
 {
     [Fact]
-    public void TokenFile() => Fuzzer.Check(Target(), Fuzzer.ShortInputs, output);
+    public void TokenFile() => Fuzzer.CheckShort(Target(), output);
 
     [Fact]
     [Trait("Category", "Slow")]
-    public void TokenFileAtScale() => Fuzzer.Check(Target(), Fuzzer.SlowInputs, output);
+    public void TokenFileAtScale() => Fuzzer.CheckAtScale(Target(), output);
 
     private static FuzzTarget Target()
     {

@@ -28,12 +28,12 @@ public sealed class FuzzTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Names))]
-    public void Decoder(string name) => Fuzzer.Check(Targets[name](), Fuzzer.ShortInputs, output);
+    public void Decoder(string name) => Fuzzer.CheckShort(Targets[name](), output);
 
     [Theory]
     [MemberData(nameof(Names))]
     [Trait("Category", "Slow")]
-    public void DecoderAtScale(string name) => Fuzzer.Check(Targets[name](), Fuzzer.SlowInputs, output);
+    public void DecoderAtScale(string name) => Fuzzer.CheckAtScale(Targets[name](), output);
 
     private static readonly Dictionary<string, Func<FuzzTarget>> Targets = new()
     {
@@ -97,7 +97,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
             while (stream.Read(buffer) > 0)
             {
             }
-        }, Refused);
+        }, Refused) { ShortInputs = 1000 };
     }
 
     // Fixed static and ephemeral keys make the handshake reproducible, so the seeds are the real messages 2 and 3.
@@ -128,7 +128,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
             using var fresh = new NoiseHandshakeState(true, InitiatorStatic, [.. InitiatorEphemeral]);
             fresh.WriteMessage([]);
             NoiseHandshakePayload.Decode(fresh.ReadMessage(input));
-        }, Refused);
+        }, Refused) { ShortInputs = 1000 };
     }
 
     private static FuzzTarget NoiseMessage3()
@@ -146,7 +146,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
             {
                 NoiseHandshakePayload.Decode(r.ReadMessage(input));
             }
-        }, Refused);
+        }, Refused) { ShortInputs = 1000 };
     }
 
     private static FuzzTarget Yamux()

@@ -34,12 +34,12 @@ public sealed class NodeFuzzTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Names))]
-    public void Decoder(string name) => Fuzzer.Check(Targets[name](), Fuzzer.ShortInputs, output);
+    public void Decoder(string name) => Fuzzer.CheckShort(Targets[name](), output);
 
     [Theory]
     [MemberData(nameof(Names))]
     [Trait("Category", "Slow")]
-    public void DecoderAtScale(string name) => Fuzzer.Check(Targets[name](), Fuzzer.SlowInputs, output);
+    public void DecoderAtScale(string name) => Fuzzer.CheckAtScale(Targets[name](), output);
 
     /// <summary>
     /// Found by the residuals target: a checksum-valid checkpoint whose residual name has a 7-bit length prefix too
@@ -193,7 +193,7 @@ public sealed class NodeFuzzTests(ITestOutputHelper output)
         {
             File.WriteAllBytes(path, input);
             ComparisonCheckpoint.ReadReplicaWeights(path, 1, valuesMax);
-        }, typeof(CheckpointException)) { Reseal = ResealCheckpoint };
+        }, typeof(CheckpointException)) { Reseal = ResealCheckpoint, ShortInputs = 1000 };
     }
 
     /// <summary>

@@ -4,48 +4,6 @@ using System.Text;
 namespace Decentralized.Tests.Fuzzing;
 
 /// <summary>
-/// One decoder under fuzz: valid seeds from our own encoders, the decode step, and the typed exceptions that mean
-/// "refused". Every input must end in success or one of <see cref="Refusals"/>, within <see cref="TimeBound"/> and,
-/// where the decode runs on the calling thread, without allocating more than <see cref="AllocationBound"/>.
-/// </summary>
-public sealed record FuzzTarget(string Name, IReadOnlyList<byte[]> Seeds, Action<byte[]> Decode, params Type[] Refusals)
-{
-    /// <summary>Bytes one input may allocate on the fuzzing thread; null where the decode's work runs on other threads.</summary>
-    public long? AllocationBound { get; init; } = 4 << 20;
-
-    /// <summary>Longer than this for one input counts as a hang (generous: the machine running the tests may be loaded).</summary>
-    public TimeSpan TimeBound { get; init; } = TimeSpan.FromSeconds(2);
-
-    /// <summary>Structure-aware inputs (valid framing and checksums around garbage), used for a third of the inputs.</summary>
-    public Func<Random, byte[]>? Forge { get; init; }
-
-    /// <summary>Recomputes the checksums of a mutated input, so most mutations reach the checks behind them.</summary>
-    public Func<byte[], byte[]>? Reseal { get; init; }
-
-    /// <summary>False where a valid seed cannot pass (the gate's proof covers a nonce drawn afresh on every run).</summary>
-    public bool SeedsAccepted { get; init; } = true;
-
-    /// <summary>How a refusal is counted (default: the exception's type name).</summary>
-    public Func<Exception, string>? Label { get; init; }
-}
-
-/// <summary>What one run saw: inputs, accepted, refused by label, and the worst time and allocation of one input.</summary>
-public sealed class FuzzReport(string name)
-{
-    public string Name { get; } = name;
-    public long Inputs { get; set; }
-    public long Accepted { get; set; }
-    public SortedDictionary<string, long> Refused { get; } = new(StringComparer.Ordinal);
-    public TimeSpan MaxTime { get; set; }
-    public long MaxAllocated { get; set; }
-    public TimeSpan Elapsed { get; set; }
-
-    public override string ToString() =>
-        $"{Name}: {Inputs} inputs, {Accepted} accepted, refused {string.Join(", ", Refused.Select(r => $"{r.Key}={r.Value}"))}; " +
-        $"max {MaxTime.TotalMilliseconds:F2} ms and {MaxAllocated / 1024.0:F0} KiB per input; {Elapsed.TotalSeconds:F1} s";
-}
-
-/// <summary>
 /// The one fuzz harness of the test projects (linked into each). Seeded and mutation-based: bit flips, byte
 /// inserts and deletes, truncation, length-field tweaks, duplicated ranges and splices of valid seeds, plus random
 /// bytes and the target's forgeries. A failure names the target, seed, input index and input in hex, so it can
@@ -82,7 +40,8 @@ public static class Fuzzer
         thread.Start();
         while (!thread.Join(100))
         {
-            // A hung decode never returns to its own time check: the watchdog reports it with the input.
+            // A hung decode never returns to its own time check: the watchdog reports it with the input (the worker,
+            // a background thread, is left to the end of the test process).
             long started = Volatile.Read(ref worker.StartedAt);
             if (started != 0 && Stopwatch.GetElapsedTime(started) > 5 * target.TimeBound)
                 throw Failure(target, s, Volatile.Read(ref worker.Index), worker.Current, $"no answer after {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s (hang)");
@@ -93,6 +52,7 @@ public static class Fuzzer
         return report;
     }
 
+    /// <summary>Runs the inputs on its own thread, so that a hung decode leaves the watchdog free to report it.</summary>
     private sealed class Worker(FuzzTarget target, FuzzReport report, Random random, int inputs, int seed)
     {
         public long StartedAt;
@@ -106,10 +66,9 @@ public static class Fuzzer
             {
                 for (int i = 0; i < inputs; i++)
                 {
-                    var input = Next(target, random, i);
-                    Current = input;
+                    Current = Next(target, random, i);
                     Volatile.Write(ref Index, i);
-                    string outcome = Attempt(target, input, seed, i, report, this);
+                    string outcome = Attempt(Current, i);
                     if (outcome == "ok") report.Accepted++;
                     else report.Refused[outcome] = report.Refused.GetValueOrDefault(outcome) + 1;
                 }
@@ -117,36 +76,37 @@ public static class Fuzzer
             catch (Exception e) { Error = e; }
             finally { Volatile.Write(ref StartedAt, 0); }
         }
-    }
 
-    private static string Attempt(FuzzTarget target, byte[] input, int seed, int index, FuzzReport report, Worker? worker = null)
-    {
-        long allocated = GC.GetAllocatedBytesForCurrentThread();
-        long started = Stopwatch.GetTimestamp();
-        if (worker is not null) Volatile.Write(ref worker.StartedAt, started);
-        string outcome;
-        try
+        /// <summary>One decode: "ok", the refusal's label, or a failure naming the input.</summary>
+        private string Attempt(byte[] input, int index)
         {
-            target.Decode(input);
-            outcome = "ok";
+            long allocated = GC.GetAllocatedBytesForCurrentThread();
+            long started = Stopwatch.GetTimestamp();
+            Volatile.Write(ref StartedAt, started);
+            string outcome;
+            try
+            {
+                target.Decode(input);
+                outcome = "ok";
+            }
+            catch (Exception e) when (target.Refusals.Any(t => t.IsInstanceOfType(e)))
+            {
+                outcome = target.Label?.Invoke(e) ?? e.GetType().Name;
+            }
+            catch (Exception e)
+            {
+                throw Failure(target, seed, index, input, $"{e.GetType().Name}: {e.Message}\n{e}");
+            }
+            var time = Stopwatch.GetElapsedTime(started);
+            long bytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
+            // A slow decode repeats; a stall of a loaded machine does not: only an input slow twice in a row fails.
+            if (time > target.TimeBound && Timed(target, input) is var again && again > target.TimeBound)
+                throw Failure(target, seed, index, input, $"took {time.TotalMilliseconds:F0} ms, then {again.TotalMilliseconds:F0} ms (bound {target.TimeBound.TotalMilliseconds:F0} ms)");
+            if (target.AllocationBound is { } bound && bytes > bound) throw Failure(target, seed, index, input, $"allocated {bytes} bytes (bound {bound})");
+            if (time > report.MaxTime) report.MaxTime = time;
+            if (bytes > report.MaxAllocated) report.MaxAllocated = bytes;
+            return outcome;
         }
-        catch (Exception e) when (target.Refusals.Any(t => t.IsInstanceOfType(e)))
-        {
-            outcome = target.Label?.Invoke(e) ?? e.GetType().Name;
-        }
-        catch (Exception e)
-        {
-            throw Failure(target, seed, index, input, $"{e.GetType().Name}: {e.Message}\n{e}");
-        }
-        var time = Stopwatch.GetElapsedTime(started);
-        long bytes = GC.GetAllocatedBytesForCurrentThread() - allocated;
-        // A slow decode repeats; a stall of a loaded machine does not: only an input slow twice in a row fails.
-        if (time > target.TimeBound && Timed(target, input) is var again && again > target.TimeBound)
-            throw Failure(target, seed, index, input, $"took {time.TotalMilliseconds:F0} ms, then {again.TotalMilliseconds:F0} ms (bound {target.TimeBound.TotalMilliseconds:F0} ms)");
-        if (target.AllocationBound is { } bound && bytes > bound) throw Failure(target, seed, index, input, $"allocated {bytes} bytes (bound {bound})");
-        if (time > report.MaxTime) report.MaxTime = time;
-        if (bytes > report.MaxAllocated) report.MaxAllocated = bytes;
-        return outcome;
     }
 
     private static TimeSpan Timed(FuzzTarget target, byte[] input)
@@ -254,8 +214,15 @@ public static class Fuzzer
 
     private static string Hex(byte[] input) => Convert.ToHexString(input.AsSpan(0, Math.Min(input.Length, 4096)));
 
-    /// <summary>Runs one target in the default suite or at scale, and writes its report to the test output.</summary>
-    public static FuzzReport Check(FuzzTarget target, int inputs, Xunit.Abstractions.ITestOutputHelper output)
+    /// <summary>The default suite's run of one target.</summary>
+    public static FuzzReport CheckShort(FuzzTarget target, Xunit.Abstractions.ITestOutputHelper output) =>
+        Check(target, target.ShortInputs ?? ShortInputs, output);
+
+    /// <summary>The <c>Slow</c> category's run of one target: <see cref="SlowInputs"/> inputs.</summary>
+    public static FuzzReport CheckAtScale(FuzzTarget target, Xunit.Abstractions.ITestOutputHelper output) => Check(target, SlowInputs, output);
+
+    /// <summary>Runs one target, and writes its report to the test output.</summary>
+    private static FuzzReport Check(FuzzTarget target, int inputs, Xunit.Abstractions.ITestOutputHelper output)
     {
         FuzzReport report;
         try { report = Run(target, inputs); }
