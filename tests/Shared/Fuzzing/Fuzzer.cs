@@ -14,6 +14,9 @@ public static class Fuzzer
     /// <summary>Inputs per decoder in the <c>Slow</c> category (default one million).</summary>
     public const string InputsVariable = "FUZZ_INPUTS";
 
+    /// <summary>Shifts every target's seed (default: each target's seed follows from its name alone), for a fresh run at scale.</summary>
+    public const string SeedVariable = "FUZZ_SEED";
+
     /// <summary>Inputs per decoder in the default suite.</summary>
     public const int ShortInputs = 3000;
 
@@ -161,6 +164,7 @@ public static class Fuzzer
     /// <summary>Overwrites a length-like field: 1, 2, 4 or 8 bytes of an extreme value, either byte order, or a long varint.</summary>
     private static void TweakField(Random random, List<byte> data, int at)
     {
+        // An extreme value or one off it either way (unsigned wrap-around makes -1 work): off-by-one lengths.
         ulong value = InterestingFields[random.Next(InterestingFields.Length)] + (ulong)random.Next(-1, 2);
         byte[] field;
         int width = 1 << random.Next(4);
@@ -204,7 +208,7 @@ public static class Fuzzer
 
     private static int StableSeed(string name)
     {
-        int seed = int.TryParse(Environment.GetEnvironmentVariable("FUZZ_SEED"), out int s) ? s : 17;
+        int seed = int.TryParse(Environment.GetEnvironmentVariable(SeedVariable), out int s) ? s : 17;
         foreach (byte b in Encoding.UTF8.GetBytes(name)) seed = unchecked(seed * 31 + b);
         return seed;
     }
