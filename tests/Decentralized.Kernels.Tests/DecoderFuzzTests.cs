@@ -1,9 +1,9 @@
-using System.Diagnostics;
+using Decentralized.Tests.Fuzzing;
 
 namespace Decentralized.Kernels.Tests;
 
-/// <summary>Bounded fuzzing of the decoder: random blobs, byte-level mutations of valid blobs, and
-/// structure-aware forgeries whose checksums are valid so the checks behind them are reached. Every
+/// <summary>Fuzzing of the update decoder through the shared <see cref="Fuzzer"/>: random blobs, mutations of valid
+/// blobs, and structure-aware forgeries whose checksums are valid so the checks behind them are reached. Every
 /// outcome must be a successful decode or a <see cref="CodecException"/>, quickly.</summary>
 public class DecoderFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
 {
@@ -18,132 +18,49 @@ public class DecoderFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
         MaxBlobBytes = 1 << 20, MaxTotalElements = 1 << 20, MaxElementsPerTensor = 1 << 20, MaxTensorCount = 64,
     };
 
+    // One layout for every seed, so the shape-checking decode (what the round engine calls) can accept them all.
+    private static readonly (string Name, int[] Shape)[] Layout = [("a", [257]), ("b.c", [3, 17])];
+
+    public static TheoryData<bool> Modes => new() { false, true };
+
     [Theory]
-    [InlineData(1001)]
-    [InlineData(1002)]
-    public void Random_and_mutated_blobs_never_crash_or_hang(int seed)
+    [MemberData(nameof(Modes))]
+    public void Random_and_mutated_blobs_never_crash_or_hang(bool intoTensors)
     {
-        var random = new Random(seed);
-        List<(byte[] Blob, List<TensorView> Tensors)> corpus = Chains.Select(spec => MakeValid(spec, random)).ToList();
-        var outcomes = new Dictionary<string, int>();
-        var clock = Stopwatch.StartNew();
-        for (int iteration = 0; iteration < 5000; iteration++)
-        {
-            (byte[] source, List<TensorView> tensors) = corpus[random.Next(corpus.Count)];
-            byte[] blob = (iteration % 5) switch
-            {
-                0 => Mutate(source, random),
-                1 => Forge(random),
-                2 => ForgeLz4(random),
-                3 => iteration % 10 == 3 ? RandomBytes(random) : Mutate(Mutate(source, random), random),
-                _ => ForgeAns(random),
-            };
-            bool forged = iteration % 5 is 1 or 2 or 4;
-            string outcome = Run(blob, forged ? null : tensors, seed, iteration);
-            outcomes[outcome] = outcomes.GetValueOrDefault(outcome) + 1;
-        }
-
-        output.WriteLine($"seed {seed}, {clock.Elapsed.TotalSeconds:F1} s: " + string.Join(", ", outcomes.OrderBy(o => o.Key).Select(o => $"{o.Key}={o.Value}")));
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"fuzzing took {clock.Elapsed}");
-
+        var report = Fuzzer.CheckShort(Target(intoTensors), output);
         // The fuzzer must reach past the checksums, not just bounce off them.
-        Assert.True(outcomes.Count >= 5, string.Join(", ", outcomes.Select(o => $"{o.Key}={o.Value}")));
+        Assert.True(report.Refused.Count >= 5, report.ToString());
     }
 
-    private static string Run(byte[] blob, List<TensorView>? tensors, int seed, int iteration)
-    {
-        try
-        {
-            if (tensors is null || iteration % 2 == 0)
-            {
-                PseudoGradientDecoder.Decode(new MemoryStream(blob), Limits);
-            }
-            else
-            {
-                var targets = tensors.Select(t => new TensorTarget(t.Name, t.Shape, new float[t.Values.Length])).ToList();
-                PseudoGradientDecoder.DecodeInto(new MemoryStream(blob), targets, Limits);
-            }
+    [Theory]
+    [MemberData(nameof(Modes))]
+    [Trait("Category", "Slow")]
+    public void Blobs_at_scale(bool intoTensors) => Fuzzer.CheckAtScale(Target(intoTensors), output);
 
-            return "ok";
-        }
-        catch (CodecException error)
+    private static FuzzTarget Target(bool intoTensors)
+    {
+        var random = new Random(1001);
+        var seeds = Chains.Select(spec => MakeValid(spec, Layout, random)).ToList();
+        // The decode that checks no shapes also gets other layouts, an empty tensor among them.
+        if (!intoTensors) seeds.AddRange(Chains.Select(spec => MakeValid(spec, [("a", [random.Next(1, 300)]), ("b.c", [random.Next(0, 4), 17])], random)));
+        Action<byte[]> decode = intoTensors
+            ? blob => PseudoGradientDecoder.DecodeInto(new MemoryStream(blob), Layout.Select(t => new TensorTarget(t.Name, t.Shape, new float[t.Shape.Aggregate(1, (x, y) => x * y)])).ToList(), Limits)
+            : blob => PseudoGradientDecoder.Decode(new MemoryStream(blob), Limits);
+        return new FuzzTarget(intoTensors ? "update blob into tensors" : "update blob", seeds, decode, typeof(CodecException))
         {
-            return error.Code.ToString();
-        }
-        catch (Exception error)
-        {
-            string hex = Convert.ToHexString(blob.AsSpan(0, Math.Min(blob.Length, 256)));
-            Assert.Fail($"seed {seed} iteration {iteration}: {error.GetType().Name}: {error.Message}\nblob[..256] = {hex}\n{error.StackTrace}");
-            throw;
-        }
+            Forge = r => r.Next(4) switch { 0 => Forge(r), 1 => ForgeLz4(r), 2 => ForgeAns(r), _ => RandomBytes(r) },
+            Label = e => ((CodecException)e).Code.ToString(),
+        };
     }
 
-    private static (byte[], List<TensorView>) MakeValid(string spec, Random random)
+    private static byte[] MakeValid(string spec, (string Name, int[] Shape)[] layout, Random random)
     {
-        List<TensorView> tensors =
-        [
-            new("a", [random.Next(1, 300)], Array.Empty<float>()),
-            new("b.c", [random.Next(0, 4), 17], Array.Empty<float>()),
-        ];
-        tensors = tensors.Select(t => t with
-        {
-            Values = TestData.Make(random, t.Shape.Aggregate(1, (x, y) => x * y), TestData.AllShapes[random.Next(TestData.AllShapes.Length)]),
-        }).ToList();
+        List<TensorView> tensors = layout.Select(t => new TensorView(t.Name, t.Shape,
+            TestData.Make(random, t.Shape.Aggregate(1, (x, y) => x * y), TestData.AllShapes[random.Next(TestData.AllShapes.Length)]))).ToList();
         var blob = new MemoryStream();
         new PseudoGradientEncoder(CodecChain.Parse(spec), new EncoderLimits { ChunkElements = 64 })
             .Encode(tensors, blob, new ErrorFeedbackState(), random.Next());
-        return (blob.ToArray(), tensors);
-    }
-
-    private static byte[] Mutate(byte[] blob, Random random)
-    {
-        var bytes = new List<byte>(blob);
-        switch (random.Next(6))
-        {
-            case 0:
-                for (int i = random.Next(1, 9); i > 0 && bytes.Count > 0; i--)
-                {
-                    bytes[random.Next(bytes.Count)] ^= (byte)(1 << random.Next(8));
-                }
-
-                break;
-            case 1:
-                if (bytes.Count > 0)
-                {
-                    bytes[random.Next(bytes.Count)] = new byte[] { 0, 0xFF, 0x7F, 0x80, 1 }[random.Next(5)];
-                }
-
-                break;
-            case 2:
-                return blob[..random.Next(blob.Length + 1)];
-            case 3:
-                int from = random.Next(bytes.Count + 1);
-                bytes.InsertRange(from, RandomBytes(random).Take(random.Next(1, 40)));
-                break;
-            case 4:
-                if (bytes.Count > 10)
-                {
-                    int start = random.Next(bytes.Count - 5);
-                    bytes.RemoveRange(start, random.Next(1, Math.Min(40, bytes.Count - start)));
-                }
-
-                break;
-            default:
-                // Overwrite a 32-bit field near the front (counts, lengths) with an extreme value.
-                if (bytes.Count > 24)
-                {
-                    int field = random.Next(0, Math.Min(bytes.Count - 4, 64));
-                    byte[] value = BitConverter.GetBytes(new[] { uint.MaxValue, 0x80000000u, 0u, 1u << 22, 65537u }[random.Next(5)]);
-                    for (int i = 0; i < 4; i++)
-                    {
-                        bytes[field + i] = value[i];
-                    }
-                }
-
-                break;
-        }
-
-        return bytes.ToArray();
+        return blob.ToArray();
     }
 
     private static byte[] RandomBytes(Random random)
@@ -207,7 +124,7 @@ public class DecoderFuzzTests(Xunit.Abstractions.ITestOutputHelper output)
         stored = stored[..ans.Encode(raw, segments.AsSpan(0, used), stored)];
         if (random.Next(4) != 0)
         {
-            stored = Mutate(stored, random);
+            stored = Fuzzer.Mutate(random, [stored]);
         }
 
         int rawLength = random.Next(5) == 0 ? random.Next(0, 2 * raw.Length + 2) : raw.Length;

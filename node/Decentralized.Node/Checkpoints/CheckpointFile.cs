@@ -92,6 +92,8 @@ public static class CheckpointFile
         using var reader = new BinaryReader(new BoundedStream(file, HeaderBytes + payload), System.Text.Encoding.UTF8, leaveOpen: true);
         try { return readPayload(reader); }
         catch (EndOfStreamException) { throw new CheckpointException($"checkpoint {path} payload ends early"); }
+        // BinaryReader refuses a malformed string length with these (a file whose checksum matches but whose writer was not us).
+        catch (Exception e) when (e is FormatException or IOException) { throw new CheckpointException($"checkpoint {path} payload is malformed: {e.Message}"); }
     }
 
     /// <summary>Reads a stream only up to an absolute end position (so the hash trailer is never parsed as payload).</summary>

@@ -172,19 +172,6 @@ public sealed class AutoNatTests
         Assert.False(AddressScope.IsPublic(System.Net.IPAddress.Parse("100.64.0.1")));
     }
 
-    [Theory]
-    [InlineData(404)]
-    public void DecoderFuzz(int seed)
-    {
-        var peer = PrivateKey.FromSeed(Enumerable.Repeat((byte)3, 32).ToArray()).PeerId;
-        byte[][] samples =
-        [
-            AutoNatMessage.DialRequest(new PeerAddressInfo(peer, [Multiaddr.Parse("/ip4/198.51.100.7/tcp/4001")])).Encode(),
-            AutoNatMessage.DialResponse(AutoNatStatus.Ok, "ok", Multiaddr.Parse("/ip4/198.51.100.7/tcp/4001")).Encode(),
-        ];
-        FuzzTests.Run(seed, samples, input => FuzzTests.Swallow(() => AutoNatMessage.Decode(input)));
-    }
-
     internal static async Task ConnectAndIdentifyAsync(Libp2pHost client, Libp2pHost server)
     {
         var identified = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -111,24 +111,6 @@ public sealed class RelayTests
         Assert.Equal(stop.Peer!.Id, StopMessage.Decode(stop.Encode()).Peer!.Id);
     }
 
-    [Theory]
-    [InlineData(505)]
-    public void DecoderFuzz(int seed)
-    {
-        var peer = PrivateKey.FromSeed(Enumerable.Repeat((byte)3, 32).ToArray()).PeerId;
-        byte[][] samples =
-        [
-            new HopMessage(HopMessageType.Status, new PeerAddressInfo(peer, [Multiaddr.Parse("/ip4/1.2.3.4/tcp/1")]),
-                new RelayReservation(5, [Multiaddr.Parse($"/ip4/203.0.113.1/tcp/4001/p2p/{peer}")], [1, 2]), new RelayLimit(1, 2), RelayStatus.Ok).Encode(),
-            new StopMessage(StopMessageType.Connect, new PeerAddressInfo(peer, []), new RelayLimit(60, 1000)).Encode(),
-        ];
-        FuzzTests.Run(seed, samples, input =>
-        {
-            FuzzTests.Swallow(() => HopMessage.Decode(input));
-            FuzzTests.Swallow(() => StopMessage.Decode(input));
-        });
-    }
-
     private static async Task EchoAsync(PeerId peer, Stream stream, CancellationToken ct)
     {
         var buffer = new byte[16 * 1024];
