@@ -139,8 +139,11 @@ public sealed partial class FirstHourTests : IDisposable
         string[] args = ["train", "--model", "tiny", "--replicas", "2", "--steps", "100000", "--inner-steps", "2", "--batch-size", "2", "--seq-len", "16",
             "--eval-batches", "1", "--eval-every", "0", "--device", "cpu", "--threads", "1", "--data", corpus, "--cache-dir", Path.Combine(_dir, "cache"),
             "--checkpoint", checkpoint];
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in args.Prepend(Path.Combine(AppContext.BaseDirectory, "decentralized.dll"))) info.ArgumentList.Add(a);
+        // Through `env --default-signal=INT`: a suite started in the background (`scripts/test.sh &`, nohup) hands its
+        // children SIGINT ignored, and a process that starts with SIGINT ignored rightly keeps ignoring it; at a
+        // terminal, where Ctrl-C comes from, it is not.
+        var info = new ProcessStartInfo("env") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in args.Prepend(Path.Combine(AppContext.BaseDirectory, "decentralized.dll")).Prepend("dotnet").Prepend("--default-signal=INT")) info.ArgumentList.Add(a);
         using var p = Process.Start(info)!;
         var lines = new List<string>();
         var sawStep = new TaskCompletionSource();
