@@ -16,7 +16,7 @@ public sealed partial class SwarmPeer
     /// </summary>
     private async Task OuterRoundAsync(CancellationToken ct)
     {
-        var live = LiveRounds(out var peers);
+        var live = Live(_engine, out var peers);
         bool last = _options.RoundsMax > 0 && Round + 1 >= _options.RoundsMax;
         Outgoing outgoing;
         lock (_outerLock)
@@ -46,18 +46,22 @@ public sealed partial class SwarmPeer
         foreach (var outcome in result.Outcomes) await ReportAsync(outcome, waited);
     }
 
-    /// <summary>The live peers and the round each reports, by the name the engine knows them by.</summary>
-    private Dictionary<string, long> LiveRounds(out Dictionary<string, PeerId> peers)
+    /// <summary>
+    /// The live peers by the name the engine knows them by, with where each reports it is in <paramref name="engine"/>'s
+    /// count: its outer round, or for the warm-up's engine its inner step.
+    /// </summary>
+    private Dictionary<string, long> Live(RoundEngine engine, out Dictionary<string, PeerId> peers)
     {
         var live = Membership.LivePeers();
         peers = live.ToDictionary(p => p.ToString(), p => p, StringComparer.Ordinal);
-        return live.ToDictionary(p => p.ToString(), p => Membership.Get(p)?.Round ?? 0, StringComparer.Ordinal);
+        bool steps = engine == _warmup;
+        return live.ToDictionary(p => p.ToString(), p => Membership.Get(p) is { } m ? (steps ? m.Step : m.Round) : 0, StringComparer.Ordinal);
     }
 
     /// <summary>Ticks the engine on every arrival and at its deadlines (or each heartbeat, to notice peers that left) until the due exchanges close.</summary>
     private Task WaitUntilReadyAsync(RoundEngine engine, CancellationToken ct) => RoundWait.UntilReadyAsync(() =>
     {
-        var live = engine == _warmup ? LiveSteps(out _) : LiveRounds(out _);
+        var live = Live(engine, out _);
         TickResult tick;
         lock (_outerLock)
         {

@@ -41,7 +41,7 @@ public sealed partial class SwarmPeer
     /// <summary>One synchronous step's exchange: send our gradient to every live member, wait (bounded), take the mean.</summary>
     private async Task AverageGradientsAsync(CancellationToken ct)
     {
-        var live = LiveSteps(out var peers);
+        var live = Live(_warmup!, out var peers);
         Outgoing outgoing;
         lock (_outerLock)
         {
@@ -67,13 +67,5 @@ public sealed partial class SwarmPeer
                 Stats.AddRejected();
                 _log.LogWarning("rejected gradient from {Peer} for warm-up step {Step}: {Reason}", peer, outcome.Round, reason);
             }
-    }
-
-    /// <summary>The live peers and the inner step each reports (the warm-up's round), by the name the engine knows them by.</summary>
-    private Dictionary<string, long> LiveSteps(out Dictionary<string, PeerId> peers)
-    {
-        var live = Membership.LivePeers();
-        peers = live.ToDictionary(p => p.ToString(), p => p, StringComparer.Ordinal);
-        return live.ToDictionary(p => p.ToString(), p => Membership.Get(p)?.Step ?? 0, StringComparer.Ordinal);
     }
 }
