@@ -24,7 +24,7 @@ public sealed class PipelineDaemon(PipelineSettings settings, ILoggerFactory log
     public async Task<int> RunAsync(CancellationToken stop)
     {
         var s = settings.Validate();
-        var options = PipelineDefaults.Options(s.Stages, s.LayersPerStage, s.CheckFreePlus, PipelineDefaults.ParseCodec(s.Codec), s.Seed, s.Heartbeat, s.PeerTimeout, s.Rounds);
+        var options = PipelineDefaults.Options(s.Stages, s.LayersPerStage, s.CheckFreePlus, PipelineDefaults.ParseCodec(s.Codec), s.Seed, s.Heartbeat, s.PeerTimeout, s.Rounds, s.InnerSteps);
         if (s.Stage is int configured && (configured < 0 || configured >= s.Stages))
             throw new ArgumentException($"--stage must be between 0 and {s.Stages - 1} for --stages {s.Stages}");
         options = options with { Stage = s.Stage };

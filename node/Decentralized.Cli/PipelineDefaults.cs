@@ -11,18 +11,26 @@ namespace Decentralized.Cli;
 /// </summary>
 public static class PipelineDefaults
 {
+    /// <summary>
+    /// Local AdamW steps between a stage's outer rounds (H). Lower than <c>train</c>'s: a stage of this tiny model takes
+    /// an AdamW step in milliseconds, so H = 10 still makes a round every second or two, which keeps demos and CheckFree's
+    /// rebuilds (which start from the neighbours' latest round) lively.
+    /// </summary>
+    public const int DefaultInnerSteps = 10;
+
     /// <summary>Options for <paramref name="stages"/> stages of <paramref name="layersPerStage"/> blocks each, validated.</summary>
     public static PipelineOptions Options(int stages, int layersPerStage, bool checkFreePlus, ActivationCodecKind codec, long seed,
-        TimeSpan heartbeat, TimeSpan peerTimeout, RoundSettings rounds)
+        TimeSpan heartbeat, TimeSpan peerTimeout, RoundSettings rounds, int innerSteps = DefaultInnerSteps)
     {
         if (stages is < 2 or > 16) throw new ArgumentException("--stages must be between 2 and 16");
         if (layersPerStage is < 1 or > 8) throw new ArgumentException("--layers-per-stage must be between 1 and 8");
+        if (innerSteps is < 1 or > 100_000) throw new ArgumentException("--inner-steps must be between 1 and 100000");
         return new PipelineOptions
         {
             Model = new ModelConfig(VocabSize: 256, Dim: 32, Layers: stages * layersPerStage, Heads: 2, ContextLength: 32),
             StageCount = stages,
             Inner = new InnerOptions(LearningRate: 4e-3, WarmupSteps: 10, TotalSteps: 5000, MicroBatchSize: 8, SequenceLength: 32),
-            InnerStepsPerRound = 10,
+            InnerStepsPerRound = innerSteps,
             CheckFreePlus = checkFreePlus,
             Codec = codec,
             HeartbeatInterval = heartbeat,

@@ -34,6 +34,7 @@ public static class PipelineLocalCommand
         var killAfter = c.Add("kill-after", "Seconds into the run when --kill-stage is killed.", 20.0);
         var plus = c.Add("checkfree-plus", "CheckFree+: swapped-order microbatches so a lost first or last stage is rebuilt by copying.", false);
         var codec = c.Add("codec", "Activation codec on the wire: bf16 | int8 | fp32.", "bf16");
+        var innerSteps = c.Add("inner-steps", "Local AdamW steps between a stage's outer rounds (H; same on every peer).", PipelineDefaults.DefaultInnerSteps);
         var rounds = RoundSettings.Declare(c);
         var json = c.Add("json", "Print one JSON object with the loss curve and recovery events at the end.", false);
         c.SetAction(async (parse, ct) =>
@@ -41,7 +42,7 @@ public static class PipelineLocalCommand
             int s = parse.GetValue(stages), r = parse.GetValue(replicas);
             if (r is < 1 or > 8) throw new ArgumentException("--replicas must be between 1 and 8");
             var options = PipelineDefaults.Options(s, Math.Clamp(parse.GetValue(layers), 1, 8), parse.GetValue(plus), PipelineDefaults.ParseCodec(parse.GetValue(codec)!),
-                seed: 11, heartbeat: TimeSpan.FromMilliseconds(200), peerTimeout: TimeSpan.FromSeconds(1.5), rounds(parse));
+                seed: 11, heartbeat: TimeSpan.FromMilliseconds(200), peerTimeout: TimeSpan.FromSeconds(1.5), rounds(parse), parse.GetValue(innerSteps));
             var output = parse.GetValue(json) ? TextWriter.Null : Console.Error;
             var data = TrainingData.Open(new TrainingDataOptions(), line => output.WriteLine(line));
             var events = new List<string>();

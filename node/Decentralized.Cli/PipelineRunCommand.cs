@@ -30,6 +30,7 @@ public static class PipelineRunCommand
         var progress = c.Add("progress-seconds", "Seconds between progress events.", 2.0);
         var window = c.Add("loss-window", "Recent driver losses averaged into the progress event.", 24);
         var shardCount = c.Add("shard-count", "Shards the corpus is cut into; a stage-0 peer trains on the one its peer id hashes to.", 64);
+        var innerSteps = c.Add("inner-steps", "Local AdamW steps between a stage's outer rounds (H; same on every peer).", PipelineDefaults.DefaultInnerSteps);
         var rounds = RoundSettings.Declare(c);
         var threads = c.Add("threads", "CPU threads for tensor math (0: torch's default, one per core).", 0);
         var logLevel = c.Add("log-level", "trace | debug | information | warning | error.", "information");
@@ -45,6 +46,7 @@ public static class PipelineRunCommand
                 CheckFreePlus = parse.GetValue(plus),
                 Codec = parse.GetValue(codec)!,
                 Rounds = rounds(parse),
+                InnerSteps = parse.GetValue(innerSteps),
                 Seed = parse.GetValue(seed),
                 Listen = parse.GetValue(listen) is { Length: > 0 } l ? l : ["/ip4/0.0.0.0/tcp/4002"],
                 Bootstrap = parse.GetValue(bootstrap) ?? [],

@@ -12,6 +12,8 @@ public sealed record PipelineSettings
     public string Codec { get; init; } = "bf16";
     /// <summary>The stage replicas' outer rounds (node run's options of the same names).</summary>
     public required RoundSettings Rounds { get; init; }
+    /// <summary>Local AdamW steps between a stage's outer rounds (H; the gate refuses a peer with another).</summary>
+    public int InnerSteps { get; init; } = PipelineDefaults.DefaultInnerSteps;
     public long Seed { get; init; } = 11;
     public IReadOnlyList<string> Listen { get; init; } = ["/ip4/0.0.0.0/tcp/4002"];
     public IReadOnlyList<string> Bootstrap { get; init; } = [];

@@ -8,7 +8,7 @@ namespace Decentralized.Node.Tests.Pipeline;
 /// <summary>
 /// `decentralized pipeline run` as a user runs it: one process per peer on loopback. A middle stage whose only replica
 /// is killed -9 is rebuilt by a joiner with CheckFree (no checkpoint exists to read) and stage 0's loss comes back;
-/// peers with another swarm key, stage count or outer-round codec are refused at the gate while the pipeline keeps training.
+/// peers with another swarm key, stage count, outer-round codec or H are refused at the gate while the pipeline keeps training.
 /// </summary>
 [Collection("daemons")]
 [Trait("Category", "Daemon")]
@@ -75,7 +75,7 @@ public sealed class PipelineDaemonTests(ITestOutputHelper output) : IAsyncLifeti
     }
 
     [Fact]
-    public async Task PeersWithAnotherSwarmKeyStageCountOrOuterCompressionAreRefusedAndThePipelineKeepsTraining()
+    public async Task PeersWithAnotherSwarmKeyStageCountOuterCompressionOrInnerStepsAreRefusedAndThePipelineKeepsTraining()
     {
         var s0 = Start("s0", "--stages", "2", "--stage", "0");
         string bootstrap = Address(s0);
@@ -85,14 +85,17 @@ public sealed class PipelineDaemonTests(ITestOutputHelper output) : IAsyncLifeti
         var wrongKey = Start("wrong-key", "--stages", "2", "--swarm-key", "ffeeddccbbaa99887766554433221100", "--bootstrap", bootstrap);
         var wrongStages = Start("wrong-stages", "--stages", "3", "--bootstrap", bootstrap);
         var wrongCompress = Start("wrong-compress", "--stages", "2", "--compress", "q4:bf16+ef+ans", "--bootstrap", bootstrap);
+        var wrongH = Start("wrong-h", "--stages", "2", "--inner-steps", "20", "--bootstrap", bootstrap);
         Assert.True(await wrongKey.WaitForExitAsync(Long) != 0, $"a peer with another swarm key was let in\n{Logs()}");
         Assert.True(await wrongStages.WaitForExitAsync(Long) != 0, $"a peer with another stage count was let in\n{Logs()}");
         Assert.True(await wrongCompress.WaitForExitAsync(Long) != 0, $"a peer whose outer rounds use another codec chain was let in\n{Logs()}");
+        Assert.True(await wrongH.WaitForExitAsync(Long) != 0, $"a peer with another H (--inner-steps) was let in\n{Logs()}");
         Assert.Contains("swarm key mismatch", wrongKey.Log);
         // The gate names the options that differ and both values, on both sides.
         Assert.Contains("--stages: ours '3', theirs '2'", wrongStages.Log);
         Assert.Contains("--stages: ours '2', theirs '3'", s0.Log);   // the refusing side says why too
         Assert.Contains("--compress: ours 'q4:bf16+ef+ans', theirs 'fp32'", wrongCompress.Log);
+        Assert.Contains("--inner-steps: ours '20', theirs '10'", wrongH.Log);
 
         Wait(s0, e => IsProgress(e) && Microbatches(e) > before + 50, "the pipeline to keep training after the refusals");
         Assert.False(s0.HasExited, Logs());
