@@ -41,7 +41,15 @@ public static class SwarmLocalCommand
                 "--rounds", parse.GetValue(rounds).ToString(), "--min-peers", n.ToString(), "--heartbeat", "1", "--peer-timeout", "10",
                 "--threads", Math.Max(1, Environment.ProcessorCount / n).ToString(),   // N processes share the cores
             };
-            if (parse.GetValue(passthrough) is { Length: > 0 } extra) common.AddRange(extra.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            if (parse.GetValue(passthrough) is { Length: > 0 } extra)
+            {
+                // An option given in --node-args replaces swarm local's own choice (a node refuses an option given twice),
+                // e.g. a longer --peer-timeout behind a slow --link.
+                var words = extra.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                for (int i = common.Count - 2; i >= 0; i -= 2)
+                    if (words.Contains(common[i])) common.RemoveRange(i, 2);
+                common.AddRange(words);
+            }
             NodeCommand.Check(common);   // what a node would refuse is refused here, before any folder or process exists
             if (common.Contains("--link")) throw new ArgumentException("--node-args --link: give swarm local's own --link (it shapes every peer, or peerI=SHAPE one)");
             var links = SwarmLinks.Parse(parse.GetValue(link) ?? [], n);
