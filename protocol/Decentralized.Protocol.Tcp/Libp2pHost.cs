@@ -31,6 +31,15 @@ public sealed partial class Libp2pHost : IPeerNetwork
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if (options.Link is { } link)
+        {
+            // Frames wait behind bulk data on a slow emulated link far longer than the defaults assume (LinkShape.QueueingAllowance).
+            options = options with
+            {
+                HandshakeTimeout = options.HandshakeTimeout + link.QueueingAllowance,
+                StreamNegotiationTimeout = options.StreamNegotiationTimeout + link.QueueingAllowance,
+            };
+        }
         _options = options;
         _time = options.TimeProvider;
         _link = new ShapedLink(options.Link ?? new LinkShape(0, TimeSpan.Zero), _time);

@@ -32,6 +32,21 @@ public sealed record LinkShape(long BytesPerSecond, TimeSpan Latency, double Los
     /// <summary>Round-trip time of a path between two hosts shaped alike.</summary>
     public TimeSpan RoundTrip => Latency * 2;
 
+    /// <summary>
+    /// Bytes a control frame may find queued ahead of it on a busy connection: a few of the swarm's 1 MiB update chunks
+    /// (a Yamux write holds the connection for one chunk, as its window allows, and the uplink is shared).
+    /// </summary>
+    public const long QueuedBytesMax = 4L << 20;
+
+    /// <summary>
+    /// What the link adds to the host's negotiation and handshake timeouts: the time <see cref="QueuedBytesMax"/> take
+    /// at its rate. Those timeouts assume a frame waits milliseconds behind bulk data, true at real rates; a link slowed
+    /// to a small model's scale (kbit/s) makes that wait tens of seconds, since Yamux's windows and chunks do not shrink
+    /// with the model. Without this, streams opened while updates flow time out and their sends are lost.
+    /// </summary>
+    public TimeSpan QueueingAllowance => BytesPerSecond == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds((double)QueuedBytesMax / BytesPerSecond)
+        + (FlowBytesPerSecond == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds((double)QueuedBytesMax / FlowBytesPerSecond));
+
     /// <summary>Each connection's rate limit from loss (Mathis et al.), in bytes per second; 0 when there is no loss.</summary>
     public long FlowBytesPerSecond => Loss == 0 ? 0
         : Math.Max(1, (long)(SegmentBytes / RoundTrip.TotalSeconds * Math.Sqrt(3.0 / (2.0 * Loss))));
