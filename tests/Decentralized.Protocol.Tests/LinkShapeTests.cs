@@ -142,6 +142,48 @@ public sealed class LinkShapeTests
         Assert.InRange(clock.Elapsed.TotalSeconds, 2.0 * 0.95, 2.0 * 4);
     }
 
+    [Fact]
+    public async Task AStreamOpenedBehindTwelveSecondsOfBulkDataStillOpens()
+    {
+        // 100 KB at 64 kbit/s hold B's side of the connection for 12.5 s, past the 10 s stream negotiation timeout a
+        // real-rate link never comes near: B's answer to A's new stream waits behind them. The link's queueing
+        // allowance keeps such a stream from timing out (without it, updates sent while others flow were lost).
+        var shape = LinkShape.Parse("64kbit");
+        await using var a = await HostFixture.StartAsync(1, o => o with { Link = shape });
+        await using var b = await HostFixture.StartAsync(2, o => o with { Link = shape });
+        var bulkDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        a.SetStreamHandler("/test/sink/1.0.0", async (peer, stream, ct) =>
+        {
+            var buffer = new byte[16 << 10];
+            while (await stream.ReadAsync(buffer, ct) > 0) { }
+            bulkDone.TrySetResult();
+        });
+        b.SetStreamHandler("/test/echo/1.0.0", async (peer, stream, ct) =>
+        {
+            var one = new byte[1];
+            await stream.ReadExactlyAsync(one, ct);
+            await stream.WriteAsync(one, ct);
+            await stream.CloseWriteAsync(ct);
+        });
+        await a.DialAsync(b.ListenAddresses[0], CancellationToken.None);
+        // B registers the inbound connection once its side of the gate is done, a moment after A returns.
+        for (var waited = Stopwatch.StartNew(); !b.ConnectedPeers.Contains(a.LocalPeer); await Task.Delay(50))
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), "B never saw the connection A dialled");
+        await using var bulk = await b.OpenStreamAsync(a.LocalPeer, "/test/sink/1.0.0", CancellationToken.None);
+        var sending = bulk.WriteAsync(new byte[100_000]).AsTask();
+        await Task.Delay(TimeSpan.FromSeconds(1));   // B's bulk write now holds its side of the connection
+        var clock = Stopwatch.StartNew();
+        await using (var echo = await a.OpenStreamAsync(b.LocalPeer, "/test/echo/1.0.0", CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60)))
+        {
+            await echo.WriteAsync(new byte[] { 7 });
+            var back = new byte[1];
+            await echo.ReadExactlyAsync(back).AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.Equal(7, back[0]);
+        }
+        Assert.True(clock.Elapsed > TimeSpan.FromSeconds(5), $"the new stream opened after {clock.Elapsed}: it did not wait behind the bulk data, so this test shows nothing");
+        await sending;
+    }
+
     private static async Task<byte[]> ReadAllAsync(Stream stream, int length)
     {
         var bytes = new byte[length];
