@@ -6,7 +6,8 @@ using System.Text.Json.Nodes;
 namespace Decentralized.Cli;
 
 /// <summary>The processes of a local swarm: starting them, following their JSON events, stopping them with SIGTERM.</summary>
-public sealed partial class LocalSwarm(string root, IReadOnlyList<string> commonArgs, SwarmView view) : IAsyncDisposable
+/// <remarks><paramref name="links"/>: each peer's emulated link (<c>node run --link</c>), null for none; one per peer.</remarks>
+public sealed partial class LocalSwarm(string root, IReadOnlyList<string> commonArgs, IReadOnlyList<Decentralized.Protocol.Tcp.LinkShape?> links, SwarmView view) : IAsyncDisposable
 {
     private readonly List<(Process Process, string Dir, Task Reader)> _peers = new();
 
@@ -19,6 +20,7 @@ public sealed partial class LocalSwarm(string root, IReadOnlyList<string> common
             Directory.CreateDirectory(dir);
             var args = new List<string>(commonArgs) { "--key-file", Path.Combine(dir, "identity.key"), "--data-dir", dir, "--report", Path.Combine(dir, "report.json") };
             if (bootstrap is not null) args.AddRange(new[] { "--bootstrap", bootstrap });
+            if (i < links.Count && links[i] is { } link) args.AddRange(["--link", link.ToString()]);
             // N peers on one machine split the corpus as train's N replicas do (peer i trains on shard i of N), unless the
             // node arguments choose shards: with node run's default (a shard of 64 picked by peer id) four peers would
             // see only 4/64 of the corpus, over and over.

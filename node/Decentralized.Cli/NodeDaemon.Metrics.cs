@@ -76,6 +76,8 @@ public sealed partial class NodeDaemon
         yield return new("rounds_total", "Outer rounds completed.", true, () => peer.Stats.RoundsCompleted);
         yield return new("rejected_updates_total", "Updates refused (malformed, non-finite, out of bounds).", true, () => peer.Stats.RejectedUpdates);
         yield return new("round_wait_seconds_total", "Time spent waiting for partners.", true, () => peer.Stats.WaitSeconds);
+        yield return new("inner_step_seconds_total", "Time spent in inner steps after the warm-up (utilisation = this / training_seconds_total).", true, () => peer.Stats.InnerStepTime.TotalSeconds);
+        yield return new("training_seconds_total", "Wall time of the outer-round phase so far.", true, () => peer.Stats.TrainingTime.TotalSeconds);
         yield return new("connections", "Open peer connections.", false, () => host.ConnectedPeers.Count);
         yield return new("checkpoint_round", "Round of the newest checkpoint on disk (-1: none yet).", false, () => _checkpoints?.Round ?? -1);
         yield return new("checkpoint_failures_total", "Checkpoint saves that failed (full disk, read-only, non-finite state).", true, () => _checkpoints?.Failures ?? 0);

@@ -70,7 +70,7 @@ public sealed partial class NodeDaemon
     /// <summary>The libp2p host a node (or the doctor) runs: swarm gate, announce list, relay service, port reuse for NATs.</summary>
     public static Libp2pHostOptions HostOptions(NodeSettings s, PrivateKey key, ConnectionHandshake gate, SwarmIdentity identity,
         IReadOnlyList<Multiaddr> listen, IReadOnlyList<Multiaddr> announce, ILoggerFactory logs) =>
-        HostOptions(s.Relay, key, gate, identity, listen, announce, logs);
+        HostOptions(s.Relay, key, gate, identity, listen, announce, logs) with { Link = s.Link };
 
     /// <summary>The same host for any daemon of this project (the pipeline daemon too): one gate, one NAT and relay setup.</summary>
     public static Libp2pHostOptions HostOptions(RelaySettings relay, PrivateKey key, ConnectionHandshake gate, SwarmIdentity identity,

@@ -46,6 +46,7 @@ public static class NodeOptions
         var stateChunkKib = c.Add("state-chunk-kib", "State sync: KiB per verified chunk a joiner downloads (spread over several donors).", 4096);
         var stateJoiners = c.Add("state-joiners-max", "State sync: joiners this node serves at once; more are told to try another peer.", 2);
         var stateUpload = c.Add("state-upload-mib", "State sync: MiB/s this node uploads to joiners, all together (0: unlimited). Keeps a home uplink free for rounds.", 0.0);
+        var link = c.AddOptional<string>("link", "Emulate an access link on every connection, for measuring on one machine: RATE[,latency=MS][,loss=P], e.g. 100mbit,latency=40ms (rate each way; one-way latency; loss as TCP sees it). Default: none.");
         var relay = c.Add("relay", "auto | on | off: serve as a circuit relay for peers behind NATs (auto: once AutoNAT finds us publicly reachable, or on a public IP until it knows).", "auto");
         var relayReservations = c.Add("relay-reservations", "Relay: peers that may hold a reservation on us at once.", 64);
         var relayLimitMb = c.Add("relay-limit-mb", "Relay: MiB carried per relayed connection and direction before it is reset.", 256.0);
@@ -101,6 +102,7 @@ public static class NodeOptions
                 CheckpointEveryRounds = parse.GetValue(checkpointEvery),
                 ExportEveryRounds = parse.GetValue(exportEvery) >= 0 ? parse.GetValue(exportEvery) : throw new ArgumentException("--export-every-rounds must be 0 (never) or a number of rounds"),
                 Misbehave = parse.GetValue(misbehave),
+                Link = parse.GetValue(link) is { } linkText ? Decentralized.Protocol.Tcp.LinkShape.Parse(linkText) : null,
                 Announce = parse.GetValue(announce) ?? [],
                 Relay = new RelaySettings(parse.GetValue(relay)!, parse.GetValue(relayReservations), parse.GetValue(relayLimitMb), parse.GetValue(relayLimitSeconds)),
             };

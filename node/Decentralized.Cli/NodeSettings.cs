@@ -37,6 +37,8 @@ public sealed record NodeSettings
     public int CheckpointEveryRounds { get; init; } = 1;
     /// <summary>Write the model as an HF Llama directory (data-dir/model) every N rounds and at exit; 0: never.</summary>
     public int ExportEveryRounds { get; init; }
+    /// <summary>Emulated access link for every connection (<c>--link</c>): rate each way, one-way latency, loss; null: the real network as it is.</summary>
+    public Decentralized.Protocol.Tcp.LinkShape? Link { get; init; }
     /// <summary>Fault injection for tests of the swarm's defences: send garbage or NaN updates.</summary>
     public string? Misbehave { get; init; }
 

@@ -23,6 +23,7 @@ public static class SwarmLocalCommand
         var json = c.Add("json", "Print one JSON object with every peer's result at the end.", false);
         var dir = c.Add("dir", "Folder for the peers' keys, checkpoints and logs.", Path.Combine(Path.GetTempPath(), "decentralized-swarm-local"));
         var passthrough = c.AddOptional<string>("node-args", "Extra arguments for every `node run` (e.g. \"--compress q4:bf16+ef+ans --sync-warmup 100\").");
+        var link = NodeOptions.Many(c, "link", "Emulate each peer's access link (both directions): RATE[,latency=MS][,loss=P] for every peer, e.g. 100mbit,latency=40ms, and/or peerI=SHAPE for one (repeatable). Default: loopback as it is.");
         var algorithm = c.Add("algorithm", "noloco | diloco.", "noloco");
         var innerSteps = c.Add("inner-steps", "H: inner steps per round.", 20);
         var model = c.Add("model", "small | tiny.", "tiny");
@@ -40,20 +41,34 @@ public static class SwarmLocalCommand
                 "--rounds", parse.GetValue(rounds).ToString(), "--min-peers", n.ToString(), "--heartbeat", "1", "--peer-timeout", "10",
                 "--threads", Math.Max(1, Environment.ProcessorCount / n).ToString(),   // N processes share the cores
             };
-            if (parse.GetValue(passthrough) is { Length: > 0 } extra) common.AddRange(extra.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            if (parse.GetValue(passthrough) is { Length: > 0 } extra)
+            {
+                // An option given in --node-args replaces swarm local's own choice (a node refuses an option given twice),
+                // e.g. a longer --peer-timeout behind a slow --link.
+                var words = extra.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                for (int i = common.Count - 2; i >= 0; i -= 2)
+                    if (words.Contains(common[i])) common.RemoveRange(i, 2);
+                common.AddRange(words);
+            }
             NodeCommand.Check(common);   // what a node would refuse is refused here, before any folder or process exists
+            if (common.Contains("--link")) throw new ArgumentException("--node-args --link: give swarm local's own --link (it shapes every peer, or peerI=SHAPE one)");
+            var links = SwarmLinks.Parse(parse.GetValue(link) ?? [], n);
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);   // a fresh swarm every time
             Directory.CreateDirectory(root);
             bool asJson = parse.GetValue(json);
             long roundsTarget = parse.GetValue(rounds);
             var view = new SwarmView(asJson ? null : Console.Error, roundsTarget);
             IReadOnlyList<JsonObject> results;
-            await using (var local = new LocalSwarm(root, common, view))
+            await using (var local = new LocalSwarm(root, common, links, view))
             {
                 await local.StartAsync(n, ct);
                 results = await local.WaitAsync(ct);
             }
-            var summary = new JsonObject { ["peers"] = new JsonArray(results.Select(r => (JsonNode?)r.DeepClone()).ToArray()) };
+            var summary = new JsonObject
+            {
+                ["utilisation"] = SwarmView.MeanUtilisation(results),
+                ["peers"] = new JsonArray(results.Select(r => (JsonNode?)r.DeepClone()).ToArray()),
+            };
             AtomicFile.WriteAllText(Path.Combine(root, "summary.json"), summary.ToJsonString());
             view.Summary(results);
             var png = Path.Combine(root, "loss.png");

@@ -113,16 +113,25 @@ public sealed class SwarmView
     {
         if (_console is null) return;
         var table = new Table().Title("[bold]swarm result[/]")
-            .AddColumns("peer", "rounds", "val loss (first -> final)", "tokens/s", "sent", "received", "waited for partners");
+            .AddColumns("peer", "rounds", "val loss (first -> final)", "tokens/s", "sent", "received", "waited for partners", "utilisation");
         for (int i = 0; i < reports.Count; i++)
         {
             var r = reports[i];
             table.AddRow($"peer{i}", Long(r["rounds"]).ToString(),
                 $"{Format(Double(r["first_val_loss"]))} -> {Format(Double(r["final_val_loss"]))}",
                 $"{Double(r["tokens_per_second"]) ?? 0:N0}", Units.Bytes(Long(r["bytes_out"])), Units.Bytes(Long(r["bytes_in"])),
-                $"{Double(r["wait_seconds"]) ?? 0:F1} s");
+                $"{Double(r["wait_seconds"]) ?? 0:F1} s", Double(r["utilisation"]) is { } u ? $"{u:P0}" : "-");
         }
         _console.Write(table);
+        if (MeanUtilisation(reports) is { } mean)
+            _console.WriteLine($"utilisation (time in inner steps / wall time after the warm-up, mean of the peers): {mean:P1}");
+    }
+
+    /// <summary>The peers' mean compute utilisation (each measured by its daemon), or null when none reported one.</summary>
+    public static double? MeanUtilisation(IReadOnlyList<JsonObject> reports)
+    {
+        var values = reports.Select(r => Double(r["utilisation"])).OfType<double>().ToArray();
+        return values.Length > 0 ? Math.Round(values.Average(), 4) : null;
     }
 
     /// <summary>A plain line for people (never while the live table owns the terminal).</summary>

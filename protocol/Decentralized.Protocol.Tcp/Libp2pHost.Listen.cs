@@ -112,7 +112,7 @@ public sealed partial class Libp2pHost
         try
         {
             endPoint = (IPEndPoint)socket.RemoteEndPoint!;
-            handshake = new PendingHandshake(SourceOf(endPoint.Address), new CountingStream(new NetworkStream(socket, ownsSocket: true)));
+            handshake = new PendingHandshake(SourceOf(endPoint.Address), new CountingStream(_link.Wrap(new NetworkStream(socket, ownsSocket: true))));
         }
         catch (Exception)
         {
@@ -238,7 +238,7 @@ public sealed partial class Libp2pHost
 
     private static void ConfigureSocket(CountingStream wire)
     {
-        if (wire.Inner is NetworkStream network)
+        if ((wire.Inner is ShapedStream shaped ? shaped.Inner : wire.Inner) is NetworkStream network)
         {
             ConfigureSocket(network.Socket);
         }

@@ -20,7 +20,7 @@ public sealed partial class Libp2pHost
     /// <c>/yamux/1.0.0</c>) → Yamux → connection gate. Everything must finish within the handshake timeout.
     /// </summary>
     private Task<PeerConnection> UpgradeAsync(Socket socket, Multiaddr remoteAddress, bool isInitiator, PeerId? expectedPeer, CancellationToken ct) =>
-        UpgradeAsync(new NetworkStream(socket, ownsSocket: true), remoteAddress, isInitiator, expectedPeer, relayed: false, ct);
+        UpgradeAsync(_link.Wrap(new NetworkStream(socket, ownsSocket: true)), remoteAddress, isInitiator, expectedPeer, relayed: false, ct);
 
     /// <summary>The same upgrade over any byte stream: a relay circuit is upgraded exactly like a TCP socket.</summary>
     private async Task<PeerConnection> UpgradeAsync(Stream transport, Multiaddr remoteAddress, bool isInitiator, PeerId? expectedPeer, bool relayed, CancellationToken ct)

@@ -20,6 +20,7 @@ public sealed partial class Libp2pHost : IPeerNetwork
     private readonly Libp2pHostOptions _options;
     private readonly ILogger _log;
     private readonly TimeProvider _time;
+    private readonly ShapedLink _link;   // every TCP socket goes through it (unshaped unless Libp2pHostOptions.Link says)
     private readonly CancellationTokenSource _lifetime = new();
     private readonly ConcurrentDictionary<string, Func<PeerId, Stream, CancellationToken, Task>> _handlers = new(StringComparer.Ordinal);
     private string[] _handlerProtocols = [];
@@ -30,8 +31,18 @@ public sealed partial class Libp2pHost : IPeerNetwork
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        if (options.Link is { } link)
+        {
+            // Frames wait behind bulk data on a slow emulated link far longer than the defaults assume (LinkShape.QueueingAllowance).
+            options = options with
+            {
+                HandshakeTimeout = options.HandshakeTimeout + link.QueueingAllowance,
+                StreamNegotiationTimeout = options.StreamNegotiationTimeout + link.QueueingAllowance,
+            };
+        }
         _options = options;
         _time = options.TimeProvider;
+        _link = new ShapedLink(options.Link ?? new LinkShape(0, TimeSpan.Zero), _time);
         _log = (options.LoggerFactory ?? NullLoggerFactory.Instance).CreateLogger<Libp2pHost>();
         LocalPeer = options.Identity.PeerId;
         SetStreamHandler(IdentifyMessage.ProtocolId, ServeIdentifyAsync);

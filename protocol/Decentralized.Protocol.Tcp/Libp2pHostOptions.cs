@@ -95,6 +95,13 @@ public sealed record Libp2pHostOptions
     /// <summary>Logger factory; null logs nothing.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 
+    /// <summary>
+    /// An emulated access link for every TCP connection (rate each way, one-way latency, loss); null: none. For
+    /// measuring a swarm over real-rate links on one machine (<c>node run --link</c>); relayed circuits run inside a
+    /// shaped TCP connection and are not shaped again.
+    /// </summary>
+    public LinkShape? Link { get; init; }
+
     /// <summary>Clock for timeouts and RTTs (tests may inject a fake one).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 

@@ -149,10 +149,10 @@ internal sealed class StateDownload(IPeerNetwork network, TimeProvider time, Swa
             throw new SwarmProtocolException($"answered chunk {header.Chunk} of round {header.Round} ({header.Bytes} bytes) for chunk {chunk} of round {round} ({length} bytes)");
         var target = bytes.AsMemory(StateSnapshot.ChunkOffset(chunk, donor.Manifest.ChunkBytes), length);
         // A donor may pace its upload (--state-upload-mib): the body must keep moving, not finish by a fixed time.
-        for (int offset = 0; offset < length; offset += UploadPacer.SliceBytes)
+        for (int offset = 0; offset < length; offset += RatePacer.SliceBytes)
         {
             using var stall = new Deadline(time, options.PeerTimeout * 3, ct);
-            await donor.Stream.ReadExactlyAsync(target.Slice(offset, Math.Min(UploadPacer.SliceBytes, length - offset)), stall.Token);
+            await donor.Stream.ReadExactlyAsync(target.Slice(offset, Math.Min(RatePacer.SliceBytes, length - offset)), stall.Token);
         }
         if (!SHA256.HashData(target.Span).AsSpan().SequenceEqual(donor.Manifest.ChunkHashes[chunk]))
             throw new SwarmProtocolException($"chunk {chunk} failed its checksum");

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Decentralized.Protocol.Identity;
+using Decentralized.Protocol.Network;
 using Microsoft.Extensions.Logging;
 using static TorchSharp.torch;
 
@@ -10,7 +11,7 @@ public sealed partial class SwarmPeer
     private readonly object _snapshotLock = new();
     private readonly List<StateSnapshot> _snapshots = [];   // the newest two rounds served, while any joiner downloads
     private int _joinersServing;
-    private readonly UploadPacer _statePacer;   // shared by every joiner served (SwarmOptions.StateUploadBytesPerSecond)
+    private readonly RatePacer _statePacer;   // shared by every joiner served (SwarmOptions.StateUploadBytesPerSecond)
 
     /// <summary>The config hash peers must share; set by the host from <see cref="SwarmIdentity"/>.</summary>
     public string ConfigHash { get; init; } = "";
@@ -58,9 +59,9 @@ public sealed partial class SwarmPeer
                 // The upload limit stretches a chunk's write; a joiner that stops reading still frees the slot in time.
                 using var sending = new Deadline(_time, _options.PeerTimeout * 3 + _statePacer.Duration(chunk.Length) * (_joinersServing + 1), ct);
                 await MessageIo.WriteAsync(stream, new StateChunkHeader(request.Round, request.Chunk, chunk.Length, null), sending.Token);
-                for (int offset = 0; offset < chunk.Length; offset += UploadPacer.SliceBytes)
+                for (int offset = 0; offset < chunk.Length; offset += RatePacer.SliceBytes)
                 {
-                    var slice = chunk.Slice(offset, Math.Min(UploadPacer.SliceBytes, chunk.Length - offset));
+                    var slice = chunk.Slice(offset, Math.Min(RatePacer.SliceBytes, chunk.Length - offset));
                     await _statePacer.WaitAsync(slice.Length, sending.Token);
                     await stream.WriteAsync(slice, sending.Token);
                 }

@@ -45,7 +45,7 @@ public sealed partial class SwarmPeer : IAsyncDisposable
         if (options.Algorithm == Algorithm.Ddp) throw new ArgumentException("a swarm runs diloco or noloco; ddp is the in-process baseline only");
         _network = network;
         _time = time;
-        _statePacer = new UploadPacer(time, options.StateUploadBytesPerSecond);
+        _statePacer = new RatePacer(time, options.StateUploadBytesPerSecond);
         _random = random;
         _codec = codec;
         _log = log;
@@ -169,11 +169,23 @@ public sealed partial class SwarmPeer : IAsyncDisposable
         _heartbeats ??= HeartbeatLoopAsync(_lifetime.Token);
         await WaitForPeersAsync(ct);
         if (InWarmup) await SynchronousWarmupAsync(ct);
+        // Utilisation, measured: the clock is read around every inner step; all else (rounds, waits, evaluation) is
+        // the rest of the training part's wall time.
+        long mark = _time.GetTimestamp();
+        void Account(bool innerStep) { long now = _time.GetTimestamp(); Stats.AddTrainingTime(_time.GetElapsedTime(mark, now), innerStep); mark = now; }
+        try { await OuterRoundsAsync(ct, Account); }
+        finally { Account(innerStep: false); }
+    }
+
+    private async Task OuterRoundsAsync(CancellationToken ct, Action<bool> account)
+    {
         while (!ct.IsCancellationRequested && (_options.RoundsMax == 0 || Round < _options.RoundsMax))
         {
             while (StepsInRound < _options.InnerStepsPerRound && !ct.IsCancellationRequested)
             {
+                account(false);
                 double loss = Trainer.TrainStep(Data.Next, _buffer);
+                account(true);
                 StepsInRound++;
                 if (!double.IsFinite(loss)) throw Diverged($"inner step {Trainer.Step}", $"loss {loss}");
                 Stats.LastLoss = loss;

@@ -20,6 +20,34 @@ public sealed class SwarmStats
     /// <summary>Seconds spent waiting for partners in outer rounds (idle time).</summary>
     public double WaitSeconds { get; set; }
 
+    private readonly object _timeLock = new();
+    private TimeSpan _innerStepTime, _trainingTime;
+
+    /// <summary>Time spent in inner steps of the outer-round phase (forward, backward, optimizer step), measured around each.</summary>
+    public TimeSpan InnerStepTime { get { lock (_timeLock) return _innerStepTime; } }
+
+    /// <summary>Wall time of the outer-round phase so far (from the end of the warm-up to now or to the stop).</summary>
+    public TimeSpan TrainingTime { get { lock (_timeLock) return _trainingTime; } }
+
+    /// <summary>
+    /// Compute utilisation: time in inner steps / wall time of the training part (NaN before the first step). What the
+    /// rest went to: waiting for partners, the outer step, encoding and decoding updates, evaluation.
+    /// </summary>
+    public double Utilisation
+    {
+        get { lock (_timeLock) return _trainingTime > TimeSpan.Zero ? _innerStepTime / _trainingTime : double.NaN; }
+    }
+
+    /// <summary>Adds <paramref name="elapsed"/> to the training part's wall time, and to the inner-step time when it was one.</summary>
+    public void AddTrainingTime(TimeSpan elapsed, bool innerStep)
+    {
+        lock (_timeLock)
+        {
+            _trainingTime += elapsed;
+            if (innerStep) _innerStepTime += elapsed;
+        }
+    }
+
     /// <summary>The peers the current round still waits for (empty between rounds).</summary>
     public IReadOnlyList<string> Awaited { get; set; } = [];
 
