@@ -76,6 +76,57 @@ public static class TokenCache
     public static TokenFile GetOrBuildEmbedded(string cacheDir, ITokenizer tokenizer, Action<string>? log = null) =>
         GetOrBuild(cacheDir, EmbeddedCorpus.SourceKey(), $"embedded {EmbeddedCorpus.Describe()}", EmbeddedCorpus.Documents, tokenizer, log);
 
+    /// <summary>The embedded corpus split by whole assemblies (<see cref="GetOrBuildHeldOut"/>).</summary>
+    public static HeldOutFiles? GetOrBuildEmbeddedHeldOut(string cacheDir, ITokenizer tokenizer, DatasetSplitOptions split, Action<string>? log = null) =>
+        GetOrBuildHeldOut(cacheDir, EmbeddedCorpus.SourceKey(), $"embedded {EmbeddedCorpus.Describe()}", EmbeddedCorpus.UnitDocuments, tokenizer, split, log);
+
+    /// <summary>A corpus path split by whole files or records (<see cref="GetOrBuildHeldOut"/>).</summary>
+    public static HeldOutFiles? GetOrBuildHeldOutFromPath(
+        string cacheDir, string corpusPath, ITokenizer tokenizer, DatasetSplitOptions split, CorpusOptions? options = null, Action<string>? log = null)
+    {
+        options ??= CorpusOptions.Default;
+        options.Validate();
+        IEnumerable<CorpusDocument> Documents()
+        {
+            CorpusSource.CheckFiles(corpusPath, options);
+            return CorpusSource.UnitDocuments(corpusPath, options);
+        }
+
+        return GetOrBuildHeldOut(cacheDir, PathSourceKey(corpusPath, options), $"corpus {Path.GetFullPath(corpusPath)}", Documents, tokenizer, split, log);
+    }
+
+    /// <summary>
+    /// The document split of a corpus as two cached token files, training and validation, each built like
+    /// <see cref="GetOrBuild"/> from the documents <see cref="HeldOutSplit"/> assigns to it (the corpus is read once per
+    /// file on the first build). Null when the rule holds out no unit or every unit: a corpus of one document, or too
+    /// few for the validation fraction; the caller falls back to the chunk split and says so.
+    /// </summary>
+    public static HeldOutFiles? GetOrBuildHeldOut(
+        string cacheDir,
+        string sourceKey,
+        string sourceDescription,
+        Func<IEnumerable<CorpusDocument>> documents,
+        ITokenizer tokenizer,
+        DatasetSplitOptions split,
+        Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(documents);
+        split.Validate();
+        var key = string.Create(CultureInfo.InvariantCulture, $"{sourceKey}|heldout:{split.SplitSeed}:{split.ValidationFraction:R}");
+        IEnumerable<string> Part(bool validation) =>
+            documents().Where(d => HeldOutSplit.IsValidation(d.Unit, split) == validation).Select(d => d.Text);
+        try
+        {
+            var validation = GetOrBuild(cacheDir, key + "|validation", $"held-out validation of {sourceDescription}", () => Part(true), tokenizer, log);
+            var train = GetOrBuild(cacheDir, key + "|train", $"training split of {sourceDescription}", () => Part(false), tokenizer, log);
+            return new HeldOutFiles(train, validation);
+        }
+        catch (NoTokensException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>
     /// Identity of a corpus path for cache keys: every file's relative path, size and modification
     /// time plus the reading options that change the token stream.
@@ -142,7 +193,7 @@ public static class TokenCache
 
             if (writer.Count == 0)
             {
-                throw new DataException($"{sourceDescription} is empty: it produced no tokens; add text or point at another corpus");
+                throw new NoTokensException($"{sourceDescription} is empty: it produced no tokens; add text or point at another corpus");
             }
 
             writer.Commit();
@@ -154,6 +205,9 @@ public static class TokenCache
 
         return TokenFile.Open(outputPath);
     }
+
+    // Build's "no tokens" as its own type: the held-out split meets it when its rule selects no unit, and falls back.
+    private sealed class NoTokensException(string message) : DataException(message);
 
     private static TokenFileWriter OpenWriter(string outputPath, ITokenizer tokenizer, string sourceDescription)
     {
