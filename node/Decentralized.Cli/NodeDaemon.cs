@@ -58,7 +58,7 @@ public sealed partial class NodeDaemon
         // Every member starts from the same weights (seeded by the swarm seed), as DiLoCo and NoLoCo require.
         _log.LogInformation("model: {Estimate}", MemoryEstimate.Describe(model, s.Inner, 1, outerState: true));
         var initial = s.InitFrom is null ? null : InitialWeights.Load(s.InitFrom, model);
-        var stage = new ModelStage(model, seed: s.Swarm.SwarmSeed);
+        var stage = new ModelStage(model, seed: s.Swarm.SwarmSeed, init: s.Init);
         initial?.ApplyTo(stage);
         if (initial is not null) _log.LogInformation("initial weights from {Dir} (hash {Hash})", initial.Directory, initial.Hash);
         using var trainer = new InnerTrainer(stage, s.Inner, device);

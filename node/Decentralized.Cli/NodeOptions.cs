@@ -63,6 +63,7 @@ public static class NodeOptions
                 Data = dataOf(parse),
                 Model = shape.Model,
                 InitFrom = parse.GetValue(initFrom),
+                Init = learning.Init,
                 // The cosine spans the run as train's spans --steps: the warm-up and --rounds x H; an open-ended run (--rounds 0)
                 // decays over OpenEndedScheduleSteps.
                 Inner = learning.Inner(shape, rounds > 0 ? (int)Math.Min(int.MaxValue, learning.SyncWarmupSteps + rounds * learning.InnerStepsPerRound) : OpenEndedScheduleSteps),

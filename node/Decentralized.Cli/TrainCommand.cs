@@ -60,6 +60,7 @@ public static class TrainCommand
                 EvalEvery = parse.GetValue(evalEvery),
                 EvalBatches = parse.GetValue(evalBatches),
                 Seed = learning.Seed,
+                Init = learning.Init,
             }.Validate();
             var torchDevice = DeviceSelector.Resolve(parse.GetValue(device)!);
             var checkpointPath = parse.GetValue(checkpoint);

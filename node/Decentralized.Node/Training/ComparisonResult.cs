@@ -27,6 +27,9 @@ public sealed record ComparisonResult(
     long ValidationTokens,
     IReadOnlyList<LossPoint> Curve)
 {
+    /// <summary>How the starting weights were drawn: gpt2, torch or scale=X.</summary>
+    public string? Init { get; init; }
+
     /// <summary>What validation held out: "document" or "chunk" (set by the caller that opened the data).</summary>
     public string? SplitUnit { get; init; }
 
