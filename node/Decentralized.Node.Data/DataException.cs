@@ -5,7 +5,7 @@ namespace Decentralized.Node.Data;
 /// tokenizer, a corrupt token file. The message is one line that names the offending input and
 /// says what to do, so the CLI can print it as is instead of a stack trace.
 /// </summary>
-public class DataException : Exception
+public sealed class DataException : Exception
 {
     /// <summary>Creates the exception with a one-line, actionable message.</summary>
     public DataException(string message)

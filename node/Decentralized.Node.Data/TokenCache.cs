@@ -113,18 +113,33 @@ public static class TokenCache
         ArgumentNullException.ThrowIfNull(documents);
         split.Validate();
         var key = string.Create(CultureInfo.InvariantCulture, $"{sourceKey}|heldout:{split.SplitSeed}:{split.ValidationFraction:R}");
-        IEnumerable<string> Part(bool validation) =>
-            documents().Where(d => HeldOutSplit.IsValidation(d.Unit, split) == validation).Select(d => d.Text);
-        try
+        var taken = 0L;
+        IEnumerable<string> Part(bool validation)
         {
-            var validation = GetOrBuild(cacheDir, key + "|validation", $"held-out validation of {sourceDescription}", () => Part(true), tokenizer, log);
-            var train = GetOrBuild(cacheDir, key + "|train", $"training split of {sourceDescription}", () => Part(false), tokenizer, log);
-            return new HeldOutFiles(train, validation);
+            taken = 0;
+            foreach (var document in documents().Where(d => HeldOutSplit.IsValidation(d.Unit, split) == validation))
+            {
+                taken++;
+                yield return document.Text;
+            }
         }
-        catch (NoTokensException)
+
+        // A part that selected no document fails its build as an empty corpus; that case, and only it, means "no split".
+        TokenFile? Build(string part, string description, bool validation)
         {
-            return null;
+            try
+            {
+                return GetOrBuild(cacheDir, $"{key}|{part}", $"{description} {sourceDescription}", () => Part(validation), tokenizer, log);
+            }
+            catch (DataException) when (taken == 0)
+            {
+                return null;
+            }
         }
+
+        var validationFile = Build("validation", "held-out validation of", validation: true);
+        var trainFile = validationFile is null ? null : Build("train", "training split of", validation: false);
+        return trainFile is null ? null : new HeldOutFiles(trainFile, validationFile!);
     }
 
     /// <summary>
@@ -193,7 +208,7 @@ public static class TokenCache
 
             if (writer.Count == 0)
             {
-                throw new NoTokensException($"{sourceDescription} is empty: it produced no tokens; add text or point at another corpus");
+                throw new DataException($"{sourceDescription} is empty: it produced no tokens; add text or point at another corpus");
             }
 
             writer.Commit();
@@ -205,9 +220,6 @@ public static class TokenCache
 
         return TokenFile.Open(outputPath);
     }
-
-    // Build's "no tokens" as its own type: the held-out split meets it when its rule selects no unit, and falls back.
-    private sealed class NoTokensException(string message) : DataException(message);
 
     private static TokenFileWriter OpenWriter(string outputPath, ITokenizer tokenizer, string sourceDescription)
     {
