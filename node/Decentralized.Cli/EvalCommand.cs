@@ -28,7 +28,7 @@ public static class EvalCommand
         c.SetAction(parse =>
         {
             var source = parse.GetValue(model) ?? throw new ArgumentException("--model DIR|CHECKPOINT is required");
-            if (parse.GetValue(split) is "validation") return ValidationSplit(load(parse, source), new(parse.GetValue(data), "byte", null, splitUnit(parse)), parse.GetValue(batchSize), parse.GetValue(evalBatches), parse.GetValue(json));
+            if (parse.GetValue(split) is "validation") return ValidationSplit(load(parse, source), parse.GetValue(data), splitUnit(parse), parse.GetValue(batchSize), parse.GetValue(evalBatches), parse.GetValue(json));
             if (parse.GetValue(split) is not "text") throw new ArgumentException($"--split {parse.GetValue(split)}: use text or validation");
             var path = parse.GetValue(data) ?? throw new ArgumentException("--data FILE is required");
             if (!File.Exists(path)) throw new ArgumentException($"data file {path} does not exist");
@@ -47,16 +47,16 @@ public static class EvalCommand
     }
 
     /// <summary>The loss train reports as val_loss, for a loaded model: the corpus's validation batches at the model's context.</summary>
-    private static int ValidationSplit(Decentralized.Node.Generation.LoadedModel loaded, Decentralized.Node.Training.TrainingDataOptions data, int batchSize, int batches, bool json)
+    private static int ValidationSplit(Decentralized.Node.Generation.LoadedModel loaded, string? corpusPath, Decentralized.Node.Data.DatasetSplitUnit splitUnit, int batchSize, int batches, bool json)
     {
         using var _ = loaded;
-        var corpus = Decentralized.Node.Training.TrainingData.Open(data with { Tokenizer = loaded.Tokenizer.Id }, line => Console.Error.WriteLine(line));
+        var corpus = Decentralized.Node.Training.TrainingData.Open(new(corpusPath, loaded.Tokenizer.Id, null, splitUnit), line => Console.Error.WriteLine(line));
         var inner = new Decentralized.Node.Training.InnerOptions(MicroBatchSize: batchSize, SequenceLength: loaded.Model.Config.ContextLength);
         var validation = corpus.Validation(batchSize, inner.SequenceLength, batches > 0 ? batches : int.MaxValue);
         using var trainer = new Decentralized.Node.Training.InnerTrainer(loaded.Model, inner, TorchSharp.torch.CPU);
         double loss = trainer.Evaluate(validation);
         long tokens = validation.Count * (long)batchSize * inner.SequenceLength;
-        if (json) Console.WriteLine(JsonSerializer.Serialize(new { loss, tokens, split = "validation", split_unit = data.SplitUnit.ToString().ToLowerInvariant(), validation_seen_fraction = corpus.Overlap.SeenFraction, validation_dropped_bytes = corpus.Overlap.DroppedLineBytes }));
+        if (json) Console.WriteLine(JsonSerializer.Serialize(new { loss, tokens, split = "validation", split_unit = corpus.Dataset.Options.Unit.ToString().ToLowerInvariant(), validation_seen_fraction = corpus.Overlap.SeenFraction, validation_dropped_bytes = corpus.Overlap.DroppedLineBytes }));
         else Console.Error.WriteLine($"eval {loaded.Origin}: validation loss {loss:F4} nats over {tokens:N0} predictions ({validation.Count} batches of {batchSize} x {inner.SequenceLength})");
         return 0;
     }

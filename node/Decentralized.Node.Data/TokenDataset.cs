@@ -108,7 +108,11 @@ public sealed class TokenDataset
     public int ChunkStart(int index) => (uint)index < (uint)ChunkCount ? _starts[index] : throw new ArgumentOutOfRangeException(nameof(index));
 
     /// <summary>Length of chunk <paramref name="index"/>.</summary>
-    public int ChunkLength(int index) => ChunkStart(index) is var start ? _starts[index + 1] - start : 0;
+    public int ChunkLength(int index)
+    {
+        var start = ChunkStart(index);
+        return _starts[index + 1] - start;
+    }
 
     /// <summary>The tokens of chunk <paramref name="index"/>.</summary>
     public ReadOnlyMemory<ushort> Chunk(int index) => Tokens.Slice(ChunkStart(index), ChunkLength(index));
