@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Decentralized.Node.Model;
 using Decentralized.Node.Outer;
 using Decentralized.Node.Rounds;
 using Decentralized.Node.Training;
@@ -11,7 +12,7 @@ namespace Decentralized.Cli;
 /// the batch shape come from the caller (<c>--steps</c> for train, <c>--rounds</c> for a node; <see cref="ShapeOptions"/>).
 /// </summary>
 public sealed record LearningOptions(Algorithm Algorithm, int InnerStepsPerRound, int SyncWarmupSteps, double LearningRate, int WarmupSteps,
-    double MinLearningRateRatio, int BatchTokens, DiLoCoOptions DiLoCo, long Seed, RoundSettings Rounds)
+    double MinLearningRateRatio, int BatchTokens, DiLoCoOptions DiLoCo, long Seed, RoundSettings Rounds, WeightInit Init)
 {
     /// <summary>Adds the learning options to <paramref name="c"/>; <paramref name="ddp"/> also offers the in-process DDP baseline.</summary>
     public static Func<ParseResult, LearningOptions> Declare(Command c, bool ddp)
@@ -29,6 +30,7 @@ public sealed record LearningOptions(Algorithm Algorithm, int InnerStepsPerRound
         // Train runs no network: it has the round options without the waiting and refusing ones.
         var roundsOf = RoundSettings.Declare(c, network: !ddp);
         var seed = c.Add("seed", "Seed of the initial weights, the data shards and NoLoCo's pairing (every member of a swarm must use the same).", 1L);
+        var init = c.Add("init", "Starting weights drawn from --seed: gpt2 (N(0, 0.02), residual projections shrunk by 1/sqrt(2L)) | torch (torch.nn defaults: Linear U(+-1/sqrt(fan_in)), embedding N(0, 1)) | scale=X (gpt2's shape with std X). Every member of a swarm must use the same.", "gpt2");
         return parse =>
         {
             var a = AlgorithmNames.Parse(parse.GetValue(algorithm)!);
@@ -37,7 +39,7 @@ public sealed record LearningOptions(Algorithm Algorithm, int InnerStepsPerRound
             return new LearningOptions(a, parse.GetValue(innerSteps), parse.GetValue(syncWarmup),
                 parse.GetValue(lr), parse.GetValue(warmup), parse.GetValue(minLrRatio), parse.GetValue(batchTokens),
                 new DiLoCoOptions(parse.GetValue(outerLr), parse.GetValue(outerMomentum), ParseForm(parse.GetValue(outerForm)!)),
-                parse.GetValue(seed), roundsOf(parse));
+                parse.GetValue(seed), roundsOf(parse), WeightInit.Parse(parse.GetValue(init)!));
         };
     }
 

@@ -28,9 +28,13 @@ public sealed partial class NodeDaemon
         {
             ["model"] = FormattableString.Invariant($"{m.Layers} layers x {m.Dim} wide, {m.Heads} heads, context {m.ContextLength}, vocabulary {m.VocabSize} ({m.Hash()})"),
             ["tokenizer"] = s.Data.Tokenizer,
+            // Members on different splits would train on each other's validation text.
+            ["split-unit"] = s.Data.SplitUnit.ToString().ToLowerInvariant(),
             ["algorithm"] = s.Swarm.Algorithm.ToString().ToLowerInvariant(),
             ["inner-steps"] = L(s.Swarm.InnerStepsPerRound),
             ["seed"] = L(s.Swarm.SwarmSeed),
+            // Every member draws its starting weights from the seed; with another scheme they would start apart.
+            ["init"] = s.Init.ToString(),
             ["compress"] = s.Compress,
             ["overlap"] = s.Swarm.Overlap ? "on" : "off",
             ["sync-warmup"] = L(s.Swarm.SyncWarmupSteps),

@@ -26,6 +26,7 @@ public sealed partial class NodeDaemon
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private readonly List<object> _curve = new();
     private double _firstValidationLoss = double.NaN;
+    private Decentralized.Node.Data.ValidationOverlap? _validationOverlap;
 
     public NodeDaemon(NodeSettings settings, ILoggerFactory logs)
     {
@@ -48,6 +49,7 @@ public sealed partial class NodeDaemon
         if (s.Swarm.SwarmKey.Length == 0)
             _log.LogWarning("open swarm: no --swarm-key, so anyone who reaches this node can join and send updates; create a key with `decentralized keygen --swarm-key swarm.key` and start every member with --swarm-key @swarm.key");
         var data = TrainingData.Open(s.Data, line => _log.LogInformation("{Line}", line));
+        _validationOverlap = data.Overlap;
         var model = s.Model with { VocabSize = data.Tokenizer.VocabSize };
         int shard = s.ShardIndex ?? ShardOf(key.PeerId, s.ShardCount);
         var source = data.ForReplica(s.Swarm.SwarmSeed, shard, s.ShardCount, s.Inner.MicroBatchSize, s.Inner.SequenceLength);
@@ -56,7 +58,7 @@ public sealed partial class NodeDaemon
         // Every member starts from the same weights (seeded by the swarm seed), as DiLoCo and NoLoCo require.
         _log.LogInformation("model: {Estimate}", MemoryEstimate.Describe(model, s.Inner, 1, outerState: true));
         var initial = s.InitFrom is null ? null : InitialWeights.Load(s.InitFrom, model);
-        var stage = new ModelStage(model, seed: s.Swarm.SwarmSeed);
+        var stage = new ModelStage(model, seed: s.Swarm.SwarmSeed, init: s.Init);
         initial?.ApplyTo(stage);
         if (initial is not null) _log.LogInformation("initial weights from {Dir} (hash {Hash})", initial.Directory, initial.Hash);
         using var trainer = new InnerTrainer(stage, s.Inner, device);

@@ -21,9 +21,7 @@ public static class NodeOptions
         var bootstrap = Many(c, "bootstrap", "Multiaddr of any swarm member, with /p2p/<id> (repeatable). None: start a new swarm.");
         var keyFile = c.Add("key-file", "Identity key file (created with owner-only permissions if missing).", NodeDefaults.KeyFile);
         var dataDir = c.Add("data-dir", "Where checkpoints live; a checkpoint found here is resumed.", NodeDefaults.DataDir);
-        var data = c.AddOptional<string>("data", "Corpus: text file, folder or JSONL (default: the embedded corpus).");
-        var tokenizer = c.Add("tokenizer", "byte | gpt2.", "byte");
-        var cacheDir = c.AddOptional<string>("cache-dir", "Token cache folder.");
+        var dataOf = DataOptions.Declare(c);
         var shapeOf = ShapeOptions.Declare(c, "small", 16);
         // The learning options are train's own declaration: a swarm trains as `decentralized train` measured.
         var learningOf = LearningOptions.Declare(c, ddp: false);
@@ -63,9 +61,10 @@ public static class NodeOptions
                 Bootstrap = parse.GetValue(bootstrap) ?? [],
                 KeyFile = parse.GetValue(keyFile)!,
                 DataDir = parse.GetValue(dataDir)!,
-                Data = new TrainingDataOptions(parse.GetValue(data), parse.GetValue(tokenizer)!, parse.GetValue(cacheDir)),
+                Data = dataOf(parse),
                 Model = shape.Model,
                 InitFrom = parse.GetValue(initFrom),
+                Init = learning.Init,
                 // The cosine spans the run as train's spans --steps: the warm-up and --rounds x H; an open-ended run (--rounds 0)
                 // decays over OpenEndedScheduleSteps.
                 Inner = learning.Inner(shape, rounds > 0 ? (int)Math.Min(int.MaxValue, learning.SyncWarmupSteps + rounds * learning.InnerStepsPerRound) : OpenEndedScheduleSteps),

@@ -20,6 +20,9 @@ public sealed record NodeSettings
     public ModelConfig Model { get; init; } = ModelConfig.Small;
     /// <summary>Hugging Face Llama directory whose weights the run starts from (their hash enters the config hash); null: seeded.</summary>
     public string? InitFrom { get; init; }
+
+    /// <summary>How the starting weights are drawn from the swarm seed (<c>--init</c>); every member must use the same.</summary>
+    public Decentralized.Node.Model.WeightInit Init { get; init; } = Decentralized.Node.Model.WeightInit.Gpt2;
     public InnerOptions Inner { get; init; } = new(TotalSteps: 100_000);
     public SwarmOptions Swarm { get; init; } = new();
     public DiLoCoOptions DiLoCo { get; init; } = new();

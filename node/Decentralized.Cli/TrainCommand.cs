@@ -23,9 +23,7 @@ public static class TrainCommand
         var steps = c.Add("steps", "Inner steps per replica for the whole run.", 2000);
         var learningOf = LearningOptions.Declare(c, ddp: true);
         var shapeOf = ShapeOptions.Declare(c, "small", 16);
-        var tokenizer = c.Add("tokenizer", "byte | gpt2.", "byte");
-        var data = c.AddOptional<string>("data", "A text file, a folder of them, or JSONL with a \"text\" field (default: the embedded corpus).");
-        var cacheDir = c.AddOptional<string>("cache-dir", "Where tokenized corpora are cached (default ~/.cache/decentralized).");
+        var dataOf = DataOptions.Declare(c);
         var evalEvery = c.Add("eval-every", "Validate every N steps (0: only at the end).", 200);
         var evalBatches = c.Add("eval-batches", "Fixed validation micro-batches per evaluation.", 16);
         var device = c.Add("device", "cpu | cuda | auto.", "auto");
@@ -62,6 +60,7 @@ public static class TrainCommand
                 EvalEvery = parse.GetValue(evalEvery),
                 EvalBatches = parse.GetValue(evalBatches),
                 Seed = learning.Seed,
+                Init = learning.Init,
             }.Validate();
             var torchDevice = DeviceSelector.Resolve(parse.GetValue(device)!);
             var checkpointPath = parse.GetValue(checkpoint);
@@ -71,8 +70,7 @@ public static class TrainCommand
             if (!parse.GetValue(resume) && checkpointPath is not null && File.Exists(checkpointPath))
                 throw new ArgumentException($"checkpoint {checkpointPath} already exists: pass --resume to continue it, or choose another path");
 
-            var dataOptions = new TrainingDataOptions(parse.GetValue(data), parse.GetValue(tokenizer)!, parse.GetValue(cacheDir));
-            var corpus = TrainingData.Open(dataOptions, Log);
+            var corpus = TrainingData.Open(dataOf(parse), Log);
             if (corpus.Tokenizer.VocabSize != options.Model.VocabSize)
                 options = options with { Model = options.Model with { VocabSize = corpus.Tokenizer.VocabSize } };
             var validation = corpus.Validation(options.Inner.MicroBatchSize, options.Inner.SequenceLength, options.EvalBatches);
@@ -102,6 +100,7 @@ public static class TrainCommand
             ComparisonResult result;
             using (signals) result = run.Run(parse.GetValue(stopAfter), stop);
             ComparisonCheckpoint.Save(checkpointPath, run, options, run.CodecSpec);
+            result = result with { SplitUnit = corpus.Dataset.Options.Unit.ToString().ToLowerInvariant(), ValidationSeenFraction = corpus.Overlap.SeenFraction };
             if (stop.IsCancellationRequested && run.Step < options.StepsPerReplica)
             {
                 Log($"stopped at step {run.Step}/{options.StepsPerReplica}; saved {checkpointPath}; go on with the same options and --checkpoint {checkpointPath} --resume");

@@ -200,6 +200,8 @@ public sealed class BatchSampler
     {
         var h = Hash64.Combine((ulong)dataset.Tokens.Length, (ulong)dataset.Options.ChunkTokens, (ulong)dataset.Options.SplitSeed);
         h = Hash64.Combine(h, BitConverter.DoubleToUInt64Bits(dataset.Options.ValidationFraction), (ulong)dataset.Options.MinValidationChunks);
+        // Chunk-split samplers keep the fingerprint they had before the document split existed, so old checkpoints resume.
+        h = dataset.Options.Unit == DatasetSplitUnit.Chunk ? h : Hash64.Combine(h, 0x444F43554D454E54UL); // "DOCUMENT"
         h = Hash64.Combine(h, (ulong)shard.Seed, ((ulong)(uint)shard.ReplicaIndex << 32) | (uint)shard.ReplicaCount);
         return Hash64.Combine(h, (ulong)batchSize, (ulong)sequenceLength);
     }

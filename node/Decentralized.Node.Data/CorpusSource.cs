@@ -14,12 +14,22 @@ public static class CorpusSource
     /// <see cref="DataException"/>: a binary or non-UTF-8 file, a bad JSONL line (file:line), an
     /// over-long line, and finally an empty corpus.
     /// </summary>
-    public static IEnumerable<string> Documents(string path, CorpusOptions? options = null)
+    public static IEnumerable<string> Documents(string path, CorpusOptions? options = null) =>
+        UnitDocuments(path, options).Select(d => d.Text);
+
+    /// <summary>
+    /// <see cref="Documents"/> with the unit each document is held out with (<see cref="CorpusDocument"/>): in a
+    /// folder, a text file's relative path; a .jsonl record is "path#line"; a lone text file's pieces are "name#k".
+    /// </summary>
+    public static IEnumerable<CorpusDocument> UnitDocuments(string path, CorpusOptions? options = null)
     {
         options ??= CorpusOptions.Default;
         options.Validate();
         var files = ListFiles(path, options);
-        return NonEmpty(files.SelectMany(file => Guard(ReadFile(file, options), file)), path, files.Count);
+        var full = Path.GetFullPath(path);
+        var root = File.Exists(full) ? Path.GetDirectoryName(full)! : full;
+        var lone = files.Count == 1;
+        return NonEmpty(files.SelectMany(file => Guard(ReadFile(file, Relative(root, file), lone, options), file)), path, files.Count);
     }
 
     /// <summary>
@@ -103,12 +113,13 @@ public static class CorpusSource
     /// <summary>True when a file is read as JSON Lines (by its .jsonl extension).</summary>
     public static bool IsJsonl(string path) => path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase);
 
-    private static IEnumerable<string> ReadFile(string file, CorpusOptions options)
+    // A text file of a folder is one unit; a lone text file has nothing else to hold out, so its pieces are units.
+    private static IEnumerable<CorpusDocument> ReadFile(string file, string unit, bool lone, CorpusOptions options)
     {
         var encoding = TextSniffer.Check(file);
         return IsJsonl(file)
-            ? JsonlDocuments.Read(file, encoding, options)
-            : TextDocuments.Read(file, encoding, options.MaxDocumentChars);
+            ? JsonlDocuments.Read(file, encoding, options).Select(r => new CorpusDocument($"{unit}#{r.Line}", r.Text))
+            : TextDocuments.Read(file, encoding, options.MaxDocumentChars).Select((text, k) => new CorpusDocument(lone ? $"{unit}#{k}" : unit, text));
     }
 
     private static void Walk(string root, List<string> files, int maxFiles, string shownPath)
@@ -149,9 +160,9 @@ public static class CorpusSource
         Path.GetRelativePath(root, file).Replace(Path.DirectorySeparatorChar, '/');
 
     // Wraps low-level I/O failures during enumeration into one-line DataExceptions naming the file.
-    private static IEnumerable<string> Guard(IEnumerable<string> documents, string file)
+    private static IEnumerable<CorpusDocument> Guard(IEnumerable<CorpusDocument> documents, string file)
     {
-        IEnumerator<string> enumerator;
+        IEnumerator<CorpusDocument> enumerator;
         try
         {
             enumerator = documents.GetEnumerator();
@@ -182,19 +193,19 @@ public static class CorpusSource
         }
     }
 
-    private static IEnumerable<string> NonEmpty(IEnumerable<string> documents, string path, int fileCount)
+    private static IEnumerable<CorpusDocument> NonEmpty(IEnumerable<CorpusDocument> documents, string path, int fileCount)
     {
         var any = false;
         foreach (var document in documents)
         {
-            var text = document.Trim();
+            var text = document.Text.Trim();
             if (text.Length == 0)
             {
                 continue;
             }
 
             any = true;
-            yield return text;
+            yield return document with { Text = text };
         }
 
         if (!any)

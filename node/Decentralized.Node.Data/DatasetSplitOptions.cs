@@ -1,8 +1,15 @@
 namespace Decentralized.Node.Data;
 
-/// <summary>How a token stream is cut into chunks and which chunks are held out for validation.</summary>
+/// <summary>How a token stream is cut into chunks and which text is held out for validation.</summary>
 public sealed record DatasetSplitOptions
 {
+    /// <summary>
+    /// What is held out (default <see cref="DatasetSplitUnit.Document"/>): whole documents, so validation measures
+    /// text the model never trained on. <see cref="DatasetSplitUnit.Chunk"/> is the earlier split, kept only to
+    /// re-score results made with it.
+    /// </summary>
+    public DatasetSplitUnit Unit { get; init; } = DatasetSplitUnit.Document;
+
     /// <summary>
     /// Tokens per chunk, the unit of the train/validation split and of replica shards (default 4096).
     /// A training sequence never crosses a chunk edge, so it must be at least sequence length + 1;
@@ -10,7 +17,7 @@ public sealed record DatasetSplitOptions
     /// </summary>
     public int ChunkTokens { get; init; } = 4096;
 
-    /// <summary>Probability that a chunk is held out for validation (default 0.02).</summary>
+    /// <summary>Probability that a document unit (or, by chunk, a chunk) is held out for validation (default 0.02).</summary>
     public double ValidationFraction { get; init; } = 0.02;
 
     /// <summary>
@@ -39,6 +46,11 @@ public sealed record DatasetSplitOptions
         if (!(ValidationFraction >= 0 && ValidationFraction <= 0.5))
         {
             throw new ArgumentException($"ValidationFraction must be in [0, 0.5], was {ValidationFraction}");
+        }
+
+        if (!Enum.IsDefined(Unit))
+        {
+            throw new ArgumentException($"Unit must be document or chunk, was {Unit}");
         }
 
         if (MinValidationChunks < 0)

@@ -64,7 +64,13 @@ public static class EmbeddedCorpus
     public static string Describe() => Describe(Locate());
 
     /// <summary>Streams the prose documents (one per documented API member) of every XML file.</summary>
-    public static IEnumerable<string> Documents()
+    public static IEnumerable<string> Documents() => UnitDocuments().Select(d => d.Text);
+
+    /// <summary>
+    /// <see cref="Documents"/> with their unit: the XML file's name, so the held-out split holds out an assembly's
+    /// documentation whole (its members' docs share phrasing that a random chunk split would leak).
+    /// </summary>
+    public static IEnumerable<CorpusDocument> UnitDocuments()
     {
         var files = Files();
         if (files.Count == 0)
@@ -72,7 +78,7 @@ public static class EmbeddedCorpus
             throw new DataException($"embedded corpus folder '{Locate()}' has no XML files; pass a corpus path instead");
         }
 
-        return files.SelectMany(ReadGuarded);
+        return files.SelectMany(file => ReadGuarded(file).Select(text => new CorpusDocument(Path.GetFileName(file), text)));
     }
 
     private static IEnumerable<string> ReadGuarded(string file)

@@ -25,6 +25,21 @@ internal static class Hash64
     /// <summary>Combination of three words.</summary>
     public static ulong Combine(ulong a, ulong b, ulong c) => Combine(Combine(a, b), c);
 
+    /// <summary>
+    /// A string's hash, the same on every machine (FNV-1a over its UTF-16 code units, then <see cref="Mix"/>);
+    /// string.GetHashCode is randomised per process, so peers would disagree.
+    /// </summary>
+    public static ulong OfText(ReadOnlySpan<char> text)
+    {
+        var h = 0xCBF29CE484222325UL;
+        foreach (var c in text)
+        {
+            h = (h ^ c) * 0x100000001B3UL;
+        }
+
+        return Mix(h);
+    }
+
     /// <summary>Maps a hash to a double uniform in [0, 1) using its top 53 bits.</summary>
     public static double ToUnit(ulong h) => (h >> 11) * (1.0 / (1UL << 53));
 }

@@ -12,7 +12,8 @@ internal static class JsonlDocuments
 {
     private static readonly JsonDocumentOptions ParseOptions = new() { MaxDepth = 64, CommentHandling = JsonCommentHandling.Disallow };
 
-    public static IEnumerable<string> Read(string path, Encoding encoding, CorpusOptions options)
+    /// <summary>Each record's text with its line number (the record's unit in the held-out split).</summary>
+    public static IEnumerable<(long Line, string Text)> Read(string path, Encoding encoding, CorpusOptions options)
     {
         var reader = new StreamReader(path, encoding, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
         using var lines = new BoundedLineReader(reader, path, options.MaxLineChars);
@@ -24,7 +25,7 @@ internal static class JsonlDocuments
                 continue;
             }
 
-            yield return ParseLine(line, path, lines.LineNumber, options.JsonlTextField);
+            yield return (lines.LineNumber, ParseLine(line, path, lines.LineNumber, options.JsonlTextField));
         }
     }
 

@@ -76,6 +76,72 @@ public static class TokenCache
     public static TokenFile GetOrBuildEmbedded(string cacheDir, ITokenizer tokenizer, Action<string>? log = null) =>
         GetOrBuild(cacheDir, EmbeddedCorpus.SourceKey(), $"embedded {EmbeddedCorpus.Describe()}", EmbeddedCorpus.Documents, tokenizer, log);
 
+    /// <summary>The embedded corpus split by whole assemblies (<see cref="GetOrBuildHeldOut"/>).</summary>
+    public static HeldOutFiles? GetOrBuildEmbeddedHeldOut(string cacheDir, ITokenizer tokenizer, DatasetSplitOptions split, Action<string>? log = null) =>
+        GetOrBuildHeldOut(cacheDir, EmbeddedCorpus.SourceKey(), $"embedded {EmbeddedCorpus.Describe()}", EmbeddedCorpus.UnitDocuments, tokenizer, split, log);
+
+    /// <summary>A corpus path split by whole files or records (<see cref="GetOrBuildHeldOut"/>).</summary>
+    public static HeldOutFiles? GetOrBuildHeldOutFromPath(
+        string cacheDir, string corpusPath, ITokenizer tokenizer, DatasetSplitOptions split, CorpusOptions? options = null, Action<string>? log = null)
+    {
+        options ??= CorpusOptions.Default;
+        options.Validate();
+        IEnumerable<CorpusDocument> Documents()
+        {
+            CorpusSource.CheckFiles(corpusPath, options);
+            return CorpusSource.UnitDocuments(corpusPath, options);
+        }
+
+        return GetOrBuildHeldOut(cacheDir, PathSourceKey(corpusPath, options), $"corpus {Path.GetFullPath(corpusPath)}", Documents, tokenizer, split, log);
+    }
+
+    /// <summary>
+    /// The document split of a corpus as two cached token files, training and validation, each built like
+    /// <see cref="GetOrBuild"/> from the documents <see cref="HeldOutSplit"/> assigns to it (the corpus is read once per
+    /// file on the first build). Null when the rule holds out no unit or every unit: a corpus of one document, or too
+    /// few for the validation fraction; the caller falls back to the chunk split and says so.
+    /// </summary>
+    public static HeldOutFiles? GetOrBuildHeldOut(
+        string cacheDir,
+        string sourceKey,
+        string sourceDescription,
+        Func<IEnumerable<CorpusDocument>> documents,
+        ITokenizer tokenizer,
+        DatasetSplitOptions split,
+        Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(documents);
+        split.Validate();
+        var key = string.Create(CultureInfo.InvariantCulture, $"{sourceKey}|heldout:{split.SplitSeed}:{split.ValidationFraction:R}");
+        var taken = 0L;
+        IEnumerable<string> Part(bool validation)
+        {
+            taken = 0;
+            foreach (var document in documents().Where(d => HeldOutSplit.IsValidation(d.Unit, split) == validation))
+            {
+                taken++;
+                yield return document.Text;
+            }
+        }
+
+        // A part that selected no document fails its build as an empty corpus; that case, and only it, means "no split".
+        TokenFile? Build(string part, string description, bool validation)
+        {
+            try
+            {
+                return GetOrBuild(cacheDir, $"{key}|{part}", $"{description} {sourceDescription}", () => Part(validation), tokenizer, log);
+            }
+            catch (DataException) when (taken == 0)
+            {
+                return null;
+            }
+        }
+
+        var validationFile = Build("validation", "held-out validation of", validation: true);
+        var trainFile = validationFile is null ? null : Build("train", "training split of", validation: false);
+        return trainFile is null ? null : new HeldOutFiles(trainFile, validationFile!);
+    }
+
     /// <summary>
     /// Identity of a corpus path for cache keys: every file's relative path, size and modification
     /// time plus the reading options that change the token stream.

@@ -1,17 +1,22 @@
 namespace Decentralized.Node.Data;
 
 /// <summary>
-/// A token stream cut into fixed-size chunks with a deterministic train/validation split. Whether
-/// chunk i is validation depends only on (split seed, i), never on how many replicas train, so
-/// every peer agrees on the held-out text without talking. All chunks hold ChunkTokens tokens except
-/// the last: a remainder of at least half a chunk forms a short last chunk, a smaller one is
-/// appended to the last full chunk (so no chunk is a useless sliver).
+/// Tokens cut into chunks (the unit of replica shards and of training windows) with a deterministic train/validation
+/// split that depends only on the split seed, never on how many replicas train, so every peer (a joiner too) agrees
+/// on the held-out text without talking. Two splits exist (<see cref="DatasetSplitUnit"/>): <see cref="HeldOut"/>
+/// takes a training and a validation stream whose documents were assigned whole (<see cref="HeldOutSplit"/>); the
+/// chunk constructor draws each chunk of one stream. Within a stream all chunks hold ChunkTokens tokens except the
+/// last: a remainder of at least half a chunk forms a short last chunk, a smaller one is appended to the last full
+/// chunk (so no chunk is a useless sliver).
 /// </summary>
 public sealed class TokenDataset
 {
     private const ulong SplitDomain = 0x53504C4954UL; // "SPLIT"
     private readonly int[] _train;
     private readonly int[] _validation;
+
+    // Chunk i is Tokens[_starts[i].._starts[i + 1]).
+    private readonly int[] _starts;
 
     /// <summary>Splits the tokens of a token file.</summary>
     public TokenDataset(TokenFile file, DatasetSplitOptions? options = null)
@@ -37,7 +42,42 @@ public sealed class TokenDataset
         }
 
         ChunkCount = chunkCount;
+        _starts = ChunkStarts(0, tokens.Length, chunkTokens).Append(tokens.Length).ToArray();
         (_train, _validation) = Split(chunkCount, Options);
+    }
+
+    private TokenDataset(ushort[] tokens, int trainTokens, int vocabSize, DatasetSplitOptions options)
+    {
+        Options = options;
+        Tokens = tokens;
+        VocabSize = vocabSize;
+        var train = ChunkStarts(0, trainTokens, options.ChunkTokens).ToArray();
+        var validation = ChunkStarts(trainTokens, tokens.Length - trainTokens, options.ChunkTokens).ToArray();
+        _starts = [.. train, .. validation, tokens.Length];
+        ChunkCount = _starts.Length - 1;
+        _train = Enumerable.Range(0, train.Length).ToArray();
+        _validation = Enumerable.Range(train.Length, validation.Length).ToArray();
+    }
+
+    /// <summary>
+    /// A split made by whole documents: every chunk of <paramref name="train"/> trains, every chunk of
+    /// <paramref name="validation"/> is held out. <see cref="Tokens"/> is their concatenation (training first).
+    /// </summary>
+    /// <exception cref="DataException">Either stream is empty.</exception>
+    public static TokenDataset HeldOut(ReadOnlySpan<ushort> train, ReadOnlySpan<ushort> validation, int vocabSize, DatasetSplitOptions? options = null)
+    {
+        options ??= DatasetSplitOptions.Default;
+        options.Validate();
+        if (train.IsEmpty || validation.IsEmpty)
+        {
+            throw new DataException(
+                $"the held-out split has {train.Length} training and {validation.Length} validation tokens; both need text: add documents, raise the validation fraction or use --split-unit chunk");
+        }
+
+        var tokens = new ushort[checked(train.Length + validation.Length)];
+        train.CopyTo(tokens);
+        validation.CopyTo(tokens.AsSpan(train.Length));
+        return new TokenDataset(tokens, train.Length, vocabSize, options);
     }
 
     /// <summary>All tokens.</summary>
@@ -65,17 +105,13 @@ public sealed class TokenDataset
     public long ValidationTokenCount => _validation.Sum(i => (long)ChunkLength(i));
 
     /// <summary>Start offset of chunk <paramref name="index"/> in <see cref="Tokens"/>.</summary>
-    public int ChunkStart(int index) => checked(index * Options.ChunkTokens);
+    public int ChunkStart(int index) => (uint)index < (uint)ChunkCount ? _starts[index] : throw new ArgumentOutOfRangeException(nameof(index));
 
     /// <summary>Length of chunk <paramref name="index"/>.</summary>
     public int ChunkLength(int index)
     {
-        if ((uint)index >= (uint)ChunkCount)
-        {
-            throw new ArgumentOutOfRangeException(nameof(index));
-        }
-
-        return index == ChunkCount - 1 ? Tokens.Length - ChunkStart(index) : Options.ChunkTokens;
+        var start = ChunkStart(index);
+        return _starts[index + 1] - start;
     }
 
     /// <summary>The tokens of chunk <paramref name="index"/>.</summary>
@@ -91,6 +127,10 @@ public sealed class TokenDataset
     /// <summary>The fixed validation batches (identical on every call with the same arguments).</summary>
     public ValidationBatches Validation(int batchSize, int sequenceLength, int maxBatches) =>
         new(this, batchSize, sequenceLength, maxBatches);
+
+    // Starts of the chunks of the stream Tokens[offset..offset + length) (none when it is empty).
+    private static IEnumerable<int> ChunkStarts(int offset, int length, int chunkTokens) =>
+        Enumerable.Range(0, CountChunks(length, chunkTokens)).Select(i => offset + (i * chunkTokens));
 
     private static int CountChunks(int tokenCount, int chunkTokens)
     {

@@ -12,6 +12,7 @@ public sealed class NodeRunOptionsTests
     [InlineData("outer-lr")] [InlineData("outer-momentum")] [InlineData("outer-form")]
     [InlineData("noloco-alpha")] [InlineData("noloco-beta")] [InlineData("noloco-gamma")] [InlineData("noloco-form")]
     [InlineData("noloco-payload")] [InlineData("group-size")] [InlineData("sync-warmup")] [InlineData("min-lr-ratio")] [InlineData("batch-tokens")]
+    [InlineData("init")] [InlineData("split-unit")]
     public void NodeRunHasTrainsLearningOptionWithTheSameDefault(string name)
     {
         var train = TrainCommand.Create();
@@ -35,6 +36,7 @@ public sealed class NodeRunOptionsTests
     [InlineData("noloco", "--noloco-form", "nesterov")] [InlineData("noloco", "--noloco-payload", "delta+slow")] [InlineData("noloco", "--tokenizer", "gpt2")]
     [InlineData("diloco", "--outer-lr", "0.7")] [InlineData("diloco", "--outer-momentum", "0.9")] [InlineData("diloco", "--outer-form", "heavyball")]
     [InlineData("diloco", "--layers", "3")] [InlineData("noloco", "--algorithm", "diloco")] [InlineData("diloco", "--sync-warmup", "100")]
+    [InlineData("noloco", "--init", "torch")] [InlineData("diloco", "--init", "scale=0.05")] [InlineData("noloco", "--split-unit", "chunk")]
     public void EveryWireOrModelSettingEntersTheGateByName(string algorithm, string option, string value)
     {
         var ours = Identity("--algorithm", algorithm);
@@ -49,7 +51,8 @@ public sealed class NodeRunOptionsTests
     public void SettingsMembersMayChooseForThemselvesStayOutOfTheGate(string option, string value) =>
         Assert.Equal(Identity().ConfigHash, Identity(option, value).ConfigHash);   // --outer-lr: not used by the default NoLoCo
 
-    private static Decentralized.Node.Swarm.SwarmIdentity Identity(params string[] args)
+    /// <summary>The gate identity of <c>node run</c> with <paramref name="args"/>.</summary>
+    internal static Decentralized.Node.Swarm.SwarmIdentity Identity(params string[] args)
     {
         var run = new Command("run");
         var read = NodeOptions.Declare(run);

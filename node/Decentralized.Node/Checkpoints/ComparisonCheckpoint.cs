@@ -83,9 +83,13 @@ public static class ComparisonCheckpoint
         return chain[sender].FeedbackOf(key[(slash + 1)..]);
     }
 
+    // The init joins the model hash only when it is not the default, so checkpoints written before --init existed resume.
+    private static string ModelIdentity(ComparisonOptions o) =>
+        o.Init == Model.WeightInit.Gpt2 ? o.Model.Hash() : $"{o.Model.Hash()} with --init {o.Init}";
+
     private static void WriteIdentity(BinaryWriter w, ComparisonOptions o, string codec)
     {
-        w.Write(o.Model.Hash());
+        w.Write(ModelIdentity(o));
         w.Write(o.Algorithm.Name());
         w.Write(o.Replicas);
         w.Write(o.InnerStepsPerRound);
@@ -101,7 +105,7 @@ public static class ComparisonCheckpoint
             if (!EqualityComparer<T>.Default.Equals(saved, now))
                 throw new CheckpointException($"checkpoint {path} was written with {what} {saved}, this run uses {now}");
         }
-        Same("model config", hash, o.Model.Hash());
+        Same("model config", hash, ModelIdentity(o));
         Same("algorithm", algorithm, o.Algorithm.Name());
         Same("replicas", replicas, o.Replicas);
         Same("inner steps per round", h, o.InnerStepsPerRound);

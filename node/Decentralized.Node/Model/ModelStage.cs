@@ -22,8 +22,11 @@ public sealed class ModelStage : nn.Module<Tensor, Tensor>
     public bool IsFirst => StageIndex == 0;
     public bool IsLast => StageIndex == StageCount - 1;
 
-    /// <summary>Builds stage <paramref name="stageIndex"/> of <paramref name="stageCount"/>, initialised from <paramref name="seed"/>.</summary>
-    public ModelStage(ModelConfig config, int stageIndex = 0, int stageCount = 1, long seed = 0) : base(nameof(ModelStage))
+    /// <summary>
+    /// Builds stage <paramref name="stageIndex"/> of <paramref name="stageCount"/>, initialised from <paramref name="seed"/>
+    /// as <paramref name="init"/> says (default <see cref="WeightInit.Gpt2"/>).
+    /// </summary>
+    public ModelStage(ModelConfig config, int stageIndex = 0, int stageCount = 1, long seed = 0, WeightInit? init = null) : base(nameof(ModelStage))
     {
         config.Validate();
         if (stageCount < 1 || stageCount > config.Layers)
@@ -44,7 +47,7 @@ public sealed class ModelStage : nn.Module<Tensor, Tensor>
             head = nn.Linear(config.Dim, config.VocabSize, hasBias: false);
         }
         RegisterComponents();
-        InitialiseWeights(seed);
+        InitialiseWeights(seed, init ?? WeightInit.Gpt2);
     }
 
     private readonly int _firstLayer;
@@ -107,27 +110,35 @@ public sealed class ModelStage : nn.Module<Tensor, Tensor>
         head is null ? [] : final_norm!.parameters().Concat(head.parameters());
 
     /// <summary>
-    /// GPT-2 style initialisation: N(0, 0.02), residual projections scaled by 1/sqrt(2L). Each part draws
-    /// from its own generator keyed by its global layer, so a stage built alone equals the same layers
-    /// inside a full model (pipeline stages and the whole model start from identical weights).
+    /// Draws the weights as <paramref name="init"/> says (<see cref="WeightInit"/>). Each part draws from its own
+    /// generator keyed by its global layer, so a stage built alone equals the same layers inside a full model
+    /// (pipeline stages and the whole model start from identical weights).
     /// </summary>
-    private void InitialiseWeights(long seed)
+    private void InitialiseWeights(long seed, WeightInit init)
     {
         using var noGrad = no_grad();
-        if (embed is not null) Initialise(embed, seed, part: -1);
-        for (int i = 0; i < blocks.Count; i++) Initialise(blocks[i], seed, part: _firstLayer + i);
-        if (head is not null) Initialise(head, seed, part: -2);
+        if (embed is not null) Initialise(embed, seed, part: -1, init);
+        for (int i = 0; i < blocks.Count; i++) Initialise(blocks[i], seed, part: _firstLayer + i, init);
+        if (head is not null) Initialise(head, seed, part: -2, init);
     }
 
-    private void Initialise(nn.Module module, long seed, int part)
+    private void Initialise(nn.Module module, long seed, int part, WeightInit init)
     {
         using var generator = new Generator((ulong)(seed * 1_000_003 + part + 1_000));
-        double residualStd = 0.02 / Math.Sqrt(2.0 * Config.Layers);
+        double residualStd = init.Std / Math.Sqrt(2.0 * Config.Layers);
         foreach (var (name, p) in module.named_parameters())
         {
             if (name.EndsWith("norm.weight")) continue;
+            if (init.TorchDefaults)
+            {
+                // torch.nn.Embedding: N(0, 1); torch.nn.Linear: kaiming_uniform_(a=√5), i.e. U(±1/√fan_in), weight (out, in).
+                if (module == embed) p.normal_(0, 1, generator);
+                else p.uniform_(-1 / Math.Sqrt(p.shape[1]), 1 / Math.Sqrt(p.shape[1]), generator);
+                continue;
+            }
+
             bool residual = name.EndsWith("wo.weight") || name.EndsWith("w2.weight");
-            p.normal_(0, residual ? residualStd : 0.02, generator);
+            p.normal_(0, residual ? residualStd : init.Std, generator);
         }
     }
 }

@@ -24,6 +24,8 @@ public sealed record ComparisonOptions
     /// <summary>Fixed validation micro-batches per evaluation.</summary>
     public int EvalBatches { get; init; } = 16;
     public long Seed { get; init; } = 1;
+    /// <summary>How the replicas' shared starting weights are drawn from <see cref="Seed"/> (<c>--init</c>).</summary>
+    public WeightInit Init { get; init; } = WeightInit.Gpt2;
     /// <summary>Synchronous (DDP) steps before the first round; costs bytes, helps from-scratch runs.</summary>
     public int SyncWarmupSteps { get; init; }
 

@@ -25,4 +25,14 @@ public sealed record ComparisonResult(
     // Tokens each evaluation predicts (--eval-batches x batch x sequence, at most the validation split): a few thousand
     // move a 2,000-step run's loss by a point or more, so a comparison worth quoting evaluates the whole split.
     long ValidationTokens,
-    IReadOnlyList<LossPoint> Curve);
+    IReadOnlyList<LossPoint> Curve)
+{
+    /// <summary>How the starting weights were drawn: gpt2, torch or scale=X.</summary>
+    public string? Init { get; init; }
+
+    /// <summary>What validation held out: "document" or "chunk" (set by the caller that opened the data).</summary>
+    public string? SplitUnit { get; init; }
+
+    /// <summary>Share of the validation text's line bytes that also occur in training, before any were dropped.</summary>
+    public double? ValidationSeenFraction { get; init; }
+}

@@ -13,7 +13,7 @@ public sealed class LocalReplica : IDisposable
         Index = index;
         Data = data;
         // Every replica starts from identical weights (same seed, or the same --init-from), as all three methods require.
-        var model = new ModelStage(options.Model, seed: options.Seed);
+        var model = new ModelStage(options.Model, seed: options.Seed, init: options.Init);
         initialWeights?.ApplyTo(model);
         Trainer = new InnerTrainer(model, options.Inner, device);
         Buffer = new long[Trainer.MicroBatchTokens];

@@ -39,24 +39,44 @@ public sealed class ExportCommandTests(TrainedExport trained, Xunit.Abstractions
     /// `eval --split validation` scores a model on the batches train reports val_loss on: a swarm member's model and a
     /// train run compare exactly (how the results document puts daemons beside `train --algorithm ddp`).
     /// </summary>
-    [Fact]
-    public void EvalOfTheValidationSplitEqualsTrainsReportedValidationLoss()
+    /// A lone short text file is one document, so its split falls back to chunks; a folder holds whole files out.
+    [Theory]
+    [InlineData("file", "chunk")] [InlineData("folder", "document")]
+    public void EvalOfTheValidationSplitEqualsTrainsReportedValidationLoss(string corpusKind, string splitUnit)
     {
-        var checkpoint = Path.Combine(trained.Dir, "whole-split.ckpt");
+        var corpus = corpusKind == "file" ? trained.Corpus : HeldOutFolder();
+        var checkpoint = Path.Combine(trained.Dir, $"whole-split-{corpusKind}.ckpt");
         var (code, output, error) = TrainedExport.Run("train", "--model", "tiny", "--replicas", "2", "--algorithm", "diloco", "--steps", "10",
-            "--inner-steps", "5", "--batch-size", "4", "--eval-every", "0", "--eval-batches", "100000", "--device", "cpu", "--data", trained.Corpus,
+            "--inner-steps", "5", "--batch-size", "4", "--eval-every", "0", "--eval-batches", "100000", "--device", "cpu", "--data", corpus,
             "--cache-dir", Path.Combine(trained.Dir, "cache"), "--checkpoint", checkpoint, "--json");
         Assert.True(code == 0, error);
         using var reported = JsonDocument.Parse(output);
         double valLoss = reported.RootElement.GetProperty("val_loss").GetDouble();
         long tokens = reported.RootElement.GetProperty("validation_tokens").GetInt64();
 
-        (code, output, error) = TrainedExport.Run("eval", "--model", checkpoint, "--split", "validation", "--data", trained.Corpus, "--batch-size", "4", "--json");
+        (code, output, error) = TrainedExport.Run("eval", "--model", checkpoint, "--split", "validation", "--data", corpus, "--batch-size", "4", "--json");
         Assert.True(code == 0, error);
         using var evaluated = JsonDocument.Parse(output);
         log.WriteLine($"train val_loss {valLoss:R} over {tokens} tokens; eval --split validation {evaluated.RootElement}");
         Assert.Equal(tokens, evaluated.RootElement.GetProperty("tokens").GetInt64());
         Assert.Equal(valLoss, evaluated.RootElement.GetProperty("loss").GetDouble(), 1e-9);
+        Assert.Equal(splitUnit, reported.RootElement.GetProperty("split_unit").GetString());
+        Assert.Equal(splitUnit, evaluated.RootElement.GetProperty("split_unit").GetString());
+        Assert.Equal(reported.RootElement.GetProperty("validation_seen_fraction").GetDouble(), evaluated.RootElement.GetProperty("validation_seen_fraction").GetDouble());
+    }
+
+    // Ten files that train and the first two names the seeded rule holds out, so the folder has a document split.
+    private string HeldOutFolder()
+    {
+        var folder = Path.Combine(trained.Dir, "folder");
+        var split = Decentralized.Node.Data.DatasetSplitOptions.Default;
+        var names = Enumerable.Range(0, 100_000).Select(i => $"doc{i}.txt");
+        var chosen = names.Where(n => Decentralized.Node.Data.HeldOutSplit.IsValidation(n, split)).Take(2)
+            .Concat(names.Where(n => !Decentralized.Node.Data.HeldOutSplit.IsValidation(n, split)).Take(10));
+        Directory.CreateDirectory(folder);
+        foreach (var (name, i) in chosen.Select((n, i) => (n, i)))
+            File.WriteAllText(Path.Combine(folder, name), TestCorpus.Text(seed: 100 + i, sentences: 400));
+        return folder;
     }
 
     [Fact]

@@ -75,6 +75,14 @@ public sealed class ConnectionGateTests
     }
 
     [Fact]
+    public async Task APeerStartedWithAnotherInitIsRefusedNamingTheInit()
+    {
+        var (a, b) = await RefusalsAsync(NodeRunOptionsTests.Identity("--init", "gpt2"), NodeRunOptionsTests.Identity("--init", "torch"));
+        Assert.Contains("--init: ours 'gpt2', theirs 'torch'", a);
+        Assert.Contains("--init: ours 'torch', theirs 'gpt2'", b);
+    }
+
+    [Fact]
     public async Task APeerWithOtherSettingsIsRefusedOnBothSidesNamingEachSettingAndBothValues()
     {
         var ours = SwarmIdentity.FromSettings("0.2.0", "run-1", new Dictionary<string, string> { ["compress"] = "fp32", ["seed"] = "1", ["inner-steps"] = "20" });
