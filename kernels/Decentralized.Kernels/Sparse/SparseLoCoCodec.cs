@@ -33,32 +33,44 @@ public static class SparseLoCoCodec
     public static byte[] Encode(Span<float> accumulator, TileLayout layout, int k, SparseIndexCoding coding)
     {
         CheckEncodeArguments(accumulator, layout, k, coding);
+        // Select everywhere first: a non-finite entry found on the way leaves the accumulator untouched.
+        var starts = new int[layout.Tensors.Count + 1];
+        for (int i = 0; i < layout.Tensors.Count; i++) starts[i + 1] = checked(starts[i] + layout.Tensors[i].Selected(k));
+        var positions = new int[starts[^1]];
+        var scratch = new TileScratch();
+        for (int i = 0; i < layout.Tensors.Count; i++)
+        {
+            var t = layout.Tensors[i];
+            var tensor = accumulator.Slice(checked((int)t.Offset), t.Elements);
+            int kept = t.KeptPerTile(k), perBand = t.TilesAcross * kept;
+            if (kept == t.TileSize && FiniteGuard.FindFirstInvalid(tensor) is var bad && bad >= 0) throw NonFinite(t.Offset + bad, tensor[bad]);
+            for (int band = 0; band * perBand < starts[i + 1] - starts[i]; band++)
+                SelectBand(tensor, t, band, kept, scratch, positions.AsSpan(starts[i] + band * perBand, perBand));
+        }
+
         var writer = new SparseBitWriter(HeaderBytes + layout.Tensors.Sum(t => TensorHeaderBytes + t.Selected(k) * 2));
         WriteHeader(writer.Append(HeaderBytes), k, coding, layout.Tensors.Count);
         int most = layout.Tensors.Count == 0 ? 0 : layout.Tensors.Max(t => t.Selected(k));
-        var positions = new int[most];
         var values = new float[most];
         var codes = new byte[most];
-        var heap = new ulong[TileLayout.TileSizeMax];
         Span<float> lookup = stackalloc float[4];
-        foreach (var t in layout.Tensors)
+        for (int i = 0; i < layout.Tensors.Count; i++)
         {
+            var t = layout.Tensors[i];
             var tensor = accumulator.Slice(checked((int)t.Offset), t.Elements);
-            int kept = t.KeptPerTile(k), n = t.Selected(k);
-            for (int tile = 0; tile < t.TileCount; tile++)
-            {
-                var mine = positions.AsSpan(tile * kept, kept);
-                SelectTile(tensor, t, tile, kept, heap, mine);
-                for (int j = 0; j < kept; j++) values[tile * kept + j] = tensor[t.FlatIndex(tile, mine[j])];
-            }
-
+            var mine = positions.AsSpan(starts[i], starts[i + 1] - starts[i]);
+            int kept = t.KeptPerTile(k), n = mine.Length;
+            for (int j = 0; j < n; j++) values[j] = tensor[t.FlatIndex(j / kept, mine[j])];
             float mu = StatisticalQuantizer.Quantize(values.AsSpan(0, n), codes, lookup);
-            for (int j = 0; j < n; j++) tensor[t.FlatIndex(j / kept, positions[j])] -= mu + lookup[codes[j]];
-            WriteTensor(writer, t, k, coding, mu, lookup, codes.AsSpan(0, n), positions.AsSpan(0, n));
+            for (int j = 0; j < n; j++) tensor[t.FlatIndex(j / kept, mine[j])] -= mu + lookup[codes[j]];
+            WriteTensor(writer, t, k, coding, mu, lookup, codes.AsSpan(0, n), mine);
         }
 
         return writer.ToArray();
     }
+
+    private static CodecException NonFinite(long index, float value) =>
+        new(CodecErrorCode.NonFiniteInput, $"accumulator element {index} is {value}");
 
     /// <summary>
     /// Decodes an untrusted blob for <paramref name="layout"/>: <paramref name="destination"/> gets the sent values and
@@ -102,57 +114,102 @@ public static class SparseLoCoCodec
     }
 
     /// <summary>
-    /// The <paramref name="kept"/> positions of largest |x| in tile <paramref name="tile"/>, ascending; ties go to the
-    /// lower position. A min-heap of (|x| bits, −position) keys: after it fills, most entries cost one compare.
+    /// The <paramref name="kept"/> positions of largest |x| in each tile of band <paramref name="band"/> (one row of
+    /// tiles), ascending per tile; ties go to the lower position. The band is read row by row, one histogram per tile
+    /// of the top 10 bits of |x| (exponent and 2 mantissa bits), which finds the bucket holding each tile's k-th
+    /// largest; a second pass keeps everything above it and ranks only that bucket's entries exactly, by
+    /// (|x| bits, −position). O(tile) whatever the order of the values. The top buckets hold NaN and infinities.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void SelectTile(ReadOnlySpan<float> tensor, in TileTensor t, int tile, int kept, Span<ulong> heap, Span<int> positions)
+    private static void SelectBand(ReadOnlySpan<float> tensor, in TileTensor t, int band, int kept, TileScratch scratch, Span<int> positions)
     {
-        if (kept == t.TileSize)
+        int across = t.TilesAcross, size = t.TileSize, w = t.TileCols;
+        if (kept == size)
         {
-            for (int p = 0; p < kept; p++) positions[p] = p;
+            for (int p = 0; p < positions.Length; p++) positions[p] = p % size;
             return;
         }
 
-        int start = t.FlatIndex(tile, 0), count = 0, position = 0;
-        heap = heap[..kept];
+        var histograms = scratch.Histograms(across);
+        var rows = System.Runtime.InteropServices.MemoryMarshal.Cast<float, uint>(tensor.Slice(band * t.TileRows * t.Cols, t.TileRows * t.Cols));
         for (int r = 0; r < t.TileRows; r++)
         {
-            var row = tensor.Slice(start + r * t.Cols, t.TileCols);
-            for (int c = 0; c < row.Length; c++, position++)
+            var row = rows.Slice(r * t.Cols, t.Cols);
+            for (int tc = 0; tc < across; tc++)
             {
-                ulong key = ((ulong)(BitConverter.SingleToUInt32Bits(row[c]) & 0x7FFFFFFFu) << 32) | (uint)(TileLayout.TileSizeMax - position);
-                if (count == kept)
-                {
-                    if (key > heap[0]) SiftDown(heap, 0, key);
-                }
-                else
-                {
-                    heap[count++] = key;
-                    if (count == kept) for (int i = kept / 2 - 1; i >= 0; i--) SiftDown(heap, i, heap[i]);
-                }
+                var histogram = histograms.Slice(tc << BucketBits, 1 << BucketBits);
+                var part = row.Slice(tc * w, w);
+                for (int c = 0; c < part.Length; c++) histogram[(int)((part[c] & 0x7FFFFFFFu) >> BucketShift)]++;
             }
         }
 
-        for (int j = 0; j < kept; j++) positions[j] = TileLayout.TileSizeMax - (int)(uint)heap[j];
+        for (int tc = 0; tc < across; tc++)
+        {
+            var histogram = histograms.Slice(tc << BucketBits, 1 << BucketBits);
+            if (histogram[NonFiniteBucket..].ContainsAnyExcept((ushort)0))
+            {
+                int at = band * t.TileRows * t.Cols + FirstNonFinite(rows, t, tc);
+                throw NonFinite(t.Offset + at, tensor[at]);
+            }
+
+            RankTile(rows, t, tc, histogram, kept, scratch.Candidates, positions.Slice(tc * kept, kept));
+        }
+    }
+
+    /// <summary>One tile's kept positions from its histogram, reading the tile's rows again (see <see cref="SelectBand"/>).</summary>
+    private static void RankTile(ReadOnlySpan<uint> rows, in TileTensor t, int tc, ReadOnlySpan<ushort> histogram, int kept, Span<ulong> ranked, Span<int> positions)
+    {
+        int bucket = histogram.Length - 1, above = 0;
+        for (; above + histogram[bucket] < kept; bucket--) above += histogram[bucket];
+        int taken = 0, candidates = 0, w = t.TileCols;
+        for (int r = 0; r < t.TileRows; r++)
+        {
+            var part = rows.Slice(r * t.Cols + tc * w, w);
+            for (int c = 0; c < part.Length; c++)
+            {
+                uint key = part[c] & 0x7FFFFFFFu;
+                int b = (int)(key >> BucketShift), p = r * w + c;
+                if (b > bucket) positions[taken++] = p;
+                else if (b == bucket) ranked[candidates++] = ((ulong)key << 32) | (uint)(TileLayout.TileSizeMax - p);
+            }
+        }
+
+        ranked = ranked[..candidates];
+        ranked.Sort();   // ascending: the best candidates are last
+        for (int j = 0; taken < kept; j++) positions[taken++] = TileLayout.TileSizeMax - (int)(uint)ranked[^(j + 1)];
         positions.Sort();
     }
 
-    /// <summary>Puts <paramref name="key"/> at <paramref name="i"/> and sifts it down the min-heap (root replacement and heapify).</summary>
-    private static void SiftDown(Span<ulong> heap, int i, ulong key)
+    private static int FirstNonFinite(ReadOnlySpan<uint> rows, in TileTensor t, int tc)
     {
-        int n = heap.Length;
-        while (true)
+        for (int r = 0; r < t.TileRows; r++)
+        for (int c = 0; c < t.TileCols; c++)
         {
-            int child = 2 * i + 1;
-            if (child >= n) break;
-            if (child + 1 < n && heap[child + 1] < heap[child]) child++;
-            if (heap[child] >= key) break;
-            heap[i] = heap[child];
-            i = child;
+            if ((rows[r * t.Cols + tc * t.TileCols + c] & 0x7FFFFFFFu) >= 0x7F800000u) return r * t.Cols + tc * t.TileCols + c;
         }
 
-        heap[i] = key;
+        return 0;
+    }
+
+    /// <summary>Bits of |x| below the radix step's bucket; 10 bucket bits (1024 buckets, 2 KiB per tile to clear).</summary>
+    private const int BucketShift = 21;
+    private const int BucketBits = 31 - BucketShift;
+    private const int NonFiniteBucket = (int)(0x7F800000u >> BucketShift);
+
+    /// <summary>Buffers of one encode, reused from band to band.</summary>
+    private sealed class TileScratch
+    {
+        private ushort[] _histograms = [];
+        public readonly ulong[] Candidates = new ulong[TileLayout.TileSizeMax];
+
+        /// <summary>Zeroed histograms for <paramref name="tiles"/> tiles.</summary>
+        public Span<ushort> Histograms(int tiles)
+        {
+            if (_histograms.Length < tiles << BucketBits) _histograms = new ushort[tiles << BucketBits];
+            var span = _histograms.AsSpan(0, tiles << BucketBits);
+            span.Clear();
+            return span;
+        }
     }
 
     private static void WriteTensor(SparseBitWriter writer, in TileTensor t, int k, SparseIndexCoding coding, float mu,
@@ -229,8 +286,6 @@ public static class SparseLoCoCodec
         if (accumulator.Length != layout.Count) throw new ArgumentException($"accumulator of {accumulator.Length}, layout of {layout.Count}");
         if (k < 1 || k > TileLayout.TileSizeMax) throw new ArgumentOutOfRangeException(nameof(k), k, "k must be in [1, 4096]");
         if (coding is not (SparseIndexCoding.Fixed12 or SparseIndexCoding.Rice)) throw new ArgumentOutOfRangeException(nameof(coding));
-        int bad = FiniteGuard.FindFirstInvalid(accumulator);
-        if (bad >= 0) throw new CodecException(CodecErrorCode.NonFiniteInput, $"accumulator element {bad} is {accumulator[bad]}");
     }
 
     private static void WriteHeader(Span<byte> head, int k, SparseIndexCoding coding, int tensors)
