@@ -13,7 +13,7 @@ namespace Decentralized.Node.Tests;
 public sealed class LocalComparisonTests
 {
     [Theory]
-    [InlineData(Algorithm.Ddp)] [InlineData(Algorithm.DiLoCo)] [InlineData(Algorithm.NoLoCo)]
+    [InlineData(Algorithm.Ddp)] [InlineData(Algorithm.DiLoCo)] [InlineData(Algorithm.NoLoCo)] [InlineData(Algorithm.SparseLoCo)]
     public void ValidationLossFallsBelowUnigramEntropy(Algorithm algorithm)
     {
         var options = TestCorpus.Options(algorithm, replicas: 2, steps: 80, h: 10);
@@ -90,7 +90,8 @@ public sealed class LocalComparisonTests
     }
 
     [Theory]
-    [InlineData(Algorithm.Ddp)] [InlineData(Algorithm.DiLoCo)] [InlineData(Algorithm.NoLoCo)]
+    // SparseLoCo: its error-feedback accumulator (what it has not sent yet) travels as the outer momentum does.
+    [InlineData(Algorithm.Ddp)] [InlineData(Algorithm.DiLoCo)] [InlineData(Algorithm.NoLoCo)] [InlineData(Algorithm.SparseLoCo)]
     public void ResumeFromCheckpointGivesIdenticalWeights(Algorithm algorithm)
     {
         var options = TestCorpus.Options(algorithm, replicas: 2, steps: 30, h: 10);
