@@ -37,8 +37,7 @@ public sealed partial class NodeDaemon
         };
         if (algorithm == Decentralized.Node.Training.Algorithm.SparseLoCo)
         {
-            // Its own wire form: --compress does not apply; every knob of the payload and the step does.
-            settings.Remove("compress");
+            // Its own wire form for the rounds (--compress still carries the synchronous warm-up's gradients).
             settings["sparse-k"] = L(s.SparseLoCo.K);
             settings["sparse-beta"] = N(s.SparseLoCo.Beta);
             settings["sparse-lr"] = N(s.SparseLoCo.LearningRate);
