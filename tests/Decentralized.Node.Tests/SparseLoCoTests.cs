@@ -33,16 +33,17 @@ public sealed class SparseLoCoTests(Xunit.Abstractions.ITestOutputHelper output)
     [Fact]
     public void TheGossipVariantLearnsInPairsAndSendsAThirdOfAllToAll()
     {
-        var options = TestCorpus.Options(Algorithm.SparseLoCo, replicas: 4, steps: 20, h: 10) with { EvalBatches = 1 };
+        // Four rounds: φ moves by 1.6% of its coordinates a round, so two rounds leave it near the start.
+        var options = TestCorpus.Options(Algorithm.SparseLoCo, replicas: 4, steps: 40, h: 10) with { EvalBatches = 2 };
         using var all = TestCorpus.Run(options);
         using var pairs = TestCorpus.Run(options with { SparseLoCo = new SparseLoCoOptions(GroupSize: 2) });
-        double before = pairs.Replicas[0].Trainer.Evaluate(TestCorpus.Data.Validation(8, 32, 1));
+        double before = pairs.Replicas[0].Trainer.Evaluate(TestCorpus.Data.Validation(8, 32, 2));
         var a = all.Run();
         var p = pairs.Run();
         // All-to-all sends each blob to 3 others, pairs to 1: the blobs differ only in their values' statistics.
         Assert.InRange((double)a.BytesSentPerReplica / p.BytesSentPerReplica, 2.9, 3.1);
         output.WriteLine($"pairs {before:F3} -> {p.ValLoss:F3}, all-to-all {a.ValLoss:F3}; bytes {p.BytesSentPerReplica} vs {a.BytesSentPerReplica}");
-        Assert.True(p.ValLoss < before - 0.5, $"pairs: loss {before:F3} -> {p.ValLoss:F3} (all-to-all {a.ValLoss:F3})");
+        Assert.True(p.ValLoss < before - 0.8, $"pairs: loss {before:F3} -> {p.ValLoss:F3} (all-to-all {a.ValLoss:F3})");
         Assert.True(p.ReplicaSpread > 0, "replicas exchanging in random pairs should drift apart");
         Assert.True(a.ReplicaSpread == 0, $"all-to-all replicas should agree, spread {a.ReplicaSpread}");
     }
