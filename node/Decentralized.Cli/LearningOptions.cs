@@ -12,12 +12,12 @@ namespace Decentralized.Cli;
 /// the batch shape come from the caller (<c>--steps</c> for train, <c>--rounds</c> for a node; <see cref="ShapeOptions"/>).
 /// </summary>
 public sealed record LearningOptions(Algorithm Algorithm, int InnerStepsPerRound, int SyncWarmupSteps, double LearningRate, int WarmupSteps,
-    double MinLearningRateRatio, int BatchTokens, DiLoCoOptions DiLoCo, long Seed, RoundSettings Rounds, WeightInit Init)
+    double MinLearningRateRatio, int BatchTokens, DiLoCoOptions DiLoCo, long Seed, RoundSettings Rounds, WeightInit Init, SparseLoCoOptions SparseLoCo)
 {
     /// <summary>Adds the learning options to <paramref name="c"/>; <paramref name="ddp"/> also offers the in-process DDP baseline.</summary>
     public static Func<ParseResult, LearningOptions> Declare(Command c, bool ddp)
     {
-        var algorithm = c.Add("algorithm", ddp ? "ddp | diloco | noloco." : "noloco | diloco.", "noloco");
+        var algorithm = c.Add("algorithm", ddp ? "ddp | diloco | noloco | sparseloco." : "noloco | diloco | sparseloco.", "noloco");
         var innerSteps = c.Add("inner-steps", "H: inner steps per outer round.", 50);
         var syncWarmup = c.Add("sync-warmup", "Synchronous steps before the first outer round: every step's gradients averaged through --compress (from scratch, a few hundred close most of the gap to DDP; every member of a swarm must use the same).", 0);
         var lr = c.Add("lr", "Peak inner AdamW learning rate.", 1.5e-3);
@@ -27,6 +27,7 @@ public sealed record LearningOptions(Algorithm Algorithm, int InnerStepsPerRound
         var outerLr = c.Add("outer-lr", "DiLoCo outer learning rate.", 1.0);
         var outerMomentum = c.Add("outer-momentum", "DiLoCo outer momentum.", 0.5);
         var outerForm = c.Add("outer-form", "DiLoCo momentum form: nesterov | heavyball.", "nesterov");
+        var sparseOf = SparseLoCoNames.Declare(c);
         // Train runs no network: it has the round options without the waiting and refusing ones.
         var roundsOf = RoundSettings.Declare(c, network: !ddp);
         var seed = c.Add("seed", "Seed of the initial weights, the data shards and NoLoCo's pairing (every member of a swarm must use the same).", 1L);
@@ -34,12 +35,12 @@ public sealed record LearningOptions(Algorithm Algorithm, int InnerStepsPerRound
         return parse =>
         {
             var a = AlgorithmNames.Parse(parse.GetValue(algorithm)!);
-            if (a == Algorithm.Ddp && !ddp) throw new ArgumentException("--algorithm ddp is train's in-process baseline; a swarm runs noloco or diloco");
+            if (a == Algorithm.Ddp && !ddp) throw new ArgumentException("--algorithm ddp is train's in-process baseline; a swarm runs noloco, diloco or sparseloco");
             if (parse.GetValue(syncWarmup) < 0) throw new ArgumentException($"--sync-warmup {parse.GetValue(syncWarmup)}: must be 0 or more");
             return new LearningOptions(a, parse.GetValue(innerSteps), parse.GetValue(syncWarmup),
                 parse.GetValue(lr), parse.GetValue(warmup), parse.GetValue(minLrRatio), parse.GetValue(batchTokens),
                 new DiLoCoOptions(parse.GetValue(outerLr), parse.GetValue(outerMomentum), ParseForm(parse.GetValue(outerForm)!)),
-                parse.GetValue(seed), roundsOf(parse), WeightInit.Parse(parse.GetValue(init)!));
+                parse.GetValue(seed), roundsOf(parse), WeightInit.Parse(parse.GetValue(init)!), sparseOf(parse));
         };
     }
 

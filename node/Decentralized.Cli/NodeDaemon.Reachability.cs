@@ -19,7 +19,7 @@ public sealed partial class NodeDaemon
         var m = s.Model with { VocabSize = vocabSize };
         // Starting weights from --init-from are part of what members must share; seeded weights are named by the seed.
         if (s.InitFrom is not null) initial ??= InitialWeights.Load(s.InitFrom, m);
-        var diloco = s.Swarm.Algorithm == Decentralized.Node.Training.Algorithm.DiLoCo;
+        var algorithm = s.Swarm.Algorithm;
         static string N(double v) => v.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         static string L(long v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
         // Everything that changes what the model is or what crosses the wire, each by the option that sets it, so a
@@ -39,7 +39,18 @@ public sealed partial class NodeDaemon
             ["overlap"] = s.Swarm.Overlap ? "on" : "off",
             ["sync-warmup"] = L(s.Swarm.SyncWarmupSteps),
         };
-        if (diloco)
+        if (algorithm == Decentralized.Node.Training.Algorithm.SparseLoCo)
+        {
+            // Its own wire form for the rounds (--compress still carries the synchronous warm-up's gradients).
+            settings["sparse-k"] = L(s.SparseLoCo.K);
+            settings["sparse-beta"] = N(s.SparseLoCo.Beta);
+            settings["sparse-lr"] = N(s.SparseLoCo.LearningRate);
+            settings["sparse-positions"] = SparseLoCoNames.Positions(s.SparseLoCo.Positions);
+            settings["sparse-mean"] = s.SparseLoCo.Mean.ToString().ToLowerInvariant();
+            settings["sparse-clip"] = s.SparseLoCo.ClipToMedian ? "median" : "off";
+            settings["sparse-group-size"] = L(s.SparseLoCo.GroupSize);
+        }
+        else if (algorithm == Decentralized.Node.Training.Algorithm.DiLoCo)
         {
             settings["outer-lr"] = N(s.DiLoCo.LearningRate);
             settings["outer-momentum"] = N(s.DiLoCo.Momentum);

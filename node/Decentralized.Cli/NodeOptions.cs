@@ -89,6 +89,7 @@ public static class NodeOptions
                     StateUploadBytesPerSecond = MibPerSecond(parse.GetValue(stateUpload)),
                 },
                 DiLoCo = learning.DiLoCo,
+                SparseLoCo = learning.SparseLoCo,
                 NoLoCo = learning.Rounds.NoLoCo,
                 Compress = learning.Rounds.Compress,
                 WeightsCompress = learning.Rounds.WeightsCompress,

@@ -27,6 +27,7 @@ public sealed record NodeSettings
     public SwarmOptions Swarm { get; init; } = new();
     public DiLoCoOptions DiLoCo { get; init; } = new();
     public NoLoCoOptions NoLoCo { get; init; } = new();
+    public SparseLoCoOptions SparseLoCo { get; init; } = new();
     public string Compress { get; init; } = "fp32";
     /// <summary>Chain for NoLoCo's fast weights when --compress is lossy (sent as offsets from the swarm's initial weights).</summary>
     public string WeightsCompress { get; init; } = WeightsChain.Default;
@@ -48,7 +49,7 @@ public sealed record NodeSettings
     /// <summary>Throws the one-line error of the first impossible value (the daemon and <c>swarm local</c> both call this).</summary>
     public NodeSettings Validate()
     {
-        Swarm.Validate(); Inner.Validate(); DiLoCo.Validate(); NoLoCo.Validate(); Relay.Validate();
+        Swarm.Validate(); Inner.Validate(); DiLoCo.Validate(); NoLoCo.Validate(); SparseLoCo.Validate(); Relay.Validate();
         return this;
     }
 }

@@ -54,6 +54,7 @@ public static class TrainCommand
                 Model = shape.Model,
                 Inner = learning.Inner(shape, parse.GetValue(steps)),
                 DiLoCo = learning.DiLoCo,
+                SparseLoCo = learning.SparseLoCo,
                 NoLoCo = learning.Rounds.NoLoCo,
                 NoLoCoWire = learning.Rounds.Payload,
                 SyncWarmupSteps = learning.SyncWarmupSteps,

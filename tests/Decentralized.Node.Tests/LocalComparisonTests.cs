@@ -13,6 +13,7 @@ namespace Decentralized.Node.Tests;
 public sealed class LocalComparisonTests
 {
     [Theory]
+    // Not SparseLoCo: 8 rounds at 1.6% a round end at 2.95 here, above the unigram 2.74 (SparseLoCoTests checks it learns).
     [InlineData(Algorithm.Ddp)] [InlineData(Algorithm.DiLoCo)] [InlineData(Algorithm.NoLoCo)]
     public void ValidationLossFallsBelowUnigramEntropy(Algorithm algorithm)
     {
@@ -90,7 +91,8 @@ public sealed class LocalComparisonTests
     }
 
     [Theory]
-    [InlineData(Algorithm.Ddp)] [InlineData(Algorithm.DiLoCo)] [InlineData(Algorithm.NoLoCo)]
+    // SparseLoCo: its error-feedback accumulator (what it has not sent yet) travels as the outer momentum does.
+    [InlineData(Algorithm.Ddp)] [InlineData(Algorithm.DiLoCo)] [InlineData(Algorithm.NoLoCo)] [InlineData(Algorithm.SparseLoCo)]
     public void ResumeFromCheckpointGivesIdenticalWeights(Algorithm algorithm)
     {
         var options = TestCorpus.Options(algorithm, replicas: 2, steps: 30, h: 10);

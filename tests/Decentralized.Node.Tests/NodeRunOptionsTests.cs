@@ -13,6 +13,8 @@ public sealed class NodeRunOptionsTests
     [InlineData("noloco-alpha")] [InlineData("noloco-beta")] [InlineData("noloco-gamma")] [InlineData("noloco-form")]
     [InlineData("noloco-payload")] [InlineData("group-size")] [InlineData("sync-warmup")] [InlineData("min-lr-ratio")] [InlineData("batch-tokens")]
     [InlineData("init")] [InlineData("split-unit")]
+    [InlineData("sparse-k")] [InlineData("sparse-beta")] [InlineData("sparse-lr")] [InlineData("sparse-positions")] [InlineData("sparse-mean")]
+    [InlineData("sparse-clip")] [InlineData("sparse-group-size")]
     public void NodeRunHasTrainsLearningOptionWithTheSameDefault(string name)
     {
         var train = TrainCommand.Create();
@@ -37,6 +39,9 @@ public sealed class NodeRunOptionsTests
     [InlineData("diloco", "--outer-lr", "0.7")] [InlineData("diloco", "--outer-momentum", "0.9")] [InlineData("diloco", "--outer-form", "heavyball")]
     [InlineData("diloco", "--layers", "3")] [InlineData("noloco", "--algorithm", "diloco")] [InlineData("diloco", "--sync-warmup", "100")]
     [InlineData("noloco", "--init", "torch")] [InlineData("diloco", "--init", "scale=0.05")] [InlineData("noloco", "--split-unit", "chunk")]
+    [InlineData("noloco", "--algorithm", "sparseloco")] [InlineData("sparseloco", "--sparse-k", "32")] [InlineData("sparseloco", "--sparse-beta", "0.9")]
+    [InlineData("sparseloco", "--sparse-lr", "0.4")] [InlineData("sparseloco", "--sparse-positions", "12bit")] [InlineData("sparseloco", "--sparse-mean", "replicas")]
+    [InlineData("sparseloco", "--sparse-clip", "off")] [InlineData("sparseloco", "--sparse-group-size", "2")] [InlineData("sparseloco", "--compress", "int8")]
     public void EveryWireOrModelSettingEntersTheGateByName(string algorithm, string option, string value)
     {
         var ours = Identity("--algorithm", algorithm);

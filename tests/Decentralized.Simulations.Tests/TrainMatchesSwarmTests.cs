@@ -7,7 +7,7 @@ namespace Decentralized.Simulations.Tests;
 /// <summary>
 /// `decentralized train` and the daemon run the same round engine: K replicas in one process over the loopback and K of
 /// the daemon's SwarmPeers on the simulated network end at the same validation loss (same seed, settings and shards),
-/// for DiLoCo and NoLoCo, with and without the synchronous warm-up.
+/// for DiLoCo, NoLoCo and SparseLoCo, with and without the synchronous warm-up.
 /// </summary>
 [Collection("torch")]
 public sealed class TrainMatchesSwarmTests(Xunit.Abstractions.ITestOutputHelper output)
@@ -18,6 +18,8 @@ public sealed class TrainMatchesSwarmTests(Xunit.Abstractions.ITestOutputHelper 
     [InlineData("diloco", 6, 7L)]
     [InlineData("noloco", 0, 7L)]
     [InlineData("noloco", 6, 3L)]
+    [InlineData("sparseloco", 0, 7L)]
+    [InlineData("sparseloco", 6, 3L)]
     public async Task TrainAndTheSimulatedSwarmEndAtTheSameValidationLoss(string method, int warmup, long seed)
     {
         const int peers = 4, h = 6, rounds = 3, evalBatches = 4;

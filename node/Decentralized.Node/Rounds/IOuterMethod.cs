@@ -3,8 +3,8 @@ using static TorchSharp.torch;
 namespace Decentralized.Node.Rounds;
 
 /// <summary>
-/// An outer method (DiLoCo, NoLoCo) as the round engine drives it: who it exchanges with, what it sends and the
-/// step it takes on what came back. Owns φ and the outer momentum. No I/O, no clock.
+/// An outer method (DiLoCo, NoLoCo, SparseLoCo) as the round engine drives it: who it exchanges with, what it sends and the
+/// step it takes on what came back. Owns φ and the outer momentum (SparseLoCo: its error-feedback accumulator). No I/O, no clock.
 /// </summary>
 public interface IOuterMethod : IDisposable
 {
@@ -28,6 +28,12 @@ public interface IOuterMethod : IDisposable
     /// averages the same vectors and all stay identical); false when it enters exactly (NoLoCo).
     /// </summary>
     bool OwnAsDecoded { get; }
+
+    /// <summary>
+    /// The wire form of this method's updates when it has its own (SparseLoCo: the tile top-k of its accumulator, whose
+    /// unsent rest the codec leaves in the method), else null: they go through the round's update chain.
+    /// </summary>
+    IUpdateCodec? OwnCodec => null;
 
     /// <summary>The payload of a run: <paramref name="asked"/> where the method allows it, else its default for the chain.</summary>
     Payload ChoosePayload(Payload? asked, bool losslessChain);

@@ -20,6 +20,11 @@ public enum Payload
     AnchoredFast = 3,
     /// <summary>A synchronous step's gradient (DDP and the synchronous warm-up), all-gathered through the update chain.</summary>
     Gradient = 4,
+    /// <summary>
+    /// SparseLoCo: the tile top-k of the member's error-feedback accumulator, 2-bit values and coded positions, in the
+    /// method's own format (<see cref="IOuterMethod.OwnCodec"/>); decoded to a vector that is zero where nothing was sent.
+    /// </summary>
+    Sparse = 5,
 }
 
 public static class PayloadNames

@@ -337,7 +337,7 @@ public sealed class RoundEngine : IDisposable
             return _codecs.Weights.Encode(offset, "anchored", seed);
         }
         // Each kind of vector keeps its own error-feedback residual in the chain.
-        var first = _codecs.Update.Encode(primary, Payload switch { Payload.FastWeights => "fast", Payload.Gradient => "grad", _ => "delta" }, seed);
+        var first = UpdateCodec.Encode(primary, Payload switch { Payload.FastWeights => "fast", Payload.Gradient => "grad", _ => "delta" }, seed);
         if (Payload != Payload.DeltaAndSlow) return first;
         var second = _codecs.Slow.Encode(slow!, "slow", seed);
         var blob = new byte[4 + first.Length + second.Length];
@@ -359,7 +359,7 @@ public sealed class RoundEngine : IDisposable
         }
         if (Payload != Payload.DeltaAndSlow)
         {
-            _codecs.Update.DecodeInto(blob, primary);
+            UpdateCodec.DecodeInto(blob, primary);
             return (primary, null);
         }
         if (blob.Length < 4) throw new InvalidUpdateException("update too short");
@@ -370,6 +370,9 @@ public sealed class RoundEngine : IDisposable
         _codecs.Slow.DecodeInto(blob[(4 + first)..], slow);
         return (primary, slow);
     }
+
+    /// <summary>The method's own wire form, else the round's update chain.</summary>
+    private IUpdateCodec UpdateCodec => _method.OwnCodec ?? _codecs.Update;
 
     /// <summary>A tensor's values as a new CPU float array.</summary>
     internal static float[] Cpu(Tensor t)

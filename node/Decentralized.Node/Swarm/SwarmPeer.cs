@@ -39,7 +39,8 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     private Task? _heartbeats;
 
     public SwarmPeer(SwarmOptions options, IPeerNetwork network, TimeProvider time, Random random, InnerTrainer trainer,
-        IBatchSource data, IUpdateCodec codec, DiLoCoOptions diloco, NoLoCoOptions noloco, ILogger log, IUpdateCodec? weightsCodec = null)
+        IBatchSource data, IUpdateCodec codec, DiLoCoOptions diloco, NoLoCoOptions noloco, ILogger log, IUpdateCodec? weightsCodec = null,
+        SparseLoCoOptions? sparse = null)
     {
         _options = options.Validate();
         if (options.Algorithm == Algorithm.Ddp) throw new ArgumentException("a swarm runs diloco or noloco; ddp is the in-process baseline only");
@@ -56,7 +57,12 @@ public sealed partial class SwarmPeer : IAsyncDisposable
         // trainer holds them here, before any checkpoint or state download: the engine's anchor), so 8 bits keep it precise.
         _weightsCodec = weightsCodec ?? new ChainUpdateCodec(WeightsChain.Default, trainer.Flat);
         using (var initial = trainer.Flat.Snapshot())
-            _method = options.Algorithm == Algorithm.DiLoCo ? new DiLoCoMethod(initial, diloco) : new NoLoCoMethod(initial, noloco);
+            _method = options.Algorithm switch
+            {
+                Algorithm.DiLoCo => new DiLoCoMethod(initial, diloco),
+                Algorithm.SparseLoCo => new SparseLoCoMethod(initial, trainer.Flat.Shapes, sparse ?? new()),
+                _ => new NoLoCoMethod(initial, noloco),
+            };
         // φ is weights, not an update: a lossy update chain (4 bits) would blur it far more than the pull can use, so it
         // travels in bf16, the form the in-process comparison measured (the same engine and codecs as train).
         var codecs = new RoundCodecs(codec, new ChainUpdateCodec("bf16", trainer.Flat), _weightsCodec);

@@ -9,6 +9,8 @@ public enum Algorithm
     DiLoCo,
     /// <summary>NoLoCo: H local steps, then an exchange within a random small group only.</summary>
     NoLoCo,
+    /// <summary>SparseLoCo: H local steps, then the tile top-k of a decayed error-feedback accumulator in 2 bits, plain SGD outer step.</summary>
+    SparseLoCo,
 }
 
 public static class AlgorithmNames
@@ -18,13 +20,15 @@ public static class AlgorithmNames
         "ddp" => Algorithm.Ddp,
         "diloco" => Algorithm.DiLoCo,
         "noloco" => Algorithm.NoLoCo,
-        _ => throw new ArgumentException($"unknown algorithm '{text}': use ddp, diloco or noloco"),
+        "sparseloco" => Algorithm.SparseLoCo,
+        _ => throw new ArgumentException($"unknown algorithm '{text}': use ddp, diloco, noloco or sparseloco"),
     };
 
     public static string Name(this Algorithm algorithm) => algorithm switch
     {
         Algorithm.Ddp => "ddp",
         Algorithm.DiLoCo => "diloco",
+        Algorithm.SparseLoCo => "sparseloco",
         _ => "noloco",
     };
 }

@@ -17,6 +17,7 @@ public sealed record ComparisonOptions
     public InnerOptions Inner { get; init; } = new();
     public DiLoCoOptions DiLoCo { get; init; } = new();
     public NoLoCoOptions NoLoCo { get; init; } = new();
+    public SparseLoCoOptions SparseLoCo { get; init; } = new();
     /// <summary>NoLoCo's payload (null: θ for lossless chains, anchored θ for lossy ones; γ ≠ β always sends Δ and φ).</summary>
     public Payload? NoLoCoWire { get; init; }
     /// <summary>Validation every this many inner steps (0: only at the end).</summary>
@@ -41,6 +42,7 @@ public sealed record ComparisonOptions
         Inner.Validate();
         DiLoCo.Validate();
         NoLoCo.Validate();
+        SparseLoCo.Validate();
         return this;
     }
 }

@@ -169,6 +169,7 @@ public sealed class LocalComparison : IDisposable
     {
         Algorithm.Ddp => "gradients",
         Algorithm.DiLoCo => "pseudo-gradients",
+        Algorithm.SparseLoCo => $"sparse accumulator ({Replicas[0].Outer!.OwnCodec!.Spec}{(_options.SparseLoCo.GroupSize > 0 ? $", groups of {_options.SparseLoCo.GroupSize}" : "")})",
         _ => Replicas[0].Engine!.Payload switch
         {
             Payload.FastWeights => "fast weights",
@@ -182,7 +183,9 @@ public sealed class LocalComparison : IDisposable
         // DDP and DiLoCo replicas hold identical weights after a round; NoLoCo's differ, so the end averages all.
         var evaluated = allReplicas ? Replicas : Replicas.Take(1);
         double val = evaluated.Average(r => r.Trainer.Evaluate(_validation));
-        if (allReplicas) _averagedWeightsLoss = _options.Algorithm == Algorithm.NoLoCo && Replicas.Count > 1 ? AveragedWeightsLoss() : val;
+        // SparseLoCo's gossip variant drifts apart as NoLoCo does; all-to-all keeps one φ.
+        bool drift = _options.Algorithm == Algorithm.NoLoCo || (_options.Algorithm == Algorithm.SparseLoCo && _options.SparseLoCo.GroupSize > 0);
+        if (allReplicas) _averagedWeightsLoss = drift && Replicas.Count > 1 ? AveragedWeightsLoss() : val;
         var point = new LossPoint(Step, Step * TokensPerStep, val, _lastTrainLoss, _elapsedBefore + _clock.Elapsed.TotalSeconds);
         _curve.Add(point);
         OnEvaluation?.Invoke(point);

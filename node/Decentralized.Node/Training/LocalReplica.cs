@@ -22,6 +22,7 @@ public sealed class LocalReplica : IDisposable
         {
             Algorithm.DiLoCo => new DiLoCoMethod(initial, options.DiLoCo),
             Algorithm.NoLoCo => new NoLoCoMethod(initial, options.NoLoCo),
+            Algorithm.SparseLoCo => new SparseLoCoMethod(initial, Trainer.Flat.Shapes, options.SparseLoCo),
             _ => null,
         };
     }

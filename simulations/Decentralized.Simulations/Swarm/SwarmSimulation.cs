@@ -141,7 +141,7 @@ public sealed class SwarmSimulation : IAsyncDisposable
         var log = new VirtualClockLogger(Scheduler, host.Name, Log, _echo);
         var peer = new SwarmPeer(swarm, net, host.Time, new Random((int)(_options.Seed ^ index)), trainer, data, codec,
             _options.DiLoCo, _options.NoLoCo, log,
-            new ChainUpdateCodec(_options.WeightsCodec, trainer.Flat));
+            new ChainUpdateCodec(_options.WeightsCodec, trainer.Flat), _options.SparseLoCo);
         var sim = new SimulatedSwarmPeer(index, host, net, peer, trainer, compute, joiner, Scheduler.Now) { Joined = !joiner };
         peer.AfterInnerStep = ct =>
         {

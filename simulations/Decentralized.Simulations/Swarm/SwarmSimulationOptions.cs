@@ -27,6 +27,7 @@ public sealed record SwarmSimulationOptions
     public bool Overlap { get; init; }
     public DiLoCoOptions DiLoCo { get; init; } = new();
     public NoLoCoOptions NoLoCo { get; init; } = new();
+    public SparseLoCoOptions SparseLoCo { get; init; } = new();
     public long Seed { get; init; } = 7;
     public ModelConfig Model { get; init; } = new(VocabSize: 256, Dim: 32, Layers: 2, Heads: 2, ContextLength: 32);
     public InnerOptions Inner { get; init; } = new(LearningRate: 3e-3, WarmupSteps: 4, MicroBatchSize: 8, SequenceLength: 32);
@@ -59,7 +60,7 @@ public sealed record SwarmSimulationOptions
     public SwarmSimulationOptions Validate()
     {
         if (Peers < 2) throw new ArgumentException("a swarm simulation needs at least 2 peers");
-        if (Algorithm == Algorithm.Ddp) throw new ArgumentException("the swarm runs diloco or noloco");
+        if (Algorithm == Algorithm.Ddp) throw new ArgumentException("the swarm runs diloco, noloco or sparseloco");
         if (InnerStepsPerRound < 1 || Rounds < 1) throw new ArgumentException("inner steps per round and rounds must be at least 1");
         foreach (var (_, peer) in Crashes.Concat(Leaves))
             if (peer < 0 || peer >= Peers + Joins.Count) throw new ArgumentException($"departure of peer {peer}: only peers 0..{Peers + Joins.Count - 1} ever run");
