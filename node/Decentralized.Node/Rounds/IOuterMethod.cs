@@ -29,6 +29,9 @@ public interface IOuterMethod : IDisposable
     /// </summary>
     bool OwnAsDecoded { get; }
 
+    /// <summary>The outer learning rate a partner's Δ is applied at (DiLoCo's lr, NoLoCo's β): verification scores a step of a fraction of it.</summary>
+    double OuterLearningRate => 1.0;
+
     /// <summary>The payload of a run: <paramref name="asked"/> where the method allows it, else its default for the chain.</summary>
     Payload ChoosePayload(Payload? asked, bool losslessChain);
 
