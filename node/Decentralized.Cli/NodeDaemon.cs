@@ -73,7 +73,12 @@ public sealed partial class NodeDaemon
         // The swarm sees the host through a monitor that times the state transfers it serves (for status and metrics).
         _serving = new StateServingMonitor(host, TimeProvider.System);
         await using var peer = new SwarmPeer(s.Swarm, _serving, TimeProvider.System, new Random((int)(s.Swarm.SwarmSeed ^ shard)), trainer, source, codec,
-            s.DiLoCo, s.NoLoCo, _logs.CreateLogger("swarm"), UpdateCodecs.Create(s.WeightsCompress, trainer.Flat)) { ConfigHash = identity.ConfigHash };
+            s.DiLoCo, s.NoLoCo, _logs.CreateLogger("swarm"), UpdateCodecs.Create(s.WeightsCompress, trainer.Flat))
+        {
+            ConfigHash = identity.ConfigHash,
+            // One validation batch past those the reported loss uses: never trained on, never reported.
+            ScoringBatches = s.Swarm.Verify is null ? null : data.HeldOut(s.Inner.MicroBatchSize, s.Inner.SequenceLength, s.EvalBatches, 1),
+        };
 
         var checkpoints = _checkpoints = new CheckpointStore(s.DataDir, _logs.CreateLogger("checkpoint"));
         checkpoints.RemoveStaleTemporaries();

@@ -84,6 +84,7 @@ public static class NodeOptions
                     Overlap = learning.Rounds.Overlap,
                     Payload = learning.Rounds.Payload,
                     UpdateNormBound = learning.Rounds.NormBound,
+                    Verify = learning.Rounds.Verify,
                     StateChunkBytes = (int)Math.Clamp(parse.GetValue(stateChunkKib) * 1024L, int.MinValue, int.MaxValue),   // Validate bounds it
                     StateJoinersMax = parse.GetValue(stateJoiners),
                     StateUploadBytesPerSecond = MibPerSecond(parse.GetValue(stateUpload)),

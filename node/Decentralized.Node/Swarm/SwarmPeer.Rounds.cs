@@ -88,6 +88,20 @@ public sealed partial class SwarmPeer
             Stats.AddRejected();
             _log.LogWarning("rejected update from {Peer} for round {Round}: {Reason}", peer, outcome.Round, reason);
         }
+        foreach (var peer in outcome.Excluded ?? [])
+            _log.LogWarning("peer {Peer} excluded: {Negatives} negative scores in a row; its updates are scored but not applied until it scores positive", peer, _options.Verify!.NegativesToExclude);
+        foreach (var peer in outcome.Readmitted ?? [])
+            _log.LogInformation("peer {Peer} readmitted: its update scored positive again", peer);
+        lock (_outerLock)
+        {
+            Stats.Excluded = _engine.Excluded;
+            Stats.Standings = _engine.Standings;
+        }
+        if (outcome.Scores is { Count: > 0 } scores)
+            _log.LogInformation("round {Round}: scored [{Scores}] on our held-out batch", outcome.Round,
+                string.Join(", ", scores.Select(s => FormattableString.Invariant($"{Short(s.Peer)} {s.Score:+0.0000;-0.0000}"))));
+        Stats.ScoringSeconds += outcome.ScoringSeconds;
+        Stats.UpdatesScored += outcome.Scores?.Count ?? 0;
         Stats.AddRound();
         var report = new RoundReport(outcome.Round, outcome.Partners.Select(Short).ToArray(), outcome.Used.Select(Short).ToArray(),
             outcome.Rejected.Select(r => Short(r.Peer)).ToList(), waited, outcome.Closed, sent);
