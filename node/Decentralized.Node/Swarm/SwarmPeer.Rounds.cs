@@ -22,10 +22,13 @@ public sealed partial class SwarmPeer
         lock (_outerLock)
         {
             using var fast = Trainer.Flat.Snapshot();
-            outgoing = _engine.Begin(fast, live, last);
+            using var lie = Misbehave?.Tamper(fast, _method.Slow, Round, _options.UpdateNormBound);
+            outgoing = _engine.Begin(lie ?? fast, live, last);
         }
-        var header = new UpdateHeader(outgoing.Round, outgoing.Payload, outgoing.Blob.Length);
-        var sends = outgoing.Targets.Select(t => SendUpdateAsync(peers[t], header, outgoing.Blob, ct)).ToArray();
+        var blob = Misbehave?.Blob(outgoing.Blob) ?? outgoing.Blob;
+        var header = new UpdateHeader(outgoing.Round, outgoing.Payload, blob.Length);
+        // An echoing peer answers each partner's update with that update instead (ReceiveUpdateAsync).
+        var sends = outgoing.Targets.Where(_ => Misbehave?.Echoes != true).Select(t => SendUpdateAsync(peers[t], header, blob, ct)).ToArray();
         _sends[outgoing.Round] = (outgoing.Targets, Task.WhenAll(sends));
         long started = _time.GetTimestamp();
         await WaitUntilReadyAsync(_engine, ct);

@@ -132,6 +132,9 @@ public sealed partial class SwarmPeer : IAsyncDisposable
         }
     }
 
+    /// <summary>Testing only: what this peer lies about in its updates (<c>--misbehave</c>); null for an honest peer.</summary>
+    public Misbehaviour? Misbehave { get; init; }
+
     /// <summary>Simulator hook: awaited after every inner step (virtual compute time); null in the real daemon.</summary>
     public Func<CancellationToken, ValueTask>? AfterInnerStep { get; set; }
 
