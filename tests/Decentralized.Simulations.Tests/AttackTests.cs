@@ -16,7 +16,7 @@ public sealed class AttackTests(Xunit.Abstractions.ITestOutputHelper output)
         AttacksScenario.Row Run(string attack, bool defence)
         {
             var row = AttacksScenario.RunCase(new AttacksScenario.Case(algorithm, 4, attack == "none" ? 0 : 1, attack, defence), SimCorpus.Data, seed, innerSteps: 6, rounds: 6, codec: "fp32");
-            output.WriteLine($"{algorithm} {attack} defence {defence}: honest val loss {row.HonestLoss:F4}, excluding {row.HonestExcluding}, refused {row.Refused}, scored {row.Scored}, {row.WallSeconds:F1} s");
+            output.WriteLine($"{algorithm} {attack} defence {defence}: honest val loss {row.HonestLoss:F4}, excluding {row.HonestExcluding}, refused {row.Refused}, scored {row.Scored}, {row.WallSeconds:F1} s, scoring {row.ScoringSeconds:F1} s");
             return row;
         }
         var cleanOff = Run("none", false);

@@ -291,14 +291,12 @@ public sealed class RoundEngine : IDisposable
     {
         using var scope = NewDisposeScope();
         var (accepted, rejected) = Validate(e, _mailbox.GetValueOrDefault(e.Round));
-        long started = _time.GetTimestamp();
         var verdicts = Verify(e, accepted);
         if (verdicts is not null)
         {
             accepted = verdicts.Accepted;
             rejected.AddRange(verdicts.Refused);
         }
-        double scoring = _time.GetElapsedTime(started).TotalSeconds;
         var device = _method.Slow.device;
         Tensor T(float[] v) => tensor(v).to(device);
         bool weights = Payload.CarriesWeights();
@@ -320,7 +318,7 @@ public sealed class RoundEngine : IDisposable
         bool consolidate = e.Last && _options.ConsolidateLastRound;
         TorchGuard.Run(() => { _method.Step(Payload, group, consolidate); return 0; });
         return new RoundOutcome(e.Round, e.Targets, used, rejected, (e.ClosedAt - e.Opened).TotalSeconds, e.Closed!, consolidate,
-            verdicts?.Scores, verdicts?.NewlyExcluded, verdicts?.Readmitted, verdicts is null ? 0 : scoring);
+            verdicts?.Scores, verdicts?.NewlyExcluded, verdicts?.Readmitted);
     }
 
     /// <summary>

@@ -103,7 +103,6 @@ public sealed partial class SwarmPeer
         if (outcome.Scores is { Count: > 0 } scores)
             _log.LogInformation("round {Round}: scored [{Scores}] on our held-out batch", outcome.Round,
                 string.Join(", ", scores.Select(s => FormattableString.Invariant($"{Short(s.Peer)} {s.Score:+0.0000;-0.0000}"))));
-        Stats.ScoringSeconds += outcome.ScoringSeconds;
         Stats.UpdatesScored += outcome.Scores?.Count ?? 0;
         Stats.AddRound();
         var report = new RoundReport(outcome.Round, outcome.Partners.Select(Short).ToArray(), outcome.Used.Select(Short).ToArray(),

@@ -120,6 +120,8 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     /// <summary>The model's loss at <paramref name="weights"/> on the scoring batches; the trainer's weights are put back after.</summary>
     private double HeldOutLoss(Tensor weights)
     {
+        // Real seconds even in the simulator, whose virtual clock does not time compute: this is the cost it reports.
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         using var saved = Trainer.Flat.Snapshot();
         try
         {
@@ -129,6 +131,7 @@ public sealed partial class SwarmPeer : IAsyncDisposable
         finally
         {
             Trainer.Flat.Assign(saved);
+            Stats.ScoringSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
         }
     }
 

@@ -32,7 +32,7 @@ public sealed class SwarmStats
     /// <summary>What this peer thinks of each partner it verified: mean and last score, negatives in a row.</summary>
     public IReadOnlyList<Rounds.PartnerStanding> Standings { get; set; } = [];
 
-    /// <summary>Seconds verification took (clip, checks, scoring), and partner updates scored.</summary>
+    /// <summary>Real seconds spent scoring partners' updates (the forward passes on the held-out batch), and updates scored.</summary>
     public double ScoringSeconds { get; set; }
     public long UpdatesScored { get; set; }
 
