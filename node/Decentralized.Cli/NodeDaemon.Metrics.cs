@@ -71,6 +71,9 @@ public sealed partial class NodeDaemon
         yield return new("peers", "Live peers.", false, () => peer.Membership.LivePeers().Count);
         yield return new("awaited_peers", "Partners the current round still waits for.", false, () => peer.Stats.Awaited.Count);
         yield return new("suspended_peers", "Peers left out of pairing after missing rounds in a row.", false, () => peer.Stats.Suspended.Count);
+        yield return new("excluded_peers", "Partners whose updates are scored but not applied (negative scores in a row) until they score positive.", false, () => peer.Stats.Excluded.Count);
+        yield return new("updates_scored_total", "Partner updates scored on the held-out batch before being applied.", true, () => peer.Stats.UpdatesScored);
+        yield return new("scoring_seconds_total", "Time spent scoring partner updates on the held-out batch (forward passes).", true, () => peer.Stats.ScoringSeconds);
         yield return new("update_bytes_sent_total", "Bytes of outer updates sent.", true, () => peer.Stats.UpdateBytesSent);
         yield return new("update_bytes_received_total", "Bytes of outer updates received.", true, () => peer.Stats.UpdateBytesReceived);
         yield return new("rounds_total", "Outer rounds completed.", true, () => peer.Stats.RoundsCompleted);

@@ -40,6 +40,18 @@ public sealed partial class NodeDaemon
             val_loss = Finite(peer.Stats.LastValidationLoss),
             awaited,
             suspended,
+            // Verification: partners whose updates are scored but not applied, and what we think of each partner.
+            excluded = peer.Stats.Excluded,
+            scores = peer.Stats.Standings.Select(s => new
+            {
+                peer_id = s.Peer,
+                mean = Finite(s.MeanScore),
+                last = Finite(s.LastScore),
+                scored = s.Scored,
+                negatives_in_a_row = s.NegativesInARow,
+                excluded = s.Excluded,
+            }).ToArray(),
+            scoring_seconds = peer.Stats.ScoringSeconds,
             members,
             membership = peer.Membership.Members.OrderBy(m => m.Peer.ToString(), StringComparer.Ordinal).Select(m => new
             {
@@ -49,6 +61,7 @@ public sealed partial class NodeDaemon
                 seen_seconds_ago = Math.Max(0, (now - m.LastSeen).TotalSeconds),
                 awaited = awaited.Contains(m.Peer.ToString()),
                 suspended = suspended.Contains(m.Peer.ToString()),
+                excluded = peer.Stats.Excluded.Contains(m.Peer.ToString()),
             }).ToArray(),
             last_round = last is null ? null : new
             {

@@ -71,11 +71,19 @@ public sealed partial class NodeDaemon
             throw new IOException($"--listen {string.Join(" ", s.Listen)}: the port is already in use (another node?); choose another, e.g. --listen /ip4/0.0.0.0/tcp/4002");
         }
         IUpdateCodec codec = UpdateCodecs.Create(s.Compress, trainer.Flat);
-        if (s.Misbehave is not null) codec = new FaultyUpdateCodec(codec, s.Misbehave);
+        var misbehave = s.Misbehave is null ? null : new Misbehaviour(s.Misbehave);
+        if (misbehave is not null) codec = misbehave.Wrap(codec);
+        if (misbehave is not null) source = misbehave.Wrap(source, data.Tokenizer.VocabSize, shard);
         // The swarm sees the host through a monitor that times the state transfers it serves (for status and metrics).
         _serving = new StateServingMonitor(host, TimeProvider.System);
         await using var peer = new SwarmPeer(s.Swarm, _serving, TimeProvider.System, new Random((int)(s.Swarm.SwarmSeed ^ shard)), trainer, source, codec,
-            s.DiLoCo, s.NoLoCo, _logs.CreateLogger("swarm"), UpdateCodecs.Create(s.WeightsCompress, trainer.Flat), s.SparseLoCo) { ConfigHash = identity.ConfigHash };
+            s.DiLoCo, s.NoLoCo, _logs.CreateLogger("swarm"), UpdateCodecs.Create(s.WeightsCompress, trainer.Flat), s.SparseLoCo)
+        {
+            ConfigHash = identity.ConfigHash,
+            Misbehave = misbehave,
+            // One validation batch past those the reported loss uses: never trained on, never reported.
+            ScoringBatches = s.Swarm.Verify is null ? null : data.HeldOut(s.Inner.MicroBatchSize, s.Inner.SequenceLength, s.EvalBatches, 1),
+        };
 
         var checkpoints = _checkpoints = new CheckpointStore(s.DataDir, _logs.CreateLogger("checkpoint"));
         checkpoints.RemoveStaleTemporaries();

@@ -40,7 +40,7 @@ public static class NodeOptions
         var shardCount = c.Add("shard-count", "Shards the corpus is cut into.", 64);
         var checkpointEvery = c.Add("checkpoint-every-rounds", "Checkpoint every N outer rounds (0: only on exit).", 1);
         var exportEvery = c.Add("export-every-rounds", "Export the model as a Hugging Face Llama directory (<data-dir>/model) every N outer rounds and at exit (0: never).", 0);
-        var misbehave = c.AddOptional<string>("misbehave", "Testing only: send garbage | nan | huge updates.");
+        var misbehave = c.AddOptional<string>("misbehave", "Testing only: send garbage | nan | huge updates, or attack (flip | near-bound | random | zeros | scaled | replay | echo | garbage-text).");
         var stateChunkKib = c.Add("state-chunk-kib", "State sync: KiB per verified chunk a joiner downloads (spread over several donors).", 4096);
         var stateJoiners = c.Add("state-joiners-max", "State sync: joiners this node serves at once; more are told to try another peer.", 2);
         var stateUpload = c.Add("state-upload-mib", "State sync: MiB/s this node uploads to joiners, all together (0: unlimited). Keeps a home uplink free for rounds.", 0.0);
@@ -84,6 +84,7 @@ public static class NodeOptions
                     Overlap = learning.Rounds.Overlap,
                     Payload = learning.Rounds.Payload,
                     UpdateNormBound = learning.Rounds.NormBound,
+                    Verify = learning.Rounds.Verify,
                     StateChunkBytes = (int)Math.Clamp(parse.GetValue(stateChunkKib) * 1024L, int.MinValue, int.MaxValue),   // Validate bounds it
                     StateJoinersMax = parse.GetValue(stateJoiners),
                     StateUploadBytesPerSecond = MibPerSecond(parse.GetValue(stateUpload)),

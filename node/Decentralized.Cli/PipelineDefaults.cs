@@ -37,7 +37,9 @@ public static class PipelineDefaults
             PeerTimeout = peerTimeout,
             Seed = seed,
             Outer = rounds.NoLoCo,
-            Rounds = new RoundOptions { Overlap = rounds.Overlap, Payload = rounds.Payload, UpdateNormBound = rounds.NormBound, RoundTimeout = rounds.RoundTimeout },
+            Rounds = new RoundOptions { Overlap = rounds.Overlap, Payload = rounds.Payload, UpdateNormBound = rounds.NormBound, RoundTimeout = rounds.RoundTimeout,
+                // A stage cannot score an update alone (it holds part of the model): clip and the cheap checks only.
+                Verify = rounds.Verify },
             Compress = rounds.Compress,
             WeightsCompress = rounds.WeightsCompress,
         }.Validate();

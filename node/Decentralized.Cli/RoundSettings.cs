@@ -13,7 +13,7 @@ namespace Decentralized.Cli;
 /// swarm's members do and both as <c>train</c> measured.
 /// </summary>
 public sealed record RoundSettings(string Compress, string WeightsCompress, NoLoCoOptions NoLoCo, Payload? Payload, bool Overlap,
-    double NormBound, TimeSpan RoundTimeout)
+    double NormBound, TimeSpan RoundTimeout, VerifyOptions? Verify = null)
 {
     /// <summary>Adds the round options to <paramref name="c"/> (with <paramref name="network"/> also the waiting and refusing ones) and returns their reader.</summary>
     public static Func<ParseResult, RoundSettings> Declare(Command c, bool network = true)
@@ -26,13 +26,18 @@ public sealed record RoundSettings(string Compress, string WeightsCompress, NoLo
         var gamma = c.AddOptional<double?>("noloco-gamma", "NoLoCo pull towards the group's weights (default: beta).");
         var form = c.Add("noloco-form", "NoLoCo momentum form: heavyball (the paper's) | nesterov.", "heavyball");
         var payload = c.AddOptional<string>("noloco-payload", "fast (θ only) | delta+slow | anchored (θ minus the shared start weights, through --weights-compress); default: fast for lossless chains, else anchored (delta+slow when gamma differs from beta).");
-        Option<double>? roundTimeout = null, normBound = null;
-        Option<bool>? overlap = null;
+        Option<double>? roundTimeout = null, normBound = null, tolerance = null, clip = null;
+        Option<bool>? overlap = null, downWeight = null;
+        Option<string>? verify = null;
         if (network)
         {
             roundTimeout = c.Add("round-timeout", "Seconds to wait for partners in a round.", 30.0);
             overlap = c.Add("overlap", "Run each exchange during the next H steps (one-step-delayed outer update).", false);
             normBound = c.Add("norm-bound", "Refuse updates whose norm exceeds this multiple of ours.", 10.0);
+            verify = c.Add("verify", "on | off: clip partners' updates to a multiple of the median norm, refuse echoes, replays and free riders, score each on a held-out batch and exclude partners that keep making it worse (docs/VERIFICATION.md).", "on");
+            tolerance = c.Add("verify-tolerance", "A partner's update scoring below minus this (relative loss change on the held-out batch) is harmful; raise it if honest partners are dropped.", Defaults.Tolerance);
+            clip = c.Add("verify-clip", "Clip partners' updates to this multiple of the median of recent update norms (ours included).", Defaults.ClipMultiple);
+            downWeight = c.Add("verify-downweight", "Down-weight a harmful update instead of dropping it.", false);
         }
         var defaults = new RoundOptions();
         return parse => new RoundSettings(parse.GetValue(compress)!, parse.GetValue(weightsCompress)!,
@@ -41,6 +46,16 @@ public sealed record RoundSettings(string Compress, string WeightsCompress, NoLo
             PayloadNames.Parse(parse.GetValue(payload)),
             overlap is not null && parse.GetValue(overlap),
             normBound is null ? defaults.UpdateNormBound : parse.GetValue(normBound),
-            roundTimeout is null ? defaults.RoundTimeout : NodeOptions.Seconds(parse.GetValue(roundTimeout), "round timeout"));
+            roundTimeout is null ? defaults.RoundTimeout : NodeOptions.Seconds(parse.GetValue(roundTimeout), "round timeout"),
+            verify is null ? null : ParseVerify(parse.GetValue(verify)!, parse.GetValue(tolerance!), parse.GetValue(clip!), parse.GetValue(downWeight!)));
     }
+
+    private static readonly VerifyOptions Defaults = new();
+
+    private static VerifyOptions? ParseVerify(string mode, double tolerance, double clip, bool downWeight) => mode.Trim().ToLowerInvariant() switch
+    {
+        "on" => new VerifyOptions { Tolerance = tolerance, ClipMultiple = clip, DownWeight = downWeight }.Validate(),
+        "off" => null,
+        _ => throw new ArgumentException($"--verify {mode}: use on or off"),
+    };
 }

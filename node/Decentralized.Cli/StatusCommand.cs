@@ -35,6 +35,8 @@ public static class StatusCommand
         Console.WriteLine($"peer {s.GetProperty("peer_id")}  round {s.GetProperty("round")}  step {s.GetProperty("step")}  loss {Loss(s, "loss")}  val_loss {Loss(s, "val_loss")}");
         var awaited = s.GetProperty("awaited").EnumerateArray().Select(e => e.GetString()).ToArray();
         Console.WriteLine(awaited.Length == 0 ? "waiting for: nobody" : $"waiting for: {string.Join(", ", awaited)}");
+        if (s.TryGetProperty("excluded", out var excluded) && excluded.GetArrayLength() > 0)
+            Console.WriteLine($"excluded (negative scores in a row, until they score positive): {Join(excluded)}");
         if (s.TryGetProperty("suspended", out var suspended) && suspended.GetArrayLength() > 0)
             Console.WriteLine($"left out of pairing (missed 3 rounds in a row): {Join(suspended)}");
         if (s.TryGetProperty("last_round", out var last) && last.ValueKind == JsonValueKind.Object)

@@ -21,6 +21,7 @@ svg{border:1px solid #ccc;background:#fff}#train-line{stroke:#2563eb}#val-line{s
  loss <b id="loss">?</b>, validation loss <b id="val">?</b></p>
 <p>Waiting for: <span id="awaited" class="awaited">nobody</span></p>
 <p>Left out of pairing (missed 3 rounds in a row, until they send again): <span id="suspended" class="awaited">nobody</span></p>
+<p>Excluded (3 negative scores in a row: scored, not applied, until they score positive): <span id="excluded" class="awaited">nobody</span></p>
 <p>Last round: <span id="last-round" class="muted">none yet</span></p>
 <h2>Members</h2><table id="members"><thead><tr><th>peer</th><th>round</th><th>step</th><th>last seen</th><th>awaited</th></tr></thead><tbody></tbody></table>
 <h2>Connections</h2><table id="connections"><thead><tr><th>peer</th><th>relayed</th><th>bytes in</th><th>bytes out</th><th>in/s</th><th>out/s</th><th>rtt</th><th>round</th></tr></thead><tbody></tbody></table>
@@ -62,9 +63,10 @@ async function refresh(){
  $('loss').textContent=s.loss==null?'?':s.loss.toFixed(4);$('val').textContent=s.val_loss==null?'?':s.val_loss.toFixed(4);
  $('awaited').textContent=s.awaited.length?s.awaited.join(', '):'nobody';
  $('suspended').textContent=s.suspended.length?s.suspended.join(', '):'nobody';
+ $('excluded').textContent=s.excluded&&s.excluded.length?s.excluded.join(', '):'nobody';
  const l=s.last_round;
  $('last-round').textContent=l?`round ${l.round}: waited ${l.wait_seconds.toFixed(1)} s for [${l.partners.join(', ')}], used [${l.received.join(', ')}], closed: ${l.closed}`:'none yet';
- fill('members',s.membership.map(m=>({peer:m.peer_id,cells:[[m.peer_id],[m.round,1],[m.step,1],[secs(m.seen_seconds_ago)+' ago'],[m.awaited?'yes':m.suspended?'left out':'']]})));
+ fill('members',s.membership.map(m=>({peer:m.peer_id,cells:[[m.peer_id],[m.round,1],[m.step,1],[secs(m.seen_seconds_ago)+' ago'],[m.awaited?'yes':m.suspended?'left out':m.excluded?'excluded':'']]})));
  fill('connections',s.connections.map(c=>({peer:c.peer_id,cells:[[c.peer_id],[c.relayed?'yes':'no'],[bytes(c.bytes_in),1],[bytes(c.bytes_out),1],
   [bytes(c.in_bytes_per_second)+'/s',1],[bytes(c.out_bytes_per_second)+'/s',1],[c.rtt_ms==null?'':c.rtt_ms.toFixed(1)+' ms',1],[c.round??'',1]]})));
  const j=s.joiners;

@@ -106,6 +106,7 @@ public sealed record PipelineOptions
         ["weights-compress"] = WeightsCompress,
         ["noloco-payload"] = Rounds.Payload?.ToString() ?? "default",
         ["overlap"] = Rounds.Overlap ? "on" : "off",
+        ["verify"] = Rounds.Verify is { } v ? FormattableString.Invariant($"on, clip {v.ClipMultiple}x") : "off",
     };
 
     /// <summary><see cref="SharedSettings"/> as one line, compared in every hello.</summary>

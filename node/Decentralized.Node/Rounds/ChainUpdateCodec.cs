@@ -32,7 +32,7 @@ public sealed class ChainUpdateCodec : IUpdateCodec
     /// </summary>
     public static long BlobBytesMax(FlatParameters layout, Payload kind)
     {
-        long vector = 9 * layout.Count + 1024L * layout.Names.Count + 64 * 1024;
+        long vector = 9 * layout.Count + 1024L * layout.Names.Count + 64 * 1024 + RoundEngine.FingerprintBytes;
         return Math.Min(kind == Payload.DeltaAndSlow ? 4 + 2 * vector : vector, Array.MaxLength);
     }
 

@@ -15,6 +15,7 @@ public sealed class DiLoCoMethod(Tensor initialSlow, DiLoCoOptions options) : IO
     public Tensor Momentum => _outer.Momentum;
     public long Round { get => _outer.Round; set => _outer.Round = value; }
     public bool OwnAsDecoded => true;
+    public double OuterLearningRate => options.LearningRate;
 
     public int[] Group(int self, int memberCount, long seed, long round) => Enumerable.Range(0, memberCount).ToArray();
 

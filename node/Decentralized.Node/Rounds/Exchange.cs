@@ -24,6 +24,9 @@ internal sealed class Exchange(long round, string[] group, string[] targets, flo
     public bool Last => last;
     /// <summary>Targets whose arrival has been measured.</summary>
     public HashSet<string> Seen { get; } = new(StringComparer.Ordinal);
+    /// <summary>Hash of our blob's body and the fingerprint of the φ we built it on (verification's echo and stale checks).</summary>
+    public ulong OwnBody { get; init; }
+    public ulong Fingerprint { get; init; }
     public string? Closed { get; set; }
     public DateTimeOffset ClosedAt { get; set; }
 }

@@ -35,6 +35,9 @@ public interface IOuterMethod : IDisposable
     /// </summary>
     IUpdateCodec? OwnCodec => null;
 
+    /// <summary>The outer learning rate a partner's Δ is applied at (DiLoCo's lr, NoLoCo's β): verification scores a step of a fraction of it.</summary>
+    double OuterLearningRate => 1.0;
+
     /// <summary>The payload of a run: <paramref name="asked"/> where the method allows it, else its default for the chain.</summary>
     Payload ChoosePayload(Payload? asked, bool losslessChain);
 

@@ -15,6 +15,7 @@ public sealed class NoLoCoMethod(Tensor initialSlow, NoLoCoOptions options) : IO
     public Tensor Momentum => _outer.Momentum;
     public long Round { get => _outer.Round; set => _outer.Round = value; }
     public bool OwnAsDecoded => false;
+    public double OuterLearningRate => options.Beta;
 
     public int[] Group(int self, int memberCount, long seed, long round) =>
         NoLoCoPairing.GroupOf(self, memberCount, seed, round, options.GroupSize);

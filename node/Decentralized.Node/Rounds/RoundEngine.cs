@@ -28,7 +28,9 @@ public sealed class RoundEngine : IDisposable
     private readonly TimeProvider _time;
     private readonly int _count;
     private readonly PartnerDeadlines _deadlines;
-    private readonly Dictionary<long, Dictionary<string, (float[] Primary, float[]? Slow)>> _mailbox = new();
+    private readonly Dictionary<long, Dictionary<string, ReceivedUpdate>> _mailbox = new();
+    /// <summary>Judges partners' updates before they are applied (null: verification off).</summary>
+    private readonly ContributionVerifier? _verifier;
     /// <summary>Per round, the peers whose update arrived and was refused (and why): an answer, so nobody waits for them.</summary>
     private readonly Dictionary<long, Dictionary<string, string>> _refused = new();
     /// <summary>Exchanges the next <see cref="Apply"/> finishes, oldest first.</summary>
@@ -51,7 +53,20 @@ public sealed class RoundEngine : IDisposable
         _deadlines = new PartnerDeadlines(options.RoundTimeout);
         Payload = method.ChoosePayload(options.Payload, codecs.Update.IsLossless);
         _anchor = Cpu(method.Slow);
+        if (options.Verify is { } verify) _verifier = new ContributionVerifier(verify, options.PeersMax);
     }
+
+    /// <summary>
+    /// The loss of a flat weight vector (on φ's device) on one fixed local held-out batch: verification scores each
+    /// partner's update with it. Null: updates are clipped and checked but not scored.
+    /// </summary>
+    public Func<Tensor, double>? Loss { get; set; }
+
+    /// <summary>What this member thinks of each partner it verified (empty without verification).</summary>
+    public IReadOnlyList<PartnerStanding> Standings => _verifier?.Standings ?? [];
+
+    /// <summary>Partners whose updates are scored but not applied until they score positive again.</summary>
+    public IReadOnlyList<string> Excluded => _verifier?.Excluded ?? [];
 
     public Payload Payload { get; }
 
@@ -110,11 +125,14 @@ public sealed class RoundEngine : IDisposable
         var members = live.Keys.Where(p => p != _self && !_deadlines.IsSuspended(p)).Append(_self).Order(StringComparer.Ordinal).ToArray();
         var group = _method.Group(Array.IndexOf(members, _self), members.Length, _options.Seed, Round).Select(i => members[i]).ToArray();
         var targets = group.Where(p => p != _self).ToArray();
-        var blob = Encode(own, slow, Round);
+        ulong fingerprint = ContributionVerifier.Hash(Cpu(_method.Slow));
+        var blob = Encode(own, slow, Round, fingerprint);
         var now = _time.GetUtcNow();
         var (wait, basis) = _deadlines.For(targets);
+        ulong body = ContributionVerifier.Hash(blob.AsSpan(FingerprintBytes));
+        _verifier?.Sent(Round, fingerprint, body);
         var exchange = new Exchange(Round, group, targets, own, slow, _method.OwnAsDecoded ? Decode(blob).Primary : null,
-            now, now + wait, basis, ownSlow.Length > 0 && _options.Overlap ? ownSlow : null, last);
+            now, now + wait, basis, ownSlow.Length > 0 && _options.Overlap ? ownSlow : null, last) { OwnBody = body, Fingerprint = fingerprint };
         if (!_options.Overlap) _due.Add(exchange);
         else
         {
@@ -273,6 +291,12 @@ public sealed class RoundEngine : IDisposable
     {
         using var scope = NewDisposeScope();
         var (accepted, rejected) = Validate(e, _mailbox.GetValueOrDefault(e.Round));
+        var verdicts = Verify(e, accepted);
+        if (verdicts is not null)
+        {
+            accepted = verdicts.Accepted;
+            rejected.AddRange(verdicts.Refused);
+        }
         var device = _method.Slow.device;
         Tensor T(float[] v) => tensor(v).to(device);
         bool weights = Payload.CarriesWeights();
@@ -293,14 +317,30 @@ public sealed class RoundEngine : IDisposable
         }
         bool consolidate = e.Last && _options.ConsolidateLastRound;
         TorchGuard.Run(() => { _method.Step(Payload, group, consolidate); return 0; });
-        return new RoundOutcome(e.Round, e.Targets, used, rejected, (e.ClosedAt - e.Opened).TotalSeconds, e.Closed!, consolidate);
+        return new RoundOutcome(e.Round, e.Targets, used, rejected, (e.ClosedAt - e.Opened).TotalSeconds, e.Closed!, consolidate,
+            verdicts?.Scores, verdicts?.NewlyExcluded, verdicts?.Readmitted);
+    }
+
+    /// <summary>
+    /// Verification of the updates that passed the norm bound (null when it is off, and for the synchronous warm-up's
+    /// gradients): each is judged by the Δ it implies relative to the φ it was built on.
+    /// </summary>
+    private Verdicts? Verify(Exchange e, Dictionary<string, ReceivedUpdate> accepted)
+    {
+        if (_verifier is null || Payload == Payload.Gradient) return null;
+        var basis = e.SentFrom ?? Cpu(_method.Slow);
+        var own = ContributionVerifier.DeltaOf(Payload, basis, e.OwnDecoded ?? e.Own, e.OwnSlow);
+        var view = new ExchangeView(e.Round, Payload, basis, own, e.OwnBody, e.Fingerprint, SharedBase: _method.OwnAsDecoded);
+        var received = e.Targets.Where(accepted.ContainsKey).Select(t => (t, accepted[t])).ToArray();
+        double scale = _options.Verify!.StepFraction * _method.OuterLearningRate;
+        return TorchGuard.Run(() => _verifier.Judge(view, received, Loss, _method.Slow, scale));
     }
 
     /// <summary>Norm checks against our own update: a poisoned or runaway update is dropped and reported.</summary>
-    private (Dictionary<string, (float[] Primary, float[]? Slow)> Accepted, List<(string, string)> Rejected) Validate(
-        Exchange e, Dictionary<string, (float[] Primary, float[]? Slow)>? box)
+    private (Dictionary<string, ReceivedUpdate> Accepted, List<(string, string)> Rejected) Validate(
+        Exchange e, Dictionary<string, ReceivedUpdate>? box)
     {
-        var accepted = new Dictionary<string, (float[] Primary, float[]? Slow)>(StringComparer.Ordinal);
+        var accepted = new Dictionary<string, ReceivedUpdate>(StringComparer.Ordinal);
         var rejected = new List<(string, string)>();
         if (box is null) return (accepted, rejected);
         bool weights = Payload.CarriesWeights();   // θ: judged by its distance from our φ
@@ -320,14 +360,31 @@ public sealed class RoundEngine : IDisposable
         return (accepted, rejected);
     }
 
+    /// <summary>Bytes of the φ fingerprint every blob starts with.</summary>
+    public const int FingerprintBytes = 8;
+
     /// <summary>
-    /// One blob per round. Anchored θ: the weights chain's blob of θ − anchor. Δ and φ:
+    /// One blob per round, behind the fingerprint of the φ its sender built it on (the cheap check that a partner
+    /// trained from the outer weights it claims, and what catches a stale or replayed update):
+    /// <code>
+    ///   [φ fingerprint: u64 LE, XxHash64 of φ's fp32 bytes][body]
+    /// </code>
+    /// The body: anchored θ is the weights chain's blob of θ − anchor. Δ and φ:
     /// <code>
     ///   [primary bytes: i32 LE][update chain blob of Δ][slow chain blob of φ]
     /// </code>
     /// Otherwise the update chain's blob of the primary vector.
     /// </summary>
-    private byte[] Encode(float[] primary, float[]? slow, long round)
+    private byte[] Encode(float[] primary, float[]? slow, long round, ulong fingerprint)
+    {
+        var body = EncodeBody(primary, slow, round);
+        var blob = new byte[FingerprintBytes + body.Length];
+        BinaryPrimitives.WriteUInt64LittleEndian(blob, fingerprint);
+        body.CopyTo(blob, FingerprintBytes);
+        return blob;
+    }
+
+    private byte[] EncodeBody(float[] primary, float[]? slow, long round)
     {
         int seed = (int)round;
         if (Payload == Payload.AnchoredFast)
@@ -348,7 +405,16 @@ public sealed class RoundEngine : IDisposable
     }
 
     /// <summary>Decodes a blob of this run's payload (from an untrusted peer); throws <see cref="CodecException"/> or <see cref="InvalidUpdateException"/>.</summary>
-    private (float[] Primary, float[]? Slow) Decode(ReadOnlySpan<byte> blob)
+    private ReceivedUpdate Decode(ReadOnlySpan<byte> blob)
+    {
+        if (blob.Length <= FingerprintBytes) throw new InvalidUpdateException($"update of {blob.Length} bytes has no body after its fingerprint");
+        ulong fingerprint = BinaryPrimitives.ReadUInt64LittleEndian(blob);
+        var body = blob[FingerprintBytes..];
+        var (primary, slow) = DecodeBody(body);
+        return new ReceivedUpdate(primary, slow, fingerprint, ContributionVerifier.Hash(body));
+    }
+
+    private (float[] Primary, float[]? Slow) DecodeBody(ReadOnlySpan<byte> blob)
     {
         var primary = new float[_count];
         if (Payload == Payload.AnchoredFast)

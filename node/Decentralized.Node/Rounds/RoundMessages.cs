@@ -27,8 +27,13 @@ public sealed record UpdateAnswer(UpdateVerdict Verdict, string Reason, bool Ret
 public sealed record TickResult(bool Ready, TimeSpan? Wake, IReadOnlyList<string> Suspended, IReadOnlyList<string> Awaited);
 
 /// <summary>One finished exchange, for logs and statistics.</summary>
+/// <param name="Scores">With verification and a scorer: each scored partner's score s (relative loss drop on the held-out batch).</param>
+/// <param name="Excluded">Partners this exchange excluded (negative scores in a row).</param>
+/// <param name="Readmitted">Excluded partners this exchange readmitted (they scored positive).</param>
 public sealed record RoundOutcome(long Round, IReadOnlyList<string> Partners, IReadOnlyList<string> Used,
-    IReadOnlyList<(string Peer, string Reason)> Rejected, double WaitedSeconds, string Closed, bool Consolidated);
+    IReadOnlyList<(string Peer, string Reason)> Rejected, double WaitedSeconds, string Closed, bool Consolidated,
+    IReadOnlyList<(string Peer, double Score)>? Scores = null, IReadOnlyList<string>? Excluded = null,
+    IReadOnlyList<string>? Readmitted = null);
 
 /// <summary>What <see cref="RoundEngine.Apply"/> did: the fast weights to continue from (the caller's to dispose), each finished exchange, and the round it skipped from when behind the swarm.</summary>
 public sealed record ApplyResult(Tensor Fast, IReadOnlyList<RoundOutcome> Outcomes, long? SkippedFrom);

@@ -21,6 +21,13 @@ public sealed record RoundOptions
     /// <summary>An update whose norm (or distance from our φ for weights) exceeds this many times ours is refused.</summary>
     public double UpdateNormBound { get; init; } = 10.0;
 
+    /// <summary>
+    /// How received updates are verified before they are applied (clip, cheap checks, score, exclusion); null: only
+    /// the norm bound and the codec's checks. Every member of a swarm should use the same (DiLoCo's members stay
+    /// identical only while they apply the same updates).
+    /// </summary>
+    public VerifyOptions? Verify { get; init; }
+
     /// <summary>The longest a round waits for a partner it knows nothing about; measured partners get less.</summary>
     public TimeSpan RoundTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
@@ -32,6 +39,7 @@ public sealed record RoundOptions
         if (!(UpdateNormBound > 1)) throw new ArgumentException("update norm bound must exceed 1");
         if (RoundTimeout <= TimeSpan.Zero) throw new ArgumentException("round timeout must be positive");
         if (PeersMax < 1) throw new ArgumentException("peers max must be at least 1");
+        Verify?.Validate();
         return this;
     }
 }

@@ -44,6 +44,7 @@ public sealed class SparseLoCoMethod : IOuterMethod
     public long Round { get; set; }
 
     public bool OwnAsDecoded => true;
+    public double OuterLearningRate => _options.LearningRate;
 
     public IUpdateCodec OwnCodec => _codec;
 

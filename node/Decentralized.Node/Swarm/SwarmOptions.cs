@@ -45,6 +45,12 @@ public sealed record SwarmOptions
     public int PeersMax { get; init; } = 512;
 
     /// <summary>
+    /// How partners' updates are verified before they are applied (clip, echo/replay/stale checks, a score on a held-out
+    /// batch once <see cref="SwarmPeer.ScoringBatches"/> is given, exclusion); null turns it off (only the norm bound).
+    /// </summary>
+    public VerifyOptions? Verify { get; init; } = new();
+
+    /// <summary>
     /// One-step-delayed outer update (DiLoCoX, async DiLoCo): the exchange runs while the next H inner steps
     /// compute, hiding communication at the cost of one round of staleness. Turn it on when rounds wait on the network.
     /// </summary>

@@ -22,10 +22,13 @@ public sealed partial class SwarmPeer
         lock (_outerLock)
         {
             using var fast = Trainer.Flat.Snapshot();
-            outgoing = _engine.Begin(fast, live, last);
+            using var lie = Misbehave?.Tamper(fast, _method.Slow, Round, _options.UpdateNormBound);
+            outgoing = _engine.Begin(lie ?? fast, live, last);
         }
-        var header = new UpdateHeader(outgoing.Round, outgoing.Payload, outgoing.Blob.Length);
-        var sends = outgoing.Targets.Select(t => SendUpdateAsync(peers[t], header, outgoing.Blob, ct)).ToArray();
+        var blob = Misbehave?.Blob(outgoing.Blob) ?? outgoing.Blob;
+        var header = new UpdateHeader(outgoing.Round, outgoing.Payload, blob.Length);
+        // An echoing peer answers each partner's update with that update instead (ReceiveUpdateAsync).
+        var sends = outgoing.Targets.Where(_ => Misbehave?.Echoes != true).Select(t => SendUpdateAsync(peers[t], header, blob, ct)).ToArray();
         _sends[outgoing.Round] = (outgoing.Targets, Task.WhenAll(sends));
         long started = _time.GetTimestamp();
         await WaitUntilReadyAsync(_engine, ct);
@@ -88,6 +91,19 @@ public sealed partial class SwarmPeer
             Stats.AddRejected();
             _log.LogWarning("rejected update from {Peer} for round {Round}: {Reason}", peer, outcome.Round, reason);
         }
+        foreach (var peer in outcome.Excluded ?? [])
+            _log.LogWarning("peer {Peer} excluded: {Negatives} negative scores in a row; its updates are scored but not applied until it scores positive", peer, _options.Verify!.NegativesToExclude);
+        foreach (var peer in outcome.Readmitted ?? [])
+            _log.LogInformation("peer {Peer} readmitted: its update scored positive again", peer);
+        lock (_outerLock)
+        {
+            Stats.Excluded = _engine.Excluded;
+            Stats.Standings = _engine.Standings;
+        }
+        if (outcome.Scores is { Count: > 0 } scores)
+            _log.LogInformation("round {Round}: scored [{Scores}] on our held-out batch", outcome.Round,
+                string.Join(", ", scores.Select(s => FormattableString.Invariant($"{Short(s.Peer)} {s.Score:+0.0000;-0.0000}"))));
+        Stats.UpdatesScored += outcome.Scores?.Count ?? 0;
         Stats.AddRound();
         var report = new RoundReport(outcome.Round, outcome.Partners.Select(Short).ToArray(), outcome.Used.Select(Short).ToArray(),
             outcome.Rejected.Select(r => Short(r.Peer)).ToList(), waited, outcome.Closed, sent);

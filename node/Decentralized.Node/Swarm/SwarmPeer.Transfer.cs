@@ -122,6 +122,7 @@ public sealed partial class SwarmPeer
             if (answer.Verdict == UpdateVerdict.Accepted)
             {
                 if (answer.Returned) _log.LogInformation("peer {Peer} answers again: back in our pairing", peer);
+                if (Misbehave?.Echoes == true && engine == _engine) _ = SendUpdateAsync(peer, header, blob, _lifetime.Token);
                 WakeRound();
                 await stream.WriteAsync(new byte[] { 1 }, ct);
                 return;

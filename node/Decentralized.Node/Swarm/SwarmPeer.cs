@@ -72,6 +72,7 @@ public sealed partial class SwarmPeer : IAsyncDisposable
             Overlap = options.Overlap,
             Payload = options.Payload,
             UpdateNormBound = options.UpdateNormBound,
+            Verify = options.Verify,
             RoundTimeout = options.RoundTimeout,
             PeersMax = options.PeersMax,
         };
@@ -105,6 +106,43 @@ public sealed partial class SwarmPeer : IAsyncDisposable
     /// <summary>φ: the outer weights.</summary>
     public Tensor Slow => _method.Slow;
     public Tensor OuterMomentum => _method.Momentum;
+
+    /// <summary>
+    /// The local held-out batches verification scores partners' updates on (the engine's loss: our model at the trial
+    /// weights on these batches). Null: updates are clipped and checked, not scored. Set before the run starts.
+    /// </summary>
+    public IReadOnlyList<long[]>? ScoringBatches
+    {
+        get => _scoringBatches;
+        set
+        {
+            _scoringBatches = value;
+            _engine.Loss = value is null ? null : HeldOutLoss;
+        }
+    }
+
+    private IReadOnlyList<long[]>? _scoringBatches;
+
+    /// <summary>The model's loss at <paramref name="weights"/> on the scoring batches; the trainer's weights are put back after.</summary>
+    private double HeldOutLoss(Tensor weights)
+    {
+        // Real seconds even in the simulator, whose virtual clock does not time compute: this is the cost it reports.
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var saved = Trainer.Flat.Snapshot();
+        try
+        {
+            Trainer.Flat.Assign(weights);
+            return Trainer.Evaluate(_scoringBatches!);
+        }
+        finally
+        {
+            Trainer.Flat.Assign(saved);
+            Stats.ScoringSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds;
+        }
+    }
+
+    /// <summary>Testing only: what this peer lies about in its updates (<c>--misbehave</c>); null for an honest peer.</summary>
+    public Misbehaviour? Misbehave { get; init; }
 
     /// <summary>Simulator hook: awaited after every inner step (virtual compute time); null in the real daemon.</summary>
     public Func<CancellationToken, ValueTask>? AfterInnerStep { get; set; }

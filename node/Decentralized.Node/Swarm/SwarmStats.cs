@@ -54,6 +54,16 @@ public sealed class SwarmStats
     /// <summary>Peers left out of this member's pairing because they missed rounds in a row (until they answer again).</summary>
     public IReadOnlyList<string> Suspended { get; set; } = [];
 
+    /// <summary>Partners whose updates are scored but not applied (repeated negative scores) until they score positive.</summary>
+    public IReadOnlyList<string> Excluded { get; set; } = [];
+
+    /// <summary>What this peer thinks of each partner it verified: mean and last score, negatives in a row.</summary>
+    public IReadOnlyList<Rounds.PartnerStanding> Standings { get; set; } = [];
+
+    /// <summary>Real seconds spent scoring partners' updates (the forward passes on the held-out batch), and updates scored.</summary>
+    public double ScoringSeconds { get; set; }
+    public long UpdatesScored { get; set; }
+
     public void AddSent(long bytes) => Interlocked.Add(ref _updateBytesSent, bytes);
     public void AddReceived(long bytes) => Interlocked.Add(ref _updateBytesReceived, bytes);
     public void AddRejected() => Interlocked.Increment(ref _rejectedUpdates);

@@ -87,6 +87,17 @@ public sealed class TrainingData
     public IBatchSource ForReplica(long seed, int replica, int replicas, int batchSize, int sequenceLength) =>
         new ShardBatchSource(new BatchSampler(Dataset.Shard(seed, replica, replicas), batchSize, sequenceLength));
 
+    /// <summary>
+    /// <paramref name="batches"/> validation batches after the first <paramref name="after"/> (those a reported validation
+    /// loss uses): what verification scores partners' updates on, never trained on and never reported. A validation
+    /// split too small for both gives its last batches.
+    /// </summary>
+    public IReadOnlyList<long[]> HeldOut(int batchSize, int sequenceLength, int after, int batches)
+    {
+        var all = Validation(batchSize, sequenceLength, after + batches);
+        return all.Skip(Math.Max(0, Math.Min(after, all.Count - batches))).ToArray();
+    }
+
     /// <summary>The same validation batches every evaluation, so losses are comparable across steps and runs.</summary>
     public IReadOnlyList<long[]> Validation(int batchSize, int sequenceLength, int batches)
     {

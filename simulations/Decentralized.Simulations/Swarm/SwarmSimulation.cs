@@ -26,6 +26,7 @@ public sealed class SwarmSimulation : IAsyncDisposable
     private readonly TrainingData _data;
     private readonly DeterministicRandom _random;
     private readonly IReadOnlyList<long[]> _validation;
+    private readonly IReadOnlyList<long[]> _scoring;
     private readonly List<SimulatedSwarmPeer> _peers = [];
     private readonly TextWriter? _echo;
     private readonly PrivateKey[] _starterKeys;
@@ -52,6 +53,7 @@ public sealed class SwarmSimulation : IAsyncDisposable
         };
         Network = new SimulatedNetwork(Scheduler, net, _random.Fork("network"));
         _validation = data.Validation(options.Inner.MicroBatchSize, options.Inner.SequenceLength, options.EvalBatches);
+        _scoring = data.HeldOut(options.Inner.MicroBatchSize, options.Inner.SequenceLength, options.EvalBatches, 1);
         // Peer i is the i-th member in the round engine's (ordinal) order, as replica i is in `train`: with the same
         // shards the same groups form, so a run without faults ends where `train` ends.
         var keys = _random.Fork("starter-keys");
@@ -133,15 +135,26 @@ public sealed class SwarmSimulation : IAsyncDisposable
             PeersMin = joiner ? 1 : _options.Peers,
             StateDonorsMax = _options.StateDonorsMax,
             StateChunkBytes = _options.StateChunkBytes,
+            Verify = _options.Verify,
         };
+        var misbehave = _options.Attackers.Where(a => a.Peer == index).Select(a => new Misbehaviour(a.Mode)).FirstOrDefault();
         // As the daemon builds it: the same initial weights everywhere (the swarm seed), a disjoint data shard per peer.
         var trainer = new InnerTrainer(new ModelStage(_options.Model, seed: _options.Seed), _options.Inner, CPU);
         var data = _data.ForReplica(_options.Seed, index, _options.Peers + _options.Joins.Count, _options.Inner.MicroBatchSize, _options.Inner.SequenceLength);
-        var codec = new ChainUpdateCodec(_options.Codec, trainer.Flat);
+        IUpdateCodec codec = new ChainUpdateCodec(_options.Codec, trainer.Flat);
+        if (misbehave is not null)
+        {
+            codec = misbehave.Wrap(codec);
+            data = misbehave.Wrap(data, _options.Model.VocabSize, _options.Seed ^ index);
+        }
         var log = new VirtualClockLogger(Scheduler, host.Name, Log, _echo);
         var peer = new SwarmPeer(swarm, net, host.Time, new Random((int)(_options.Seed ^ index)), trainer, data, codec,
             _options.DiLoCo, _options.NoLoCo, log,
-            new ChainUpdateCodec(_options.WeightsCodec, trainer.Flat), _options.SparseLoCo);
+            new ChainUpdateCodec(_options.WeightsCodec, trainer.Flat), _options.SparseLoCo)
+        {
+            Misbehave = misbehave,
+            ScoringBatches = _options.Verify is null ? null : _scoring,
+        };
         var sim = new SimulatedSwarmPeer(index, host, net, peer, trainer, compute, joiner, Scheduler.Now) { Joined = !joiner };
         peer.AfterInnerStep = ct =>
         {

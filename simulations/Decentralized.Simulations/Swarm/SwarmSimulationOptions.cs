@@ -54,6 +54,16 @@ public sealed record SwarmSimulationOptions
     /// <summary>Virtual times at which a new peer joins through peer 0's address and fetches the swarm's state.</summary>
     public IReadOnlyList<TimeSpan> Joins { get; init; } = [];
 
+    /// <summary>
+    /// Verification of partners' updates, as <c>node run --verify</c> (scored on one validation batch past those
+    /// evaluated). Off by default here so the training scenarios stay comparable with <c>train</c>, whose in-process
+    /// replicas are all honest.
+    /// </summary>
+    public VerifyOptions? Verify { get; init; }
+
+    /// <summary>Peers (by start index) that misbehave, each with a <see cref="Node.Swarm.Misbehaviour"/> mode (<c>--misbehave</c>).</summary>
+    public IReadOnlyList<(int Peer, string Mode)> Attackers { get; init; } = [];
+
     /// <summary>Virtual time after which the run is declared stuck.</summary>
     public TimeSpan Limit { get; init; } = TimeSpan.FromHours(12);
 
@@ -65,6 +75,11 @@ public sealed record SwarmSimulationOptions
         foreach (var (_, peer) in Crashes.Concat(Leaves))
             if (peer < 0 || peer >= Peers + Joins.Count) throw new ArgumentException($"departure of peer {peer}: only peers 0..{Peers + Joins.Count - 1} ever run");
         if (Crashes.Concat(Leaves).Select(c => c.Peer).Distinct().Count() >= Peers + Joins.Count) throw new ArgumentException("at least one peer must stay to the end");
+        foreach (var (peer, mode) in Attackers)
+        {
+            if (peer < 0 || peer >= Peers + Joins.Count) throw new ArgumentException($"attacker {peer}: only peers 0..{Peers + Joins.Count - 1} ever run");
+            _ = new Node.Swarm.Misbehaviour(mode);
+        }
         Inner.Validate();
         return this;
     }

@@ -1,12 +1,11 @@
 using Decentralized.Node.Rounds;
 using System.Runtime.InteropServices;
 using Decentralized.Kernels;
-using Decentralized.Node.Swarm;
 
-namespace Decentralized.Cli;
+namespace Decentralized.Node.Swarm;
 
 /// <summary>
-/// Fault injection for testing the swarm's defences (<c>--misbehave garbage|nan|huge</c>): this peer sends
+/// The codec-level faults of <see cref="Misbehaviour"/> (<c>--misbehave garbage|nan|huge</c>): this peer sends
 /// corrupt updates while decoding others' normally. Never useful in a real run.
 /// </summary>
 public sealed class FaultyUpdateCodec(IUpdateCodec inner, string mode) : IUpdateCodec
