@@ -12,6 +12,7 @@ public sealed class NodeRunOptionsTests
     [InlineData("outer-lr")] [InlineData("outer-momentum")] [InlineData("outer-form")]
     [InlineData("noloco-alpha")] [InlineData("noloco-beta")] [InlineData("noloco-gamma")] [InlineData("noloco-form")]
     [InlineData("noloco-payload")] [InlineData("group-size")] [InlineData("sync-warmup")] [InlineData("min-lr-ratio")] [InlineData("batch-tokens")]
+    [InlineData("inner-optimizer")] [InlineData("muon-lr")]
     public void NodeRunHasTrainsLearningOptionWithTheSameDefault(string name)
     {
         var train = TrainCommand.Create();
@@ -35,6 +36,7 @@ public sealed class NodeRunOptionsTests
     [InlineData("noloco", "--noloco-form", "nesterov")] [InlineData("noloco", "--noloco-payload", "delta+slow")] [InlineData("noloco", "--tokenizer", "gpt2")]
     [InlineData("diloco", "--outer-lr", "0.7")] [InlineData("diloco", "--outer-momentum", "0.9")] [InlineData("diloco", "--outer-form", "heavyball")]
     [InlineData("diloco", "--layers", "3")] [InlineData("noloco", "--algorithm", "diloco")] [InlineData("diloco", "--sync-warmup", "100")]
+    [InlineData("noloco", "--inner-optimizer", "muon")] [InlineData("diloco", "--inner-optimizer", "muloco")]
     public void EveryWireOrModelSettingEntersTheGateByName(string algorithm, string option, string value)
     {
         var ours = Identity("--algorithm", algorithm);
@@ -46,6 +48,7 @@ public sealed class NodeRunOptionsTests
 
     [Theory]
     [InlineData("--lr", "1e-3")] [InlineData("--warmup", "7")] [InlineData("--round-timeout", "9")] [InlineData("--norm-bound", "4")] [InlineData("--outer-lr", "0.5")]
+    [InlineData("--muon-lr", "0.03")] [InlineData("--inner-optimizer", "adamw")]
     public void SettingsMembersMayChooseForThemselvesStayOutOfTheGate(string option, string value) =>
         Assert.Equal(Identity().ConfigHash, Identity(option, value).ConfigHash);   // --outer-lr: not used by the default NoLoCo
 
