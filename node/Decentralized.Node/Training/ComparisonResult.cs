@@ -25,4 +25,11 @@ public sealed record ComparisonResult(
     // Tokens each evaluation predicts (--eval-batches x batch x sequence, at most the validation split): a few thousand
     // move a 2,000-step run's loss by a point or more, so a comparison worth quoting evaluates the whole split.
     long ValidationTokens,
-    IReadOnlyList<LossPoint> Curve);
+    IReadOnlyList<LossPoint> Curve)
+{
+    /// <summary>adamw, muon or muloco: compare methods only under the same one.</summary>
+    public string InnerOptimizer { get; init; } = "adamw";
+
+    /// <summary>Peak Muon rate of the hidden matrices (0 under AdamW).</summary>
+    public double MuonLearningRate { get; init; }
+}

@@ -223,7 +223,11 @@ public sealed class LocalComparison : IDisposable
             Replicas[0].Trainer.Flat.Count, Step * TokensPerStep, last?.ValidationLoss ?? double.NaN, _lastTrainLoss,
             BytesSentPerReplica, wall, wall > 0 ? Step * TokensPerStep / wall : 0, ReplicaSpread(), _averagedWeightsLoss,
             Exchange, _options.Algorithm == Algorithm.Ddp ? 0 : _options.SyncWarmupSteps,
-            _validation.Count * (long)_options.Inner.MicroBatchSize * _options.Inner.SequenceLength, _curve.ToArray());
+            _validation.Count * (long)_options.Inner.MicroBatchSize * _options.Inner.SequenceLength, _curve.ToArray())
+        {
+            InnerOptimizer = _options.Inner.Optimizer.Name(),
+            MuonLearningRate = _options.Inner.EffectiveMuonLearningRate,
+        };
     }
 
     /// <summary>Restores the loop position from a checkpoint (replica states are restored by the checkpoint itself).</summary>
