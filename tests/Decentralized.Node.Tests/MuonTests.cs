@@ -155,6 +155,18 @@ public sealed class MuonTests
             Assert.Equal(inner.LearningRateAt(step) * 20, inner.MuonLearningRateAt(step), 12);
     }
 
+    [Fact]
+    public void MuonStepsDoNotLeakTensors()
+    {
+        var options = WithOptimizer(TestCorpus.Options(Algorithm.Ddp, replicas: 2, steps: 40, h: 10), InnerOptimizer.Muon);
+        using var run = TestCorpus.Run(options);
+        run.Run(stopAfter: 10);
+        long live = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        run.Run(stopAfter: 40);
+        long after = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        Assert.True(after <= live, $"live tensors grew from {live} to {after} over 30 Muon steps");
+    }
+
     private static ComparisonOptions WithOptimizer(ComparisonOptions options, InnerOptimizer optimizer) =>
         options with { Inner = options.Inner with { Optimizer = optimizer } };
 

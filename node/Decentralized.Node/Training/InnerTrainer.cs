@@ -56,7 +56,11 @@ public sealed class InnerTrainer : IDisposable
     public double ComputeGradients(Action<long[]> fill, long[] buffer) => TorchGuard.Run(() =>
     {
         // Every access to p.grad wraps a new handle, so even zero_grad and clipping run inside a scope.
-        using (var zeroScope = NewDisposeScope()) _optimizer.zero_grad();
+        using (var zeroScope = NewDisposeScope())
+        {
+            _optimizer.zero_grad();
+            _muon?.ZeroGradients();
+        }
         int accumulation = Options.AccumulationSteps;
         double total = 0;
         for (int i = 0; i < accumulation; i++)

@@ -62,6 +62,16 @@ public sealed class MuonOptimizer : IDisposable
         }
     }
 
+    /// <summary>
+    /// Zeroes the matrices' gradients before a step's backward passes accumulate into them: AdamW's zero_grad reaches only
+    /// its own parameters, and a gradient left over would add every past step into the next one (and break exact resume).
+    /// </summary>
+    public void ZeroGradients()
+    {
+        using var scope = NewDisposeScope();
+        foreach (var p in _matrices) p.grad?.zero_();
+    }
+
     /// <summary>Writes the momentum buffers: a count, then each as a flat float32 vector.</summary>
     public void Save(BinaryWriter writer)
     {
