@@ -14,6 +14,12 @@ namespace Decentralized.Cli;
 public sealed record LearningOptions(Algorithm Algorithm, int InnerStepsPerRound, int SyncWarmupSteps, double LearningRate, int WarmupSteps,
     double MinLearningRateRatio, int BatchTokens, DiLoCoOptions DiLoCo, long Seed, RoundSettings Rounds, WeightInit Init, SparseLoCoOptions SparseLoCo)
 {
+    /// <summary>The inner optimizer of every replica (AdamW, or Muon on the hidden matrices).</summary>
+    public InnerOptimizer InnerOptimizer { get; init; }
+
+    /// <summary>Peak Muon rate; 0 takes the variant's default.</summary>
+    public double MuonLearningRate { get; init; }
+
     /// <summary>Adds the learning options to <paramref name="c"/>; <paramref name="ddp"/> also offers the in-process DDP baseline.</summary>
     public static Func<ParseResult, LearningOptions> Declare(Command c, bool ddp)
     {
@@ -23,6 +29,8 @@ public sealed record LearningOptions(Algorithm Algorithm, int InnerStepsPerRound
         var lr = c.Add("lr", "Peak inner AdamW learning rate.", 1.5e-3);
         var warmup = c.Add("warmup", "Inner learning-rate warm-up steps.", 100);
         var minLrRatio = c.Add("min-lr-ratio", "Where the cosine ends, as a fraction of --lr (0.1 as in NoLoCo; 0 decays to zero).", 0.1);
+        var innerOptimizer = c.Add("inner-optimizer", "adamw | muon (Keller Jordan's reference Muon) | muloco (MuLoCo's, from Dion): Muon on the blocks' matrices, AdamW (--lr) on embeddings, head and norms.", "adamw");
+        var muonLr = c.Add("muon-lr", "Peak Muon learning rate, on --lr's schedule (0: the variant's default, 0.02 for muon, 0.01 for muloco).", 0.0);
         var batchTokens = c.Add("batch-tokens", "Tokens per inner step; micro-batches are accumulated to reach it (0: one micro-batch).", 0);
         var outerLr = c.Add("outer-lr", "DiLoCo outer learning rate.", 1.0);
         var outerMomentum = c.Add("outer-momentum", "DiLoCo outer momentum.", 0.5);
@@ -36,18 +44,20 @@ public sealed record LearningOptions(Algorithm Algorithm, int InnerStepsPerRound
         {
             var a = AlgorithmNames.Parse(parse.GetValue(algorithm)!);
             if (a == Algorithm.Ddp && !ddp) throw new ArgumentException("--algorithm ddp is train's in-process baseline; a swarm runs noloco, diloco or sparseloco");
+            if (parse.GetValue(muonLr) is var m && !(m >= 0 && double.IsFinite(m))) throw new ArgumentException($"--muon-lr {m}: must be 0 (the variant's default) or positive");
             if (parse.GetValue(syncWarmup) < 0) throw new ArgumentException($"--sync-warmup {parse.GetValue(syncWarmup)}: must be 0 or more");
             return new LearningOptions(a, parse.GetValue(innerSteps), parse.GetValue(syncWarmup),
                 parse.GetValue(lr), parse.GetValue(warmup), parse.GetValue(minLrRatio), parse.GetValue(batchTokens),
                 new DiLoCoOptions(parse.GetValue(outerLr), parse.GetValue(outerMomentum), ParseForm(parse.GetValue(outerForm)!)),
-                parse.GetValue(seed), roundsOf(parse), WeightInit.Parse(parse.GetValue(init)!), sparseOf(parse));
+                parse.GetValue(seed), roundsOf(parse), WeightInit.Parse(parse.GetValue(init)!), sparseOf(parse))
+            { InnerOptimizer = InnerOptimizerNames.Parse(parse.GetValue(innerOptimizer)!), MuonLearningRate = parse.GetValue(muonLr) };
         };
     }
 
     /// <summary>The inner trainer's options for a schedule of <paramref name="totalSteps"/> steps in this shape.</summary>
     public InnerOptions Inner(ShapeOptions shape, int totalSteps) => new(LearningRate: LearningRate, WarmupSteps: WarmupSteps,
         TotalSteps: totalSteps, MinLearningRateRatio: MinLearningRateRatio, MicroBatchSize: shape.MicroBatchSize,
-        SequenceLength: shape.SequenceLength, BatchTokens: BatchTokens);
+        SequenceLength: shape.SequenceLength, BatchTokens: BatchTokens, Optimizer: InnerOptimizer, MuonLearningRate: MuonLearningRate);
 
     internal static OuterMomentum ParseForm(string text) => text.ToLowerInvariant() switch
     {

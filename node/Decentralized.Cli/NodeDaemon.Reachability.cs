@@ -24,6 +24,8 @@ public sealed partial class NodeDaemon
         static string L(long v) => v.ToString(System.Globalization.CultureInfo.InvariantCulture);
         // Everything that changes what the model is or what crosses the wire, each by the option that sets it, so a
         // refusal names the option to change. The inner optimizer's settings (--lr, --warmup) stay out: members may differ.
+        // Its kind goes in (a swarm mixing AdamW and Muon replicas would measure neither; checkpoints follow the hash), only
+        // when it is not AdamW, so the hashes of existing AdamW swarms and their checkpoints stay as they were.
         var settings = new Dictionary<string, string>
         {
             ["model"] = FormattableString.Invariant($"{m.Layers} layers x {m.Dim} wide, {m.Heads} heads, context {m.ContextLength}, vocabulary {m.VocabSize} ({m.Hash()})"),
@@ -68,6 +70,8 @@ public sealed partial class NodeDaemon
             settings["noloco-payload"] = s.Swarm.Payload?.ToString() ?? "default";
             settings["weights-compress"] = s.WeightsCompress;
         }
+        if (s.Inner.Optimizer != Decentralized.Node.Training.InnerOptimizer.AdamW)
+            settings["inner-optimizer"] = Decentralized.Node.Training.InnerOptimizerNames.Name(s.Inner.Optimizer);
         if (initial is not null) settings["init-from"] = $"weights {initial.Hash}";
         return SwarmIdentity.FromSettings(SwarmIdentity.SoftwareVersionOfThisBuild, s.Swarm.SwarmId, settings);
     }

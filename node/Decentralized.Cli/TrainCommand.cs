@@ -86,7 +86,8 @@ public static class TrainCommand
                 ComparisonCheckpoint.Load(checkpointPath!, run, options, run.CodecSpec);
                 Log($"resumed from {checkpointPath} at step {run.Step}");
             }
-            Log($"train: {options.Algorithm.Name()} K={options.Replicas} H={options.InnerStepsPerRound} compress={run.CodecSpec} " +
+            var innerName = options.Inner.Optimizer == InnerOptimizer.AdamW ? "adamw" : $"{options.Inner.Optimizer.Name()} (muon-lr {options.Inner.EffectiveMuonLearningRate:G3})";
+            Log($"train: {options.Algorithm.Name()} K={options.Replicas} H={options.InnerStepsPerRound} inner={innerName} compress={run.CodecSpec} " +
                 $"params={run.Replicas[0].Trainer.Flat.Count:N0} device={torchDevice.type} data={corpus.Source} " +
                 $"unigram-entropy={Decentralized.Node.Data.CorpusStatistics.UnigramEntropyNats(corpus.Dataset.Tokens.Span):F3} nats");
             var progress = new ProgressPrinter(options.StepsPerReplica, run.TokensPerStep, Log);

@@ -15,6 +15,7 @@ public sealed class NodeRunOptionsTests
     [InlineData("init")] [InlineData("split-unit")]
     [InlineData("sparse-k")] [InlineData("sparse-beta")] [InlineData("sparse-lr")] [InlineData("sparse-positions")] [InlineData("sparse-mean")]
     [InlineData("sparse-clip")] [InlineData("sparse-group-size")]
+    [InlineData("inner-optimizer")] [InlineData("muon-lr")]
     public void NodeRunHasTrainsLearningOptionWithTheSameDefault(string name)
     {
         var train = TrainCommand.Create();
@@ -42,6 +43,7 @@ public sealed class NodeRunOptionsTests
     [InlineData("noloco", "--algorithm", "sparseloco")] [InlineData("sparseloco", "--sparse-k", "32")] [InlineData("sparseloco", "--sparse-beta", "0.9")]
     [InlineData("sparseloco", "--sparse-lr", "0.4")] [InlineData("sparseloco", "--sparse-positions", "12bit")] [InlineData("sparseloco", "--sparse-mean", "replicas")]
     [InlineData("sparseloco", "--sparse-clip", "off")] [InlineData("sparseloco", "--sparse-group-size", "2")] [InlineData("sparseloco", "--compress", "int8")]
+    [InlineData("noloco", "--inner-optimizer", "muon")] [InlineData("diloco", "--inner-optimizer", "muloco")]
     public void EveryWireOrModelSettingEntersTheGateByName(string algorithm, string option, string value)
     {
         var ours = Identity("--algorithm", algorithm);
@@ -53,6 +55,7 @@ public sealed class NodeRunOptionsTests
 
     [Theory]
     [InlineData("--lr", "1e-3")] [InlineData("--warmup", "7")] [InlineData("--round-timeout", "9")] [InlineData("--norm-bound", "4")] [InlineData("--outer-lr", "0.5")]
+    [InlineData("--muon-lr", "0.03")] [InlineData("--inner-optimizer", "adamw")]
     public void SettingsMembersMayChooseForThemselvesStayOutOfTheGate(string option, string value) =>
         Assert.Equal(Identity().ConfigHash, Identity(option, value).ConfigHash);   // --outer-lr: not used by the default NoLoCo
 

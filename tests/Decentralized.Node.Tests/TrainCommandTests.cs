@@ -75,6 +75,8 @@ public sealed class TrainCommandTests : IDisposable
     [InlineData("--min-lr-ratio", "1.5", "min learning-rate ratio")]
     [InlineData("--algorithm", "fedavg", "algorithm")]
     [InlineData("--device", "tpu", "device")]
+    [InlineData("--inner-optimizer", "sgd", "unknown inner optimizer 'sgd'")]
+    [InlineData("--muon-lr", "-0.02", "--muon-lr -0.02")]
     public void ImpossibleValuesAreRefused(string option, string value, string expected)
     {
         var (code, error) = Run(Tiny(option, value));

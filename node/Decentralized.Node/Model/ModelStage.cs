@@ -105,6 +105,9 @@ public sealed class ModelStage : nn.Module<Tensor, Tensor>
     /// <summary>Parameters of the decoder blocks, in layer order.</summary>
     public IEnumerable<Parameter> BlockParameters() => blocks.parameters();
 
+    /// <summary>The blocks' attention and MLP matrices, the parameters Muon takes (the blocks' norm gains are vectors).</summary>
+    public IEnumerable<Parameter> HiddenMatrices() => BlockParameters().Where(p => p.dim() == 2);
+
     /// <summary>Parameters of the final norm and the head (empty unless last stage).</summary>
     public IEnumerable<Parameter> HeadParameters() =>
         head is null ? [] : final_norm!.parameters().Concat(head.parameters());

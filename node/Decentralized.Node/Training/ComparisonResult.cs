@@ -35,4 +35,10 @@ public sealed record ComparisonResult(
 
     /// <summary>Share of the validation text's line bytes that also occur in training, before any were dropped.</summary>
     public double? ValidationSeenFraction { get; init; }
+
+    /// <summary>adamw, muon or muloco: compare methods only under the same one.</summary>
+    public string InnerOptimizer { get; init; } = "adamw";
+
+    /// <summary>Peak Muon rate of the hidden matrices (0 under AdamW).</summary>
+    public double MuonLearningRate { get; init; }
 }

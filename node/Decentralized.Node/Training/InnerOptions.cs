@@ -1,7 +1,8 @@
 namespace Decentralized.Node.Training;
 
 /// <summary>
-/// The inner (local) optimiser: AdamW with linear warm-up and cosine decay (ALGORITHMS.md, "Inner optimizer").
+/// The inner (local) optimiser: AdamW, or Muon on the blocks' matrices with AdamW on the rest, with linear warm-up and
+/// cosine decay (ALGORITHMS.md, "Inner optimizer" and "Muon as the inner optimizer").
 /// </summary>
 /// <param name="LearningRate">Peak AdamW rate. Lower it if the loss spikes; raise it for small models.</param>
 /// <param name="WarmupSteps">Linear warm-up length in inner steps.</param>
@@ -14,6 +15,10 @@ namespace Decentralized.Node.Training;
 /// <param name="MicroBatchSize">Sequences per forward pass (memory bound).</param>
 /// <param name="SequenceLength">Tokens per sequence (at most the model's context).</param>
 /// <param name="BatchTokens">Tokens per optimiser step; micro-batches are accumulated to reach it (0: one micro-batch).</param>
+/// <param name="Optimizer">AdamW everywhere, or a Muon variant on the hidden matrices (compare methods under the same one).</param>
+/// <param name="MuonLearningRate">Peak Muon rate, on the same schedule as <paramref name="LearningRate"/>; 0 takes the variant's default.</param>
+/// <param name="MuonMomentum">Muon's momentum β (μ); 0.95 in both references.</param>
+/// <param name="MuonWeightDecay">Muon's decoupled weight decay λ (W ← (1 − lr·λ)·W); 0.01 in both references.</param>
 public sealed record InnerOptions(
     double LearningRate = 1.5e-3,
     int WarmupSteps = 100,
@@ -25,8 +30,15 @@ public sealed record InnerOptions(
     double GradientClipNorm = 1.0,
     int MicroBatchSize = 16,
     int SequenceLength = 128,
-    int BatchTokens = 0)
+    int BatchTokens = 0,
+    InnerOptimizer Optimizer = InnerOptimizer.AdamW,
+    double MuonLearningRate = 0,
+    double MuonMomentum = 0.95,
+    double MuonWeightDecay = 0.01)
 {
+    /// <summary>The Muon rate in use: <see cref="MuonLearningRate"/>, or the variant's default when it is 0 (0 for AdamW).</summary>
+    public double EffectiveMuonLearningRate => MuonLearningRate > 0 ? MuonLearningRate : Optimizer.Variant()?.DefaultLearningRate ?? 0;
+
     /// <summary>Micro-batches accumulated per step.</summary>
     public int AccumulationSteps => BatchTokens <= 0 ? 1 : Math.Max(1, BatchTokens / (MicroBatchSize * SequenceLength));
 
@@ -42,6 +54,10 @@ public sealed record InnerOptions(
         Require(MicroBatchSize is >= 1 and <= 65536, "micro-batch size must be between 1 and 65536");
         Require(SequenceLength >= 2, "sequence length must be at least 2");
         Require(BatchTokens >= 0, "batch tokens must be 0 or more");
+        Require(Enum.IsDefined(Optimizer), "unknown inner optimizer");
+        Require(MuonLearningRate >= 0 && double.IsFinite(MuonLearningRate), "Muon learning rate must be 0 (the variant's default) or positive");
+        Require(MuonMomentum is >= 0 and < 1, "Muon momentum must be in [0, 1)");
+        Require(MuonWeightDecay >= 0 && double.IsFinite(MuonWeightDecay), "Muon weight decay must be 0 or more");
         return this;
     }
 
@@ -54,6 +70,9 @@ public sealed record InnerOptions(
         double floor = LearningRate * MinLearningRateRatio;
         return floor + 0.5 * (LearningRate - floor) * (1 + Math.Cos(Math.PI * progress));
     }
+
+    /// <summary>The Muon rate at <paramref name="step"/>: the same warm-up and cosine, scaled to <see cref="EffectiveMuonLearningRate"/>.</summary>
+    public double MuonLearningRateAt(long step) => LearningRateAt(step) * (EffectiveMuonLearningRate / LearningRate);
 
     private static void Require(bool ok, string message)
     {

@@ -6,12 +6,17 @@ using static TorchSharp.torch;
 namespace Decentralized.Node.Training;
 
 /// <summary>
-/// Local AdamW training of one replica (or one pipeline stage that ends in the head). The step is split in
-/// two halves, gradients then update, so the DDP baseline can average gradients between them.
+/// Local training of one replica (or one pipeline stage that ends in the head) with AdamW, or with Muon on the blocks'
+/// matrices and AdamW on the rest. The step is split in two halves, gradients then update, so the DDP baseline can
+/// average gradients between them.
 /// </summary>
 public sealed class InnerTrainer : IDisposable
 {
-    private readonly AdamW _optimizer;
+    // Leads a Muon state blob in a checkpoint; AdamW's blob (TorchSharp's state dict) starts with small counts instead.
+    private const long MuonStateMagic = 0x5354_4E4F_554D_4E49;   // "INMUONTS" little-endian
+
+    private readonly AdamW _optimizer;      // every parameter, or with Muon those Muon does not take
+    private readonly MuonOptimizer? _muon;
     private readonly Device _device;
     private readonly long[] _shape;
 
@@ -24,7 +29,11 @@ public sealed class InnerTrainer : IDisposable
         _device = device;
         model.to(device);
         Flat = new FlatParameters(model);
-        _optimizer = optim.AdamW(model.parameters(), options.LearningRate, options.Beta1, options.Beta2,
+        // As both references do: embeddings, head and norm gains stay with AdamW; only the hidden matrices take Muon.
+        var variant = options.Optimizer.Variant();
+        var hidden = variant is null ? [] : model.HiddenMatrices().ToHashSet(ReferenceEqualityComparer.Instance);
+        if (variant is not null) _muon = new MuonOptimizer(model.HiddenMatrices(), variant, options.MuonMomentum, options.MuonWeightDecay);
+        _optimizer = optim.AdamW(model.parameters().Where(p => !hidden.Contains(p)), options.LearningRate, options.Beta1, options.Beta2,
             eps: 1e-8, weight_decay: options.WeightDecay);
         _shape = new long[] { options.MicroBatchSize, options.SequenceLength + 1 };
     }
@@ -47,7 +56,11 @@ public sealed class InnerTrainer : IDisposable
     public double ComputeGradients(Action<long[]> fill, long[] buffer) => TorchGuard.Run(() =>
     {
         // Every access to p.grad wraps a new handle, so even zero_grad and clipping run inside a scope.
-        using (var zeroScope = NewDisposeScope()) _optimizer.zero_grad();
+        using (var zeroScope = NewDisposeScope())
+        {
+            _optimizer.zero_grad();
+            _muon?.ZeroGradients();
+        }
         int accumulation = Options.AccumulationSteps;
         double total = 0;
         for (int i = 0; i < accumulation; i++)
@@ -61,7 +74,10 @@ public sealed class InnerTrainer : IDisposable
         return total / accumulation;
     });
 
-    /// <summary>Clips, applies the scheduled learning rate and takes one AdamW step. Returns the pre-clip gradient norm.</summary>
+    /// <summary>
+    /// Clips, applies the scheduled learning rates and takes one step (AdamW, and Muon on the hidden matrices). Returns the
+    /// pre-clip gradient norm. The clip spans every parameter, Muon's too, so AdamW and Muon runs see the same gradients.
+    /// </summary>
     public double ApplyUpdate() => TorchGuard.Run(() =>
     {
         using var scope = NewDisposeScope();
@@ -71,6 +87,7 @@ public sealed class InnerTrainer : IDisposable
         double lr = Options.LearningRateAt(Step);
         foreach (var group in _optimizer.ParamGroups) group.LearningRate = lr;
         _optimizer.step();
+        _muon?.Step(Options.MuonLearningRateAt(Step));
         Step++;
         return norm;
     });
@@ -99,11 +116,39 @@ public sealed class InnerTrainer : IDisposable
         return count == 0 ? double.NaN : total / count;
     });
 
-    /// <summary>Writes the AdamW state (moments and step counts) for a checkpoint.</summary>
-    public void SaveOptimizerState(BinaryWriter writer) => _optimizer.save_state_dict(writer);
+    /// <summary>
+    /// Writes the inner optimizer's state for a checkpoint: AdamW's moments and step counts (the same bytes as before Muon
+    /// existed), preceded with Muon by a marker, the variant's name and the momentum buffers.
+    /// </summary>
+    public void SaveOptimizerState(BinaryWriter writer)
+    {
+        if (_muon is not null)
+        {
+            writer.Write(MuonStateMagic);
+            writer.Write(Options.Optimizer.Name());
+            _muon.Save(writer);
+        }
+        _optimizer.save_state_dict(writer);
+    }
 
-    /// <summary>Restores the AdamW state written by <see cref="SaveOptimizerState"/>.</summary>
-    public void LoadOptimizerState(BinaryReader reader) => _optimizer.load_state_dict(reader);
+    /// <summary>
+    /// Restores what <see cref="SaveOptimizerState"/> wrote from a seekable stream. State of another inner optimizer is a
+    /// <see cref="Checkpoints.CheckpointException"/> naming both.
+    /// </summary>
+    public void LoadOptimizerState(BinaryReader reader)
+    {
+        var stream = reader.BaseStream;
+        long start = stream.Position;
+        bool muonSaved = stream.Length - start >= sizeof(long) && reader.ReadInt64() == MuonStateMagic;
+        string saved = muonSaved ? reader.ReadString() : InnerOptimizer.AdamW.Name();
+        if (saved != Options.Optimizer.Name())
+            throw new Checkpoints.CheckpointException($"checkpoint holds {Truncate(saved)} inner optimizer state; this run uses --inner-optimizer {Options.Optimizer.Name()}");
+        if (muonSaved) _muon!.Load(reader);
+        else stream.Position = start;
+        _optimizer.load_state_dict(reader);
+    }
+
+    private static string Truncate(string text) => text.Length <= 32 ? text : text[..32] + "...";
 
     private Tensor Loss(long[] buffer)
     {
@@ -115,5 +160,9 @@ public sealed class InnerTrainer : IDisposable
         return nn.functional.cross_entropy(logits.reshape(b * t, -1), target.reshape(b * t));
     }
 
-    public void Dispose() => _optimizer.Dispose();
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        _muon?.Dispose();
+    }
 }

@@ -229,6 +229,8 @@ public sealed class LocalComparison : IDisposable
             _validation.Count * (long)_options.Inner.MicroBatchSize * _options.Inner.SequenceLength, _curve.ToArray())
         {
             Init = _options.Init.ToString(),
+            InnerOptimizer = _options.Inner.Optimizer.Name(),
+            MuonLearningRate = _options.Inner.EffectiveMuonLearningRate,
         };
     }
 
