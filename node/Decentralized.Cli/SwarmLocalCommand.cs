@@ -24,7 +24,7 @@ public static class SwarmLocalCommand
         var dir = c.Add("dir", "Folder for the peers' keys, checkpoints and logs.", Path.Combine(Path.GetTempPath(), "decentralized-swarm-local"));
         var passthrough = c.AddOptional<string>("node-args", "Extra arguments for every `node run` (e.g. \"--compress q4:bf16+ef+ans --sync-warmup 100\").");
         var link = NodeOptions.Many(c, "link", "Emulate each peer's access link (both directions): RATE[,latency=MS][,loss=P] for every peer, e.g. 100mbit,latency=40ms, and/or peerI=SHAPE for one (repeatable). Default: loopback as it is.");
-        var algorithm = c.Add("algorithm", "noloco | diloco.", "noloco");
+        var algorithm = c.Add("algorithm", "noloco | diloco | sparseloco.", "noloco");
         var innerSteps = c.Add("inner-steps", "H: inner steps per round.", 20);
         var model = c.Add("model", "small | tiny.", "tiny");
         var device = c.Add("device", "cpu | cuda | auto.", "cpu");
