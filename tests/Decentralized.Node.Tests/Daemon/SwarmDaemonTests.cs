@@ -133,6 +133,36 @@ public sealed class SwarmDaemonTests : IDisposable
     }
 
     [Fact]
+    public async Task SignFlipperInsideTheNormBoundIsExcludedAndShownInStatusWhileTheOthersKeepLearning()
+    {
+        // DiLoCo: every member receives the flipper's update every round, so three refusals in a row exclude it.
+        await using var a = Start("a", 0, "--min-peers", "3", "--algorithm", "diloco", "--http", "127.0.0.1:0");
+        await using var b = Start("b", 0, "--bootstrap", a.Address, "--algorithm", "diloco");
+        await using var bad = Start("bad", 0, "--bootstrap", a.Address, "--algorithm", "diloco", "--misbehave", "flip");
+        string flipper = bad.WaitFor(e => DaemonProcess.Is(e, "listening"), Long, "listening")["peer_id"]!.GetValue<string>();
+        string http = a.WaitFor(e => DaemonProcess.Is(e, "listening"), Long, "listening")["http"]!.GetValue<string>();
+        var first = a.Round(1, Long);
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var deadline = DateTime.UtcNow + Long;
+        System.Text.Json.Nodes.JsonNode? status = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            status = System.Text.Json.Nodes.JsonNode.Parse(await client.GetStringAsync($"http://{http}/status"))!;
+            if (status["excluded"]!.AsArray().Any(p => p!.GetValue<string>() == flipper)) break;
+            await Task.Delay(500);
+        }
+        Assert.True(status!["excluded"]!.AsArray().Any(p => p!.GetValue<string>() == flipper), $"the sign flipper was not excluded\n{status}\n{a.Tail(40)}");
+        Assert.Contains($"peer {flipper} excluded", a.Log);
+        Assert.Contains("decentralized_excluded_peers 1", await client.GetStringAsync($"http://{http}/metrics"));
+        // The honest members keep training together and their loss keeps falling.
+        long now = status["round"]?.GetValue<long>() ?? a.Round(1, Long)["round"]!.GetValue<long>();
+        var later = a.Round(now + 2, Long);
+        Assert.True(later["val_loss"]!.GetValue<double>() < first["val_loss"]!.GetValue<double>(), $"loss did not fall after the exclusion\n{a.Tail(40)}");
+        foreach (var p in new[] { a, b, bad }) p.Terminate();
+        foreach (var p in new[] { a, b }) await p.ExpectCleanExitAsync(Long);
+    }
+
+    [Fact]
     public async Task LateJoinerStartsOnTheCurrentRoundAndCatchesUp()
     {
         await using var a = Start("a", 0, "--min-peers", "2");
