@@ -41,7 +41,7 @@ public sealed partial class NodeDaemon
             ["overlap"] = s.Swarm.Overlap ? "on" : "off",
             ["sync-warmup"] = L(s.Swarm.SyncWarmupSteps),
             // Members that judge differently apply different updates (DiLoCo's members would drift apart).
-            ["verify"] = s.Swarm.Verify is { } v ? FormattableString.Invariant($"on, tolerance {v.Tolerance}, clip {v.ClipMultiple}x{(v.DownWeight ? ", down-weight" : "")}") : "off",
+            ["verify"] = s.Swarm.Verify is { } v ? FormattableString.Invariant($"on, tolerance {v.Tolerance}, min share {v.MinShare}, clip {v.ClipMultiple}x{(v.DownWeight ? ", down-weight" : "")}") : "off",
         };
         if (algorithm == Decentralized.Node.Training.Algorithm.SparseLoCo)
         {

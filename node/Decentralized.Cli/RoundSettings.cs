@@ -26,7 +26,7 @@ public sealed record RoundSettings(string Compress, string WeightsCompress, NoLo
         var gamma = c.AddOptional<double?>("noloco-gamma", "NoLoCo pull towards the group's weights (default: beta).");
         var form = c.Add("noloco-form", "NoLoCo momentum form: heavyball (the paper's) | nesterov.", "heavyball");
         var payload = c.AddOptional<string>("noloco-payload", "fast (θ only) | delta+slow | anchored (θ minus the shared start weights, through --weights-compress); default: fast for lossless chains, else anchored (delta+slow when gamma differs from beta).");
-        Option<double>? roundTimeout = null, normBound = null, tolerance = null, clip = null;
+        Option<double>? roundTimeout = null, normBound = null, tolerance = null, clip = null, minShare = null;
         Option<bool>? overlap = null, downWeight = null;
         Option<string>? verify = null;
         if (network)
@@ -36,6 +36,7 @@ public sealed record RoundSettings(string Compress, string WeightsCompress, NoLo
             normBound = c.Add("norm-bound", "Refuse updates whose norm exceeds this multiple of ours.", 10.0);
             verify = c.Add("verify", "on | off: clip partners' updates to a multiple of the median norm, refuse echoes, replays and free riders, score each on a held-out batch and exclude partners that keep making it worse (docs/VERIFICATION.md).", "on");
             tolerance = c.Add("verify-tolerance", "A partner's update scoring below minus this (relative loss change on the held-out batch) is harmful; raise it if honest partners are dropped.", Defaults.Tolerance);
+            minShare = c.Add("verify-min-share", "A partner's update must help the held-out batch at least this share of what our own update helps (when ours clearly helps); 0 turns that check off.", Defaults.MinShare);
             clip = c.Add("verify-clip", "Clip partners' updates to this multiple of the median of recent update norms (ours included).", Defaults.ClipMultiple);
             downWeight = c.Add("verify-downweight", "Down-weight a harmful update instead of dropping it.", false);
         }
@@ -47,14 +48,14 @@ public sealed record RoundSettings(string Compress, string WeightsCompress, NoLo
             overlap is not null && parse.GetValue(overlap),
             normBound is null ? defaults.UpdateNormBound : parse.GetValue(normBound),
             roundTimeout is null ? defaults.RoundTimeout : NodeOptions.Seconds(parse.GetValue(roundTimeout), "round timeout"),
-            verify is null ? null : ParseVerify(parse.GetValue(verify)!, parse.GetValue(tolerance!), parse.GetValue(clip!), parse.GetValue(downWeight!)));
+            verify is null ? null : ParseVerify(parse.GetValue(verify)!, parse.GetValue(tolerance!), parse.GetValue(minShare!), parse.GetValue(clip!), parse.GetValue(downWeight!)));
     }
 
     private static readonly VerifyOptions Defaults = new();
 
-    private static VerifyOptions? ParseVerify(string mode, double tolerance, double clip, bool downWeight) => mode.Trim().ToLowerInvariant() switch
+    private static VerifyOptions? ParseVerify(string mode, double tolerance, double minShare, double clip, bool downWeight) => mode.Trim().ToLowerInvariant() switch
     {
-        "on" => new VerifyOptions { Tolerance = tolerance, ClipMultiple = clip, DownWeight = downWeight }.Validate(),
+        "on" => new VerifyOptions { Tolerance = tolerance, MinShare = minShare, ClipMultiple = clip, DownWeight = downWeight }.Validate(),
         "off" => null,
         _ => throw new ArgumentException($"--verify {mode}: use on or off"),
     };

@@ -15,7 +15,8 @@ namespace Decentralized.Node.Rounds;
 ///                               shared, one of our earlier φ)
 ///   free rider                  ‖Δ‖ under a fraction of the median of recent norms, or Δ equal to our own
 ///   clip                        ‖Δ‖ over c × median of recent norms (ours included): scaled down to it
-///   score                       s = (L(φ) − L(φ − 0.2·α·Δ))/L(φ) on one held-out batch; s &lt; −ε is harmful
+///   score                       s = (L(φ) − L(φ − 0.2·α·Δ))/L(φ) on one held-out batch; s &lt; −ε is harmful, and so
+///                               is s &lt; κ·s₀ where our own update's s₀ &gt; ε (it does not help: a random direction)
 /// </code>
 /// A failed check or a harmful score is a negative; after <see cref="VerifyOptions.NegativesToExclude"/> in a row the
 /// partner is excluded until it scores positive. State is bounded: a few rounds of hashes and norms, one standing per
@@ -77,7 +78,7 @@ internal sealed class ContributionVerifier(VerifyOptions options, int peersMax)
             candidates.Add((peer, u, delta, TensorPrimitives.Norm(delta)));
         }
         double median = Median(x.Round, ownNorm, candidates.Select(c => c.Norm));
-        double? lossBefore = null;
+        double? lossBefore = null, ownScore = null;
         foreach (var (peer, u, delta, norm) in candidates)
         {
             var standing = _standings[peer];
@@ -100,9 +101,17 @@ internal sealed class ContributionVerifier(VerifyOptions options, int peersMax)
                 score = Score(loss, phi, delta, stepScale, lossBefore.Value);
                 v.Scores.Add((peer, score));
             }
-            if (score < -_options.Tolerance)
+            string? harm = null;
+            if (score < -_options.Tolerance) harm = $"makes our held-out batch worse: score {score:G3} below -{_options.Tolerance:G3}";
+            else if (loss is not null && _options.MinShare > 0)
             {
-                Negative(v, peer, standing, $"makes our held-out batch worse: score {score:G3} below -{_options.Tolerance:G3}", score);
+                ownScore ??= Score(loss, phi, x.OwnDelta, stepScale, lossBefore!.Value);
+                if (ownScore > _options.Tolerance && score < _options.MinShare * ownScore)
+                    harm = $"does not help our held-out batch: score {score:G3}, under {_options.MinShare:G3} of our own update's {ownScore:G3}";
+            }
+            if (harm is not null)
+            {
+                Negative(v, peer, standing, harm, score);
                 if (!_options.DownWeight || standing.Excluded) continue;
                 TensorPrimitives.Multiply(delta, (float)(_options.Tolerance / (_options.Tolerance + Math.Abs(score))), delta);
             }

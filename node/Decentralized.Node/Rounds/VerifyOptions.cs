@@ -13,6 +13,14 @@ public sealed record VerifyOptions
     /// </summary>
     public double Tolerance { get; init; } = 0.002;
 
+    /// <summary>
+    /// An update must also help: when our own update clearly helps the held-out batch (score s₀ above the tolerance),
+    /// a partner's scoring below this share of s₀ is treated as harmful. Honest partners, trained from the same φ on the
+    /// same task, score near s₀; a random direction, a peer trained on noise or a flipped update score about 0 or
+    /// less. 0 turns the check off.
+    /// </summary>
+    public double MinShare { get; init; } = 0.1;
+
     /// <summary>True: a harmful update enters at a reduced weight ε/(ε + |s|) instead of being dropped.</summary>
     public bool DownWeight { get; init; }
 
@@ -40,6 +48,7 @@ public sealed record VerifyOptions
     public VerifyOptions Validate()
     {
         if (!(Tolerance >= 0) || !double.IsFinite(Tolerance)) throw new ArgumentException("verify tolerance must be 0 or more");
+        if (MinShare is < 0 or > 1 || double.IsNaN(MinShare)) throw new ArgumentException("verify min share must be in [0, 1]");
         if (!(ClipMultiple >= 1) || !double.IsFinite(ClipMultiple)) throw new ArgumentException("clip multiple must be at least 1");
         if (FreeRiderFraction is < 0 or >= 1) throw new ArgumentException("free rider fraction must be in [0, 1)");
         if (!(StepFraction > 0) || StepFraction > 1) throw new ArgumentException("scoring step fraction must be in (0, 1]");

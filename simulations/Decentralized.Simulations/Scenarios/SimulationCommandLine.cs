@@ -31,10 +31,13 @@ internal static class SimulationCommandLine
         var bytesPerParam = new Option<int>("--bytes-per-param") { Description = "sync-scaling: bytes per parameter on the wire (1 int8, 2 bf16, 4 fp32)", DefaultValueFactory = _ => defaults.BytesPerParameter };
         var layersPerStage = new Option<int>("--layers-per-stage") { Description = "checkfree: decoder blocks per pipeline stage", DefaultValueFactory = _ => defaults.LayersPerStage };
         var churnRates = new Option<double[]?>("--churn-rates") { Description = "churn: departures per peer per simulated hour (default 10 40)", AllowMultipleArgumentsPerToken = true };
+        var repeats = new Option<int?>("--repeats") { Description = "attacks: run the table with this many consecutive seeds from --seed and report the means" };
+        var algorithms = new Option<string[]?>("--algorithms") { Description = "attacks: the outer methods to attack (default diloco noloco sparseloco)", AllowMultipleArgumentsPerToken = true };
+        var attacks = new Option<string[]?>("--attacks") { Description = "attacks: which attacks (default all: flip near-bound random replay echo zeros scaled garbage-text)", AllowMultipleArgumentsPerToken = true };
 
         var command = new Command("sim", "Run a scenario on the deterministic simulated network (virtual time, modelled links, real training of a small model).");
         command.Arguments.Add(scenario);
-        foreach (var option in new Option[] { seed, output, peers, quick, steps, innerSteps, latency, jitter, bandwidth, loss, represented, stepTime, codec, corpus, payload, bytesPerParam, churnRates, layersPerStage })
+        foreach (var option in new Option[] { seed, output, peers, quick, steps, innerSteps, latency, jitter, bandwidth, loss, represented, stepTime, codec, corpus, payload, bytesPerParam, churnRates, layersPerStage, algorithms, attacks, repeats })
             command.Options.Add(option);
         command.SetAction(parse =>
         {
@@ -58,6 +61,9 @@ internal static class SimulationCommandLine
                 BytesPerParameter = parse.GetValue(bytesPerParam),
                 ChurnRates = parse.GetValue(churnRates) is { Length: > 0 } rates ? rates : null,
                 LayersPerStage = parse.GetValue(layersPerStage),
+                Repeats = parse.GetValue(repeats),
+                Algorithms = parse.GetValue(algorithms) is { Length: > 0 } methods ? methods : null,
+                Attacks = parse.GetValue(attacks) is { Length: > 0 } chosen ? chosen : null,
             };
             return SimulationCommands.Run(parse.GetValue(scenario)!, options, Console.Error);
         });

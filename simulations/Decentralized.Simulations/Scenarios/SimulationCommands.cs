@@ -22,7 +22,7 @@ public static class SimulationCommands
         (ChurnScenario.Name, "NoLoCo loss vs time with peers leaving, crashing and joining at two rates", ChurnScenario.Run),
         (HeterogeneousScenario.Name, "mixed GPU speeds: idle time with and without the overlap (one-step delay, node run --overlap)", HeterogeneousScenario.Run),
         (SwarmScenario.Name, "the daemon's own SwarmPeer on a simulated WAN: a crash, two joiners, every round's wait and why it closed", SwarmScenario.Run),
-        (AttacksScenario.Name, "issue 24's attacks (sign flip, near the norm bound, random, replay, echo, free riders, garbage text) on DiLoCo and NoLoCo swarms, verification on and off", AttacksScenario.Run),
+        (AttacksScenario.Name, "issue 24's attacks (sign flip, near the norm bound, random, replay, echo, free riders, garbage text) on DiLoCo, NoLoCo and SparseLoCo swarms, verification on and off", AttacksScenario.Run),
         (CheckFreeScenario.Name, "lost pipeline stages at 5/10/16% per stage-hour: CheckFree, CheckFree+, checkpoint restarts, redundant computation", CheckFreeScenario.Run),
     ];
 

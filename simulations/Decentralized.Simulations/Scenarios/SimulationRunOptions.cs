@@ -60,6 +60,15 @@ public sealed record SimulationRunOptions
     /// <summary>checkfree: decoder blocks per pipeline stage (the paper's stages hold several; more cost more time).</summary>
     public int LayersPerStage { get; init; } = 1;
 
+    /// <summary>attacks: runs the table with this many consecutive seeds (from <see cref="Seed"/>) and reports the means.</summary>
+    public int? Repeats { get; init; }
+
+    /// <summary>attacks: the outer methods to attack (default diloco noloco sparseloco).</summary>
+    public IReadOnlyList<string>? Algorithms { get; init; }
+
+    /// <summary>attacks: the attacks to run (default every one of <c>--misbehave</c>'s attacks).</summary>
+    public IReadOnlyList<string>? Attacks { get; init; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first impossible value.</summary>
     public SimulationRunOptions Validate()
     {
@@ -77,6 +86,11 @@ public sealed record SimulationRunOptions
         if (ChurnRates is { } rates && (rates.Count == 0 || rates.Any(r => r < 0 || !double.IsFinite(r) || r > 1e6)))
             throw new ArgumentException("--churn-rates must be one or more rates between 0 and 1e6 per peer-hour");
         if (LayersPerStage is < 1 or > 16) throw new ArgumentException("--layers-per-stage must be between 1 and 16");
+        if (Repeats is < 1 or > 100) throw new ArgumentException("--repeats must be between 1 and 100");
+        if (Algorithms is { } methods && (methods.Count == 0 || methods.Any(m => m is not ("diloco" or "noloco" or "sparseloco"))))
+            throw new ArgumentException("--algorithms must be one or more of diloco, noloco, sparseloco");
+        if (Attacks is { } attacks && (attacks.Count == 0 || attacks.Any(a => !Node.Swarm.Misbehaviour.Attacks.Contains(a))))
+            throw new ArgumentException($"--attacks must be one or more of {string.Join(", ", Node.Swarm.Misbehaviour.Attacks)}");
         _ = Kernels.CodecChain.Parse(Codec);
         return this;
     }

@@ -82,6 +82,37 @@ public sealed class VerificationTests
     }
 
     [Fact]
+    public void AnUpdateThatNeitherHelpsNorHurtsIsRefusedAsNotHelpingUnlessTheMinimumShareIsOff()
+    {
+        // d sends a direction orthogonal to the way to the target, at an honest update's norm: the held-out loss barely
+        // moves (its score is inside the tolerance), so only the "must help" check can tell it from an honest update.
+        foreach (var minShare in new[] { 0.1, 0.0 })
+        {
+            using var h = new EngineHarness();
+            var options = Verified with { Verify = new VerifyOptions { MinShare = minShare } };
+            foreach (var name in new[] { "a", "b", "c", "d" })
+                h.Add(name, Start, EngineHarness.DiLoCo(lr: 1.0), options).Loss = Loss;
+            float[] Sideways(string name, RoundEngine m)
+            {
+                if (name != "d") return Honest(m, name[0] - 'a');
+                var phi = EngineHarness.Values(m.Method.Slow);
+                double norm = Math.Sqrt(Honest(m, 3).Select((v, i) => (v - phi[i]) * (v - phi[i])).Sum());
+                float side = (float)(norm / Math.Sqrt(2));
+                return [phi[0] + side, phi[1] - side, phi[2]];   // (1, −1, 0) ⟂ (1, 1, 1), the way to the target
+            }
+            var outcome = Round(h, Sideways)["a"].Outcomes[0];
+            double score = outcome.Scores!.Single(s => s.Peer == "d").Score;
+            Assert.True(score > -new VerifyOptions().Tolerance && score < 0.01 * outcome.Scores!.Single(s => s.Peer == "b").Score, $"score {score}");
+            if (minShare > 0)
+            {
+                Assert.Equal(["b", "c"], outcome.Used);
+                Assert.Contains(outcome.Rejected, r => r.Peer == "d" && r.Reason.Contains("does not help our held-out batch"));
+            }
+            else Assert.Contains("d", outcome.Used);
+        }
+    }
+
+    [Fact]
     public void AReplayedOldUpdateAndAnEchoOfOurOwnAreRefused()
     {
         using var h = new EngineHarness();
