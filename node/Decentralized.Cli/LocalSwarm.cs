@@ -11,6 +11,9 @@ public sealed partial class LocalSwarm(string root, IReadOnlyList<string> common
 {
     private readonly List<(Process Process, string Dir, Task Reader)> _peers = new();
 
+    /// <summary>Each peer's <c>--misbehave</c> mode (testing the defences), null for an honest one.</summary>
+    public IReadOnlyList<string?> Misbehave { get; init; } = [];
+
     public async Task StartAsync(int count, CancellationToken ct)
     {
         string? bootstrap = null;
@@ -21,6 +24,7 @@ public sealed partial class LocalSwarm(string root, IReadOnlyList<string> common
             var args = new List<string>(commonArgs) { "--key-file", Path.Combine(dir, "identity.key"), "--data-dir", dir, "--report", Path.Combine(dir, "report.json") };
             if (bootstrap is not null) args.AddRange(new[] { "--bootstrap", bootstrap });
             if (i < links.Count && links[i] is { } link) args.AddRange(["--link", link.ToString()]);
+            if (i < Misbehave.Count && Misbehave[i] is { } mode) args.AddRange(["--misbehave", mode]);
             // N peers on one machine split the corpus as train's N replicas do (peer i trains on shard i of N), unless the
             // node arguments choose shards: with node run's default (a shard of 64 picked by peer id) four peers would
             // see only 4/64 of the corpus, over and over.

@@ -208,6 +208,8 @@ public sealed partial class NodeDaemon
             update_bytes_sent = peer.Stats.UpdateBytesSent,
             update_bytes_received = peer.Stats.UpdateBytesReceived,
             rejected_updates = peer.Stats.RejectedUpdates,
+            excluded = peer.Stats.Excluded,
+            misbehave = _settings.Misbehave,
             wait_seconds = peer.Stats.WaitSeconds,
             // Measured around every inner step of the outer-round phase (SwarmStats.Utilisation), not modelled.
             utilisation = Finite(peer.Stats.Utilisation),

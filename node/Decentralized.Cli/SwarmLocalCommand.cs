@@ -24,6 +24,7 @@ public static class SwarmLocalCommand
         var dir = c.Add("dir", "Folder for the peers' keys, checkpoints and logs.", Path.Combine(Path.GetTempPath(), "decentralized-swarm-local"));
         var passthrough = c.AddOptional<string>("node-args", "Extra arguments for every `node run` (e.g. \"--compress q4:bf16+ef+ans --sync-warmup 100\").");
         var link = NodeOptions.Many(c, "link", "Emulate each peer's access link (both directions): RATE[,latency=MS][,loss=P] for every peer, e.g. 100mbit,latency=40ms, and/or peerI=SHAPE for one (repeatable). Default: loopback as it is.");
+        var misbehave = NodeOptions.Many(c, "misbehave", "Testing the defences: peerI=MODE makes peer I lie as node run --misbehave MODE does (flip, random, replay, echo, zeros, scaled, garbage-text, ...; repeatable). The end table names it and who excluded it.");
         var algorithm = c.Add("algorithm", "noloco | diloco | sparseloco.", "noloco");
         var innerSteps = c.Add("inner-steps", "H: inner steps per round.", 20);
         var model = c.Add("model", "small | tiny.", "tiny");
@@ -53,13 +54,16 @@ public static class SwarmLocalCommand
             NodeCommand.Check(common);   // what a node would refuse is refused here, before any folder or process exists
             if (common.Contains("--link")) throw new ArgumentException("--node-args --link: give swarm local's own --link (it shapes every peer, or peerI=SHAPE one)");
             var links = SwarmLinks.Parse(parse.GetValue(link) ?? [], n);
+            if (common.Contains("--misbehave")) throw new ArgumentException("--node-args --misbehave: give swarm local's own --misbehave peerI=MODE (a swarm of liars tests nothing)");
+            var liars = PerPeerValues.Parse("misbehave", "a mode", parse.GetValue(misbehave) ?? [], n,
+                mode => new Decentralized.Node.Swarm.Misbehaviour(mode).Mode, forAllAllowed: false);
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);   // a fresh swarm every time
             Directory.CreateDirectory(root);
             bool asJson = parse.GetValue(json);
             long roundsTarget = parse.GetValue(rounds);
             var view = new SwarmView(asJson ? null : Console.Error, roundsTarget);
             IReadOnlyList<JsonObject> results;
-            await using (var local = new LocalSwarm(root, common, links, view))
+            await using (var local = new LocalSwarm(root, common, links, view) { Misbehave = liars })
             {
                 await local.StartAsync(n, ct);
                 results = await local.WaitAsync(ct);

@@ -112,15 +112,31 @@ public sealed class SwarmView
     public void Summary(IReadOnlyList<JsonObject> reports)
     {
         if (_console is null) return;
+        // With a liar (swarm local --misbehave) the table names it and who excluded whom, by the table's peer names.
+        var names = reports.Select((r, i) => (Id: r["peer_id"]?.GetValue<string>(), Name: $"peer{i}"))
+            .Where(p => p.Id is not null).ToDictionary(p => p.Id!, p => p.Name);
+        bool defences = reports.Any(r => r["misbehave"] is JsonValue || r["excluded"] is JsonArray { Count: > 0 });
         var table = new Table().Title("[bold]swarm result[/]")
             .AddColumns("peer", "rounds", "val loss (first -> final)", "tokens/s", "sent", "received", "waited for partners", "utilisation");
+        if (defences) table.AddColumns("refused", "excluding");
         for (int i = 0; i < reports.Count; i++)
         {
             var r = reports[i];
-            table.AddRow($"peer{i}", Long(r["rounds"]).ToString(),
+            var cells = new List<string>
+            {
+                $"peer{i}" + (r["misbehave"] is JsonValue m ? $" ({m.GetValue<string>()})" : ""), Long(r["rounds"]).ToString(),
                 $"{Format(Double(r["first_val_loss"]))} -> {Format(Double(r["final_val_loss"]))}",
                 $"{Double(r["tokens_per_second"]) ?? 0:N0}", Units.Bytes(Long(r["bytes_out"])), Units.Bytes(Long(r["bytes_in"])),
-                $"{Double(r["wait_seconds"]) ?? 0:F1} s", Double(r["utilisation"]) is { } u ? $"{u:P0}" : "-");
+                $"{Double(r["wait_seconds"]) ?? 0:F1} s", Double(r["utilisation"]) is { } u ? $"{u:P0}" : "-",
+            };
+            if (defences)
+            {
+                var excluded = (r["excluded"] as JsonArray ?? []).Select(e => e?.GetValue<string>()).OfType<string>()
+                    .Select(id => names.GetValueOrDefault(id, id.Length > 8 ? id[^6..] : id)).ToArray();
+                cells.Add(Long(r["rejected_updates"]).ToString());
+                cells.Add(excluded.Length > 0 ? string.Join(", ", excluded) : "-");
+            }
+            table.AddRow(cells.Select(Markup.Escape).ToArray());
         }
         _console.Write(table);
         if (MeanUtilisation(reports) is { } mean)
