@@ -19,7 +19,7 @@ namespace Decentralized.Node.Rounds;
 ///                               is s &lt; κ·s₀ where our own update's s₀ &gt; ε (it does not help: a random direction)
 /// </code>
 /// A failed check or a harmful score is a negative; after <see cref="VerifyOptions.NegativesToExclude"/> in a row the
-/// partner is excluded until it scores positive. State is bounded: a few rounds of hashes and norms, one standing per
+/// partner is excluded until it scores positive <see cref="VerifyOptions.PositivesToReadmit"/> times in a row. State is bounded: a few rounds of hashes and norms, one standing per
 /// partner (at most <c>4 × peersMax</c>, the least recently seen forgotten first).
 /// </summary>
 internal sealed class ContributionVerifier(VerifyOptions options, int peersMax)
@@ -33,7 +33,7 @@ internal sealed class ContributionVerifier(VerifyOptions options, int peersMax)
     private sealed class Standing
     {
         public double Mean, Last;
-        public int Scored, NegativesInARow;
+        public int Scored, NegativesInARow, PositivesInARow;
         public bool Excluded;
         public long SeenRound;
         public Dictionary<ulong, long> Fingerprints { get; } = new();
@@ -154,6 +154,7 @@ internal sealed class ContributionVerifier(VerifyOptions options, int peersMax)
     {
         Record(s, double.IsNaN(score) ? -1 : score);
         s.NegativesInARow++;
+        s.PositivesInARow = 0;
         if (!s.Excluded && s.NegativesInARow >= _options.NegativesToExclude)
         {
             s.Excluded = true;
@@ -166,7 +167,12 @@ internal sealed class ContributionVerifier(VerifyOptions options, int peersMax)
     {
         if (!double.IsNaN(score)) Record(s, score);
         s.NegativesInARow = 0;
-        if (s.Excluded && (score > 0 || double.IsNaN(score)))   // without a scorer, passing every check readmits
+        if (score > 0 || double.IsNaN(score)) s.PositivesInARow++;
+        else s.PositivesInARow = 0;
+        // Readmitted after PositivesToReadmit positive scores in a row (without a scorer, passing every check counts):
+        // a liar whose own weights drifted away sends updates that are no longer a lie about useful work, and now and
+        // then one of them helps our batch by chance; an honest partner helps round after round.
+        if (s.Excluded && s.PositivesInARow >= _options.PositivesToReadmit)
         {
             s.Excluded = false;
             v.Readmitted.Add(peer);

@@ -3,7 +3,7 @@ namespace Decentralized.Node.Rounds;
 /// <summary>
 /// How a member verifies its partners' updates before applying them (ALGORITHMS.md, "Verifying contributions"):
 /// clipped to a multiple of the median of recent norms, scored on one local held-out batch, dropped (or down-weighted)
-/// when they make that batch worse, and their sender excluded after repeated negative scores until it scores positive.
+/// when they make that batch worse, and their sender excluded after repeated negative scores until it scores positive again, twice in a row.
 /// </summary>
 public sealed record VerifyOptions
 {
@@ -39,8 +39,11 @@ public sealed record VerifyOptions
     /// <summary>The scoring step as a fraction of the outer learning rate (Templar's Gauntlet uses 0.2).</summary>
     public double StepFraction { get; init; } = 0.2;
 
-    /// <summary>Negative scores in a row after which a partner is excluded (its updates scored, not applied) until it scores positive.</summary>
+    /// <summary>Negative scores in a row after which a partner is excluded (its updates scored, not applied) until it scores positive <see cref="PositivesToReadmit"/> times in a row.</summary>
     public int NegativesToExclude { get; init; } = 3;
+
+    /// <summary>Positive scores in a row after which an excluded partner is readmitted (its updates applied again from the last of them).</summary>
+    public int PositivesToReadmit { get; init; } = 2;
 
     /// <summary>Recent rounds whose norms set the clip and whose update hashes catch replays.</summary>
     public int HistoryRounds { get; init; } = 8;
@@ -53,6 +56,7 @@ public sealed record VerifyOptions
         if (FreeRiderFraction is < 0 or >= 1) throw new ArgumentException("free rider fraction must be in [0, 1)");
         if (!(StepFraction > 0) || StepFraction > 1) throw new ArgumentException("scoring step fraction must be in (0, 1]");
         if (NegativesToExclude < 1) throw new ArgumentException("negatives to exclude must be at least 1");
+        if (PositivesToReadmit < 1) throw new ArgumentException("positives to readmit must be at least 1");
         if (HistoryRounds is < 1 or > 1024) throw new ArgumentException("history rounds must be in [1, 1024]");
         return this;
     }

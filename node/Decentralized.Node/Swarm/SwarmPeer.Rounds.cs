@@ -92,9 +92,9 @@ public sealed partial class SwarmPeer
             _log.LogWarning("rejected update from {Peer} for round {Round}: {Reason}", peer, outcome.Round, reason);
         }
         foreach (var peer in outcome.Excluded ?? [])
-            _log.LogWarning("peer {Peer} excluded: {Negatives} negative scores in a row; its updates are scored but not applied until it scores positive", peer, _options.Verify!.NegativesToExclude);
+            _log.LogWarning("peer {Peer} excluded: {Negatives} negative scores in a row; its updates are scored but not applied until {Positives} in a row score positive", peer, _options.Verify!.NegativesToExclude, _options.Verify!.PositivesToReadmit);
         foreach (var peer in outcome.Readmitted ?? [])
-            _log.LogInformation("peer {Peer} readmitted: its update scored positive again", peer);
+            _log.LogInformation("peer {Peer} readmitted: its updates scored positive {Positives} rounds in a row", peer, _options.Verify!.PositivesToReadmit);
         lock (_outerLock)
         {
             Stats.Excluded = _engine.Excluded;

@@ -51,7 +51,7 @@ public sealed class VerificationTests
         Math.Sqrt(EngineHarness.Values(m.Method.Slow).Select((p, i) => (p - Target[i]) * (p - Target[i])).Sum());
 
     [Fact]
-    public void ASignFlippingPartnerIsDroppedExcludedAfterThreeRoundsAndReadmittedOnceHonest()
+    public void ASignFlippingPartnerIsDroppedExcludedAfterThreeRoundsAndReadmittedAfterTwoHonestRounds()
     {
         using var defended = new EngineHarness();
         using var open = new EngineHarness();
@@ -74,7 +74,12 @@ public sealed class VerificationTests
         Assert.True(a.Standings.Single(s => s.Peer == "d").Excluded);
         Assert.True(DistanceToTarget(a) < DistanceToTarget(open.Members["a"]) - 0.05,
             $"defended {DistanceToTarget(a):F3}, undefended {DistanceToTarget(open.Members["a"]):F3}");
-        // d turns honest: its next positive score readmits it, and its update is used again.
+        // d turns honest: one positive score is not enough (a drifted liar scores positive now and then by chance), the
+        // second in a row readmits it, and its update is used again.
+        var first = Round(defended, (name, m) => Honest(m, name[0] - 'a'))["a"].Outcomes[0];
+        Assert.True(first.Scores!.Single(s => s.Peer == "d").Score > 0);
+        Assert.DoesNotContain("d", first.Used);
+        Assert.Empty(first.Readmitted);
         var back = Round(defended, (name, m) => Honest(m, name[0] - 'a'))["a"].Outcomes[0];
         Assert.Equal(["d"], back.Readmitted);
         Assert.Contains("d", back.Used);
