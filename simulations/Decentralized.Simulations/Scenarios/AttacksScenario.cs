@@ -34,9 +34,9 @@ internal static class AttacksScenario
         // --peers N runs one size, with a quarter of it attacking.
         var sizes = o.Peers is { } n ? [(n, Math.Max(1, n / 4))] : o.Quick ? new[] { (4, 1) } : [(4, 1), (8, 2)];
         var attacks = o.Attacks?.ToArray() ?? (o.Quick ? ["flip"] : Misbehaviour.Attacks.ToArray());
-        var methods = (o.Algorithms ?? (o.Quick ? ["diloco", "noloco"] : ["diloco", "noloco", "sparseloco"])).Select(ParseMethod).Distinct().ToArray();
+        var methods = (o.Algorithms ?? (o.Quick ? ["diloco", "noloco"] : ["diloco", "noloco", "sparseloco"])).Select(AlgorithmNames.Parse).Distinct().ToArray();
         ctx.Header([
-            ("algorithms", string.Join(" ", methods.Select(m => m.ToString().ToLowerInvariant()))), ("sizes", string.Join(" ", sizes.Select(s => $"{s.Item2}-of-{s.Item1}"))), ("attacks", string.Join(" ", attacks)),
+            ("algorithms", string.Join(" ", methods.Select(m => m.Name()))), ("sizes", string.Join(" ", sizes.Select(s => $"{s.Item2}-of-{s.Item1}"))), ("attacks", string.Join(" ", attacks)),
             ("inner_steps_per_round", h.ToString(CultureInfo.InvariantCulture)), ("rounds", rounds.ToString(CultureInfo.InvariantCulture)),
             ("seeds", (o.Repeats ?? 1).ToString(CultureInfo.InvariantCulture)),
             ("codec", o.Codec), ("verify", "tolerance 0.002, clip 2x median, exclude after 3 negatives"),
@@ -54,14 +54,6 @@ internal static class AttacksScenario
         var rows = (from seed in seeds from c in cases select RunCase(c, ctx.Data, seed, h, rounds, o.Codec, ctx.Log)).ToArray();
         Save(ctx, rows, sizes);
     }
-
-    private static Algorithm ParseMethod(string name) => name switch
-    {
-        "diloco" => Algorithm.DiLoCo,
-        "noloco" => Algorithm.NoLoCo,
-        "sparseloco" => Algorithm.SparseLoCo,
-        _ => throw new ArgumentException($"--algorithms: unknown method '{name}'"),
-    };
 
     /// <summary>One swarm: the attackers are the last start indices; the loss is the mean over the honest peers.</summary>
     public static Row RunCase(Case c, TrainingData data, long seed, int innerSteps, long rounds, string codec, TextWriter? log = null)
@@ -142,5 +134,5 @@ internal static class AttacksScenario
              "Files: `attacks.csv`, `summary.json`."]);
     }
 
-    private static string Method(Row r) => r.Case.Algorithm.ToString().ToLowerInvariant();
+    private static string Method(Row r) => r.Case.Algorithm.Name();
 }

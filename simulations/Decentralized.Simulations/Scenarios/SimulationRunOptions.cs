@@ -87,7 +87,8 @@ public sealed record SimulationRunOptions
             throw new ArgumentException("--churn-rates must be one or more rates between 0 and 1e6 per peer-hour");
         if (LayersPerStage is < 1 or > 16) throw new ArgumentException("--layers-per-stage must be between 1 and 16");
         if (Repeats is < 1 or > 100) throw new ArgumentException("--repeats must be between 1 and 100");
-        if (Algorithms is { } methods && (methods.Count == 0 || methods.Any(m => m is not ("diloco" or "noloco" or "sparseloco"))))
+        // The method names are train's and node run's (AlgorithmNames, which refuses an unknown one); ddp has no rounds to attack.
+        if (Algorithms is { } methods && (methods.Count == 0 || methods.Any(m => Node.Training.AlgorithmNames.Parse(m) == Node.Training.Algorithm.Ddp)))
             throw new ArgumentException("--algorithms must be one or more of diloco, noloco, sparseloco");
         if (Attacks is { } attacks && (attacks.Count == 0 || attacks.Any(a => !Node.Swarm.Misbehaviour.Attacks.Contains(a))))
             throw new ArgumentException($"--attacks must be one or more of {string.Join(", ", Node.Swarm.Misbehaviour.Attacks)}");
