@@ -29,7 +29,7 @@ public sealed record LearningOptions(Algorithm Algorithm, int InnerStepsPerRound
         var lr = c.Add("lr", "Peak inner AdamW learning rate.", 1.5e-3);
         var warmup = c.Add("warmup", "Inner learning-rate warm-up steps.", 100);
         var minLrRatio = c.Add("min-lr-ratio", "Where the cosine ends, as a fraction of --lr (0.1 as in NoLoCo; 0 decays to zero).", 0.1);
-        var innerOptimizer = c.Add("inner-optimizer", "adamw | muon (Keller Jordan's reference Muon) | muloco (MuLoCo's, from Dion): Muon on the blocks' matrices, AdamW (--lr) on embeddings, head and norms.", "adamw");
+        var innerOptimizer = c.Add("inner-optimizer", "muon (Keller Jordan's reference Muon) | muloco (MuLoCo's, from Dion): Muon on the blocks' matrices, AdamW (--lr) on embeddings, head and norms | adamw: AdamW on everything.", "muon");
         var muonLr = c.Add("muon-lr", "Peak Muon learning rate, on --lr's schedule (0: the variant's default, 0.02 for muon, 0.01 for muloco).", 0.0);
         var batchTokens = c.Add("batch-tokens", "Tokens per inner step; micro-batches are accumulated to reach it (0: one micro-batch).", 0);
         var outerLr = c.Add("outer-lr", "DiLoCo outer learning rate.", 1.0);
@@ -37,7 +37,9 @@ public sealed record LearningOptions(Algorithm Algorithm, int InnerStepsPerRound
         var outerForm = c.Add("outer-form", "DiLoCo momentum form: nesterov | heavyball.", "nesterov");
         var sparseOf = SparseLoCoNames.Declare(c);
         // Train runs no network: it has the round options without the waiting and refusing ones.
-        var roundsOf = RoundSettings.Declare(c, network: !ddp);
+        // An outer method's update goes through the 4-bit chain unless --compress says otherwise; DDP, the exact baseline, through fp32.
+        var roundsOf = RoundSettings.Declare(c, network: !ddp,
+            compressDefault: p => AlgorithmNames.Parse(p.GetValue(algorithm)!) == Algorithm.Ddp ? UpdateChain.Exact : UpdateChain.Default);
         var seed = c.Add("seed", "Seed of the initial weights, the data shards and NoLoCo's pairing (every member of a swarm must use the same).", 1L);
         var init = c.Add("init", "Starting weights drawn from --seed: gpt2 (N(0, 0.02), residual projections shrunk by 1/sqrt(2L)) | torch (torch.nn defaults: Linear U(+-1/sqrt(fan_in)), embedding N(0, 1)) | scale=X (gpt2's shape with std X). Every member of a swarm must use the same.", "gpt2");
         return parse =>

@@ -71,13 +71,15 @@ public sealed partial class NodeDaemon
             throw new IOException($"--listen {string.Join(" ", s.Listen)}: the port is already in use (another node?); choose another, e.g. --listen /ip4/0.0.0.0/tcp/4002");
         }
         IUpdateCodec codec = UpdateCodecs.Create(s.Compress, trainer.Flat);
+        IUpdateCodec weightsCodec = UpdateCodecs.Create(s.WeightsCompress, trainer.Flat);
         var misbehave = s.Misbehave is null ? null : new Misbehaviour(s.Misbehave);
-        if (misbehave is not null) codec = misbehave.Wrap(codec);
+        // Both chains a payload can travel through: NoLoCo over a lossy chain sends anchored weights through the second.
+        if (misbehave is not null) (codec, weightsCodec) = (misbehave.Wrap(codec), misbehave.Wrap(weightsCodec));
         if (misbehave is not null) source = misbehave.Wrap(source, data.Tokenizer.VocabSize, shard);
         // The swarm sees the host through a monitor that times the state transfers it serves (for status and metrics).
         _serving = new StateServingMonitor(host, TimeProvider.System);
         await using var peer = new SwarmPeer(s.Swarm, _serving, TimeProvider.System, new Random((int)(s.Swarm.SwarmSeed ^ shard)), trainer, source, codec,
-            s.DiLoCo, s.NoLoCo, _logs.CreateLogger("swarm"), UpdateCodecs.Create(s.WeightsCompress, trainer.Flat), s.SparseLoCo)
+            s.DiLoCo, s.NoLoCo, _logs.CreateLogger("swarm"), weightsCodec, s.SparseLoCo)
         {
             ConfigHash = identity.ConfigHash,
             Misbehave = misbehave,

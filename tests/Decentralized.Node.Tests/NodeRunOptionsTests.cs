@@ -25,7 +25,35 @@ public sealed class NodeRunOptionsTests
         var theirs = Find(train, name);
         Assert.Equal(theirs.ValueType, ours.ValueType);
         Assert.Equal(Default(theirs), Default(ours));
-        if (name is not ("noloco-gamma" or "noloco-payload")) Assert.NotNull(Default(ours));
+        if (name is not ("noloco-gamma" or "noloco-payload" or "compress")) Assert.NotNull(Default(ours));
+    }
+
+    /// <summary>
+    /// --compress is derived when not given: the 4-bit chain for every outer method, in train and in node run alike,
+    /// and fp32 for train's DDP baseline (a user comparing against DDP compares against exact gradients).
+    /// </summary>
+    [Theory]
+    [InlineData("noloco", "q4:bf16+ef+ans")] [InlineData("diloco", "q4:bf16+ef+ans")] [InlineData("sparseloco", "q4:bf16+ef+ans")] [InlineData("ddp", "fp32")]
+    public void CompressDefaultsToTheFourBitChainForOuterMethodsAndFp32ForDdp(string algorithm, string chain)
+    {
+        var train = new Command("train");
+        var learning = LearningOptions.Declare(train, ddp: true);   // train's own declaration
+        Assert.Equal(chain, learning(train.Parse(["--algorithm", algorithm])).Rounds.Compress);
+        if (algorithm == "ddp") return;
+        var run = new Command("run");
+        var read = NodeOptions.Declare(run);
+        Assert.Equal(chain, read(run.Parse(["--algorithm", algorithm])).Compress);
+        Assert.Equal("int8", read(run.Parse(["--algorithm", algorithm, "--compress", "int8"])).Compress);
+    }
+
+    /// <summary>Muon on the blocks' matrices is the default inner optimizer of train and node run (docs/RESULTS.md, held-out split).</summary>
+    [Fact]
+    public void MuonIsTheDefaultInnerOptimizer()
+    {
+        var run = new Command("run");
+        var read = NodeOptions.Declare(run);
+        Assert.Equal(Decentralized.Node.Training.InnerOptimizer.Muon, read(run.Parse([])).Inner.Optimizer);
+        Assert.Equal(Decentralized.Node.Training.InnerOptimizer.AdamW, read(run.Parse(["--inner-optimizer", "adamw"])).Inner.Optimizer);
     }
 
     /// <summary>
@@ -43,7 +71,7 @@ public sealed class NodeRunOptionsTests
     [InlineData("noloco", "--algorithm", "sparseloco")] [InlineData("sparseloco", "--sparse-k", "32")] [InlineData("sparseloco", "--sparse-beta", "0.9")]
     [InlineData("sparseloco", "--sparse-lr", "0.4")] [InlineData("sparseloco", "--sparse-positions", "12bit")] [InlineData("sparseloco", "--sparse-mean", "replicas")]
     [InlineData("sparseloco", "--sparse-clip", "off")] [InlineData("sparseloco", "--sparse-group-size", "2")] [InlineData("sparseloco", "--compress", "int8")]
-    [InlineData("noloco", "--inner-optimizer", "muon")] [InlineData("diloco", "--inner-optimizer", "muloco")]
+    [InlineData("noloco", "--inner-optimizer", "adamw")] [InlineData("diloco", "--inner-optimizer", "muloco")]
     public void EveryWireOrModelSettingEntersTheGateByName(string algorithm, string option, string value)
     {
         var ours = Identity("--algorithm", algorithm);
@@ -55,7 +83,7 @@ public sealed class NodeRunOptionsTests
 
     [Theory]
     [InlineData("--lr", "1e-3")] [InlineData("--warmup", "7")] [InlineData("--round-timeout", "9")] [InlineData("--norm-bound", "4")] [InlineData("--outer-lr", "0.5")]
-    [InlineData("--muon-lr", "0.03")] [InlineData("--inner-optimizer", "adamw")]
+    [InlineData("--muon-lr", "0.03")]
     public void SettingsMembersMayChooseForThemselvesStayOutOfTheGate(string option, string value) =>
         Assert.Equal(Identity().ConfigHash, Identity(option, value).ConfigHash);   // --outer-lr: not used by the default NoLoCo
 

@@ -265,7 +265,7 @@ public sealed class SwarmDaemonTests : IDisposable
 
     [Theory]
     [InlineData("--swarm-key", "ffeeddccbbaa99887766554433221100", "swarm key mismatch")]
-    [InlineData("--compress", "int8", "--compress: ours 'int8', theirs 'fp32'")]
+    [InlineData("--compress", "int8", "--compress: ours 'int8', theirs 'q4:bf16+ef+ans'")]
     [InlineData("--group-size", "3", "--group-size: ours '3', theirs '2'")]
     public async Task PeerWithAnotherKeyOrSettingIsRefusedWithAClearReason(string option, string value, string reason)
     {

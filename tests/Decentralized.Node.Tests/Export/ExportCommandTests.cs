@@ -182,7 +182,7 @@ public sealed class ExportCommandTests(TrainedExport trained, Xunit.Abstractions
     public void TrainInitFromStartsFromTheExportedWeights()
     {
         var checkpoint = Path.Combine(trained.Dir, "init.ckpt");
-        var (code, _, error) = TrainedExport.Run("train", "--model", "tiny", "--replicas", "1", "--algorithm", "ddp", "--steps", "1", "--lr", "1e-12",
+        var (code, _, error) = TrainedExport.Run("train", "--model", "tiny", "--replicas", "1", "--algorithm", "ddp", "--steps", "1", "--lr", "1e-12", "--muon-lr", "1e-12",
             "--warmup", "1", "--batch-size", "2", "--seq-len", "16", "--eval-every", "0", "--eval-batches", "1", "--device", "cpu",
             "--data", trained.Corpus, "--cache-dir", Path.Combine(trained.Dir, "cache"), "--checkpoint", checkpoint, "--init-from", trained.Exported);
         Assert.True(code == 0, error);

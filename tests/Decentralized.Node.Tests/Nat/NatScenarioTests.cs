@@ -92,12 +92,14 @@ public sealed class NatScenarioTests : IDisposable
     {
         // Enough rounds after the relay's cut (about two rounds of updates fill 1 MiB) for the peers to need each other
         // again: with 3, the cut could come in the last round, which then closed without the pair and no new circuit.
+        // fp32 weights (0.53 MiB a round per direction here); the default chain sends 8-bit anchored weights, about 0.14 MiB,
+        // which would reach the cut only after the last round.
         const long rounds = 6;
-        var boot = Start("boot", rounds, "--relay", "on", "--relay-limit-mb", "1", "--min-peers", "3");
+        var boot = Start("boot", rounds, "--relay", "on", "--relay-limit-mb", "1", "--min-peers", "3", "--compress", "fp32");
         var bootstrap = AddressOf(boot, "boot");
-        var a = Start("h3", rounds, "--bootstrap", bootstrap, "--min-peers", "3");
+        var a = Start("h3", rounds, "--bootstrap", bootstrap, "--min-peers", "3", "--compress", "fp32");
         Assert.Equal("private", Reachability(a)["reachability"]!.GetValue<string>());
-        var b = Start("h4", rounds, "--bootstrap", bootstrap, "--min-peers", "3");
+        var b = Start("h4", rounds, "--bootstrap", bootstrap, "--min-peers", "3", "--compress", "fp32");
 
         foreach (var d in new[] { boot, a, b }) await d.ExpectCleanExitAsync(Long);
 
