@@ -38,8 +38,10 @@ public sealed record LearningOptions(Algorithm Algorithm, int InnerStepsPerRound
         var sparseOf = SparseLoCoNames.Declare(c);
         // Train runs no network: it has the round options without the waiting and refusing ones.
         // An outer method's update goes through the 4-bit chain unless --compress says otherwise; DDP, the exact baseline, through fp32.
+        // NoLoCo's β = γ = 1.0: measured better than the paper's 0.7 at K=4 (docs/RESULTS.md), and what every NoLoCo row there uses.
         var roundsOf = RoundSettings.Declare(c, network: !ddp,
-            compressDefault: p => AlgorithmNames.Parse(p.GetValue(algorithm)!) == Algorithm.Ddp ? UpdateChain.Exact : UpdateChain.Default);
+            compressDefault: p => AlgorithmNames.Parse(p.GetValue(algorithm)!) == Algorithm.Ddp ? UpdateChain.Exact : UpdateChain.Default,
+            nolocoBeta: 1.0);
         var seed = c.Add("seed", "Seed of the initial weights, the data shards and NoLoCo's pairing (every member of a swarm must use the same).", 1L);
         var init = c.Add("init", "Starting weights drawn from --seed: gpt2 (N(0, 0.02), residual projections shrunk by 1/sqrt(2L)) | torch (torch.nn defaults: Linear U(+-1/sqrt(fan_in)), embedding N(0, 1)) | scale=X (gpt2's shape with std X). Every member of a swarm must use the same.", "gpt2");
         return parse =>

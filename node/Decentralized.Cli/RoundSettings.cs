@@ -18,7 +18,10 @@ public sealed record RoundSettings(string Compress, string WeightsCompress, NoLo
     /// <summary>Adds the round options to <paramref name="c"/> (with <paramref name="network"/> also the waiting and refusing ones) and returns their reader.</summary>
     /// <paramref name="compressDefault"/> derives <c>--compress</c> when it is not given (the outer methods' chain for
     /// <c>train</c> and the swarm, fp32 for DDP); without it the default is fp32 (the pipeline).
-    public static Func<ParseResult, RoundSettings> Declare(Command c, bool network = true, Func<ParseResult, string>? compressDefault = null)
+    /// <paramref name="nolocoBeta"/> is NoLoCo's β default: the paper's 0.7 for the pipeline, 1.0 (measured better here)
+    /// for <c>train</c> and the swarm.
+    public static Func<ParseResult, RoundSettings> Declare(Command c, bool network = true, Func<ParseResult, string>? compressDefault = null,
+        double nolocoBeta = 0.7)
     {
         var compress = c.AddOptional<string>("compress", compressDefault is null
             ? "Codec chain for what is exchanged (fp32, bf16, int8, q4+ef, q4:bf16+ef+ans, topk:0.01+ef+q8, ...). Default: fp32."
@@ -26,7 +29,7 @@ public sealed record RoundSettings(string Compress, string WeightsCompress, NoLo
         var weightsCompress = c.Add("weights-compress", "NoLoCo over a lossy --compress: chain for the fast weights, sent as offsets from the weights every member shared (the start or the warm-up's end).", WeightsChain.Default);
         var groupSize = c.Add("group-size", "NoLoCo exchange group size.", 2);
         var alpha = c.Add("noloco-alpha", "NoLoCo momentum decay alpha.", 0.5);
-        var beta = c.Add("noloco-beta", "NoLoCo pseudo-gradient weight beta.", 0.7);
+        var beta = c.Add("noloco-beta", "NoLoCo pseudo-gradient weight beta.", nolocoBeta);
         var gamma = c.AddOptional<double?>("noloco-gamma", "NoLoCo pull towards the group's weights (default: beta).");
         var form = c.Add("noloco-form", "NoLoCo momentum form: heavyball (the paper's) | nesterov.", "heavyball");
         var payload = c.AddOptional<string>("noloco-payload", "fast (θ only) | delta+slow | anchored (θ minus the shared start weights, through --weights-compress); default: fast for lossless chains, else anchored (delta+slow when gamma differs from beta).");

@@ -26,7 +26,7 @@ public sealed class SwarmSimulation : IAsyncDisposable
     private readonly TrainingData _data;
     private readonly DeterministicRandom _random;
     private readonly IReadOnlyList<long[]> _validation;
-    private readonly IReadOnlyList<long[]> _scoring;
+    private readonly IReadOnlyList<long[]>? _scoring;
     private readonly List<SimulatedSwarmPeer> _peers = [];
     private readonly TextWriter? _echo;
     private readonly PrivateKey[] _starterKeys;
@@ -53,7 +53,8 @@ public sealed class SwarmSimulation : IAsyncDisposable
         };
         Network = new SimulatedNetwork(Scheduler, net, _random.Fork("network"));
         _validation = data.Validation(options.Inner.MicroBatchSize, options.Inner.SequenceLength, options.EvalBatches);
-        _scoring = data.HeldOut(options.Inner.MicroBatchSize, options.Inner.SequenceLength, options.EvalBatches, 1);
+        // The batch verification scores partners on, past the validation batches; built only when it is on.
+        _scoring = options.Verify is null ? null : data.HeldOut(options.Inner.MicroBatchSize, options.Inner.SequenceLength, options.EvalBatches, 1);
         // Peer i is the i-th member in the round engine's (ordinal) order, as replica i is in `train`: with the same
         // shards the same groups form, so a run without faults ends where `train` ends.
         var keys = _random.Fork("starter-keys");
@@ -153,7 +154,7 @@ public sealed class SwarmSimulation : IAsyncDisposable
             new ChainUpdateCodec(_options.WeightsCodec, trainer.Flat), _options.SparseLoCo)
         {
             Misbehave = misbehave,
-            ScoringBatches = _options.Verify is null ? null : _scoring,
+            ScoringBatches = _scoring,
         };
         var sim = new SimulatedSwarmPeer(index, host, net, peer, trainer, compute, joiner, Scheduler.Now) { Joined = !joiner };
         peer.AfterInnerStep = ct =>
