@@ -83,7 +83,9 @@ public sealed partial class ReadmeCommandsTests(ITestOutputHelper output) : IDis
             Assert.Contains("swarm result", stderr);
             var png = Regex.Match(stderr, @"loss curve: (\S+\.png)");
             Assert.True(png.Success && new FileInfo(png.Groups[1].Value).Length > 1000, $"no loss curve PNG:\n{Tail(stderr)}");
-            Assert.Matches(@"text from peer0's model [^\n]*\n  \| The \S", stderr);   // what the swarm learned, in words
+            // A sample of what the swarm learned, continuing the prompt (after two rounds mostly noise: the first generated
+            // byte may be a space, so only the prompt and one more character are checked).
+            Assert.Matches(@"text from peer0's model [^\n]*\n  \| The .", stderr);
             return;
         }
         if (Regex.IsMatch(command, @"\bdecentralized\s+eval\b"))
