@@ -7,7 +7,8 @@ namespace Decentralized.Node.Tests.Daemon;
 /// <c>swarm local --link</c> end to end: real daemons behind emulated access links finish their rounds, the exchange
 /// takes at least the time the link's rate allows, and every peer reports its measured compute utilisation.
 /// </summary>
-[Collection("daemons")]
+// "console": it runs `swarm local` in this process, which writes to the console other tests of that collection capture.
+[Collection("console")]
 [Trait("Category", "Daemon")]
 public sealed class SwarmLocalLinkTests : IDisposable
 {
