@@ -23,9 +23,8 @@ public sealed record RoundSettings(string Compress, string WeightsCompress, NoLo
     public static Func<ParseResult, RoundSettings> Declare(Command c, bool network = true, Func<ParseResult, string>? compressDefault = null,
         double nolocoBeta = 0.7)
     {
-        var compress = c.AddOptional<string>("compress", compressDefault is null
-            ? "Codec chain for what is exchanged (fp32, bf16, int8, q4+ef, q4:bf16+ef+ans, topk:0.01+ef+q8, ...). Default: fp32."
-            : $"Codec chain for what is exchanged (fp32, bf16, int8, q4+ef, q4:bf16+ef+ans, topk:0.01+ef+q8, ...). Default: {UpdateChain.Default} (8.6x fewer bytes than fp32, measured as good), fp32 for train's ddp baseline.");
+        var compress = c.AddOptional<string>("compress", "Codec chain for what is exchanged (fp32, bf16, int8, q4+ef, q4:bf16+ef+ans, topk:0.01+ef+q8, ...). Default: "
+            + (compressDefault is null ? $"{UpdateChain.Exact}." : $"{UpdateChain.Default} (8.6x fewer bytes than fp32, measured as good), {UpdateChain.Exact} for train's ddp baseline."));
         var weightsCompress = c.Add("weights-compress", "NoLoCo over a lossy --compress: chain for the fast weights, sent as offsets from the weights every member shared (the start or the warm-up's end).", WeightsChain.Default);
         var groupSize = c.Add("group-size", "NoLoCo exchange group size.", 2);
         var alpha = c.Add("noloco-alpha", "NoLoCo momentum decay alpha.", 0.5);
