@@ -28,7 +28,8 @@ public sealed record NodeSettings
     public DiLoCoOptions DiLoCo { get; init; } = new();
     public NoLoCoOptions NoLoCo { get; init; } = new();
     public SparseLoCoOptions SparseLoCo { get; init; } = new();
-    public string Compress { get; init; } = "fp32";
+    /// <summary>Chain for the exchange; always set from --compress (whose default for a node is <see cref="Decentralized.Node.Training.UpdateChain.Default"/>).</summary>
+    public string Compress { get; init; } = Decentralized.Node.Training.UpdateChain.Default;
     /// <summary>Chain for NoLoCo's fast weights when --compress is lossy (sent as offsets from the swarm's initial weights).</summary>
     public string WeightsCompress { get; init; } = WeightsChain.Default;
     public string Device { get; init; } = "auto";
