@@ -28,6 +28,12 @@ public sealed class PresetTests
         Assert.Equal(64, config.HeadDim);
         Assert.InRange(config.ParameterCount, low, high);
         // The bill counts at least weights, gradients and AdamW's moments.
-        Assert.True(MemoryEstimate.TrainingBytes(config, new InnerOptions(), outerState: true) > 24 * config.ParameterCount);
+        long adamw = MemoryEstimate.TrainingBytes(config, new InnerOptions(), outerState: true);
+        Assert.True(adamw > 24 * config.ParameterCount);
+        // Muon keeps one momentum on the blocks' matrices instead of two moments: a smaller bill, still over weights,
+        // gradients, the outer state and one moment everywhere.
+        long muon = MemoryEstimate.TrainingBytes(config, new InnerOptions(Optimizer: InnerOptimizer.Muon), outerState: true);
+        Assert.InRange(muon, 20 * config.ParameterCount, adamw - 2 * config.ParameterCount);
+        Assert.Contains("Muon and AdamW", MemoryEstimate.Describe(config, new InnerOptions(Optimizer: InnerOptimizer.Muon), 1, outerState: true));
     }
 }
