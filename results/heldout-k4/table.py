@@ -23,3 +23,17 @@ for name, seeds in rows.items():
     sent = statistics.mean(r['bytes_sent_per_replica'] for r in seeds.values())
     cells = ' | '.join(f"{seeds[s]['val_loss']:.4f}" if s in seeds else '' for s in (1, 2, 3))
     print(f"| {name} | {cells} | {statistics.mean(losses):.4f}{spread} | {versus if name != 'ddp-adamw' else ''} | {sent / 1e6:,.1f} MB | {ddp_bytes / sent:.1f}x |")
+
+# Paired comparisons the goals ask about: NoLoCo against DiLoCo, and Muon against AdamW, same settings and seed.
+pairs = [(n, n.replace('noloco-', 'diloco-', 1)) for n in rows if n.startswith('noloco-')]
+pairs += [(n, n.replace('-muon', '-adamw')) for n in rows if n.endswith('-muon')]
+print()
+print('| run | against | seeds | difference per seed | mean |')
+print('|---|---|---|---|---|')
+for a, b in pairs:
+    common = sorted(set(rows.get(a, {})) & set(rows.get(b, {})))
+    if not common:
+        continue
+    diffs = [rows[a][s]['val_loss'] / rows[b][s]['val_loss'] - 1 for s in common]
+    cells = ', '.join(f"s{s} {100 * d:+.1f}%" for s, d in zip(common, diffs))
+    print(f"| {a} | {b} | {len(common)} | {cells} | {100 * statistics.mean(diffs):+.1f}% |")
