@@ -24,9 +24,12 @@ for name, seeds in rows.items():
     cells = ' | '.join(f"{seeds[s]['val_loss']:.4f}" if s in seeds else '' for s in (1, 2, 3))
     print(f"| {name} | {cells} | {statistics.mean(losses):.4f}{spread} | {versus if name != 'ddp-adamw' else ''} | {sent / 1e6:,.1f} MB | {ddp_bytes / sent:.1f}x |")
 
-# Paired comparisons the goals ask about: NoLoCo against DiLoCo, and Muon against AdamW, same settings and seed.
-pairs = [(n, n.replace('noloco-', 'diloco-', 1)) for n in rows if n.startswith('noloco-')]
+# Paired comparisons the goals ask about: NoLoCo against DiLoCo, Muon against AdamW, and each variant (a name
+# going on past its inner optimizer, e.g. ddp-adamw-torchinit) against its base row; same seeds only.
+base = lambda n: re.sub(r'-(muon|adamw)-.*$', r'-\1', n)
+pairs = [(n, base(n).replace('noloco-', 'diloco-', 1)) for n in rows if n.startswith('noloco-')]
 pairs += [(n, n.replace('-muon', '-adamw')) for n in rows if n.endswith('-muon')]
+pairs += [(n, base(n)) for n in rows if base(n) != n]
 print()
 print('| run | against | seeds | difference per seed | mean |')
 print('|---|---|---|---|---|')
