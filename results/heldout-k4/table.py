@@ -2,7 +2,8 @@
 """Prints the table of docs/RESULTS.md's first section from the `train --json` outputs in this folder.
 
 Each file is NAME-sS.json (S the seed). "vs DDP-AdamW" is the mean over the row's seeds of (row / DDP-AdamW of the same
-seed - 1), so rows with fewer seeds are compared on those seeds only; bytes are per replica, as `train` counts them.
+seed - 1), so rows with fewer seeds are compared on those seeds only; "vs DDP, same inner optimizer" likewise against
+DDP-Muon or DDP-AdamW; bytes are per replica, as `train` counts them.
 """
 import glob, json, os, re, statistics, sys
 
@@ -13,16 +14,19 @@ for path in sorted(glob.glob(os.path.join(folder, '*-s[0-9].json'))):
     rows.setdefault(name, {})[int(seed)] = json.load(open(path))
 ddp = {s: r['val_loss'] for s, r in rows.get('ddp-adamw', {}).items()}
 ddp_bytes = statistics.mean(r['bytes_sent_per_replica'] for r in rows['ddp-adamw'].values())
-print('| run | s1 | s2 | s3 | mean ± std | vs DDP-AdamW (same seeds) | bytes sent per replica | fewer than DDP |')
-print('|---|---|---|---|---|---|---|---|')
+print('| run | s1 | s2 | s3 | mean ± std | vs DDP-AdamW (same seeds) | vs DDP, same inner optimizer | bytes sent per replica | fewer than DDP |')
+print('|---|---|---|---|---|---|---|---|---|')
 for name, seeds in rows.items():
     losses = [seeds[s]['val_loss'] for s in sorted(seeds)]
     spread = f" ± {statistics.stdev(losses):.4f}" if len(losses) > 1 else ''
     paired = [seeds[s]['val_loss'] / ddp[s] - 1 for s in seeds if s in ddp]
     versus = f"{100 * statistics.mean(paired):+.1f}%" + (f" ({100 * min(paired):+.1f} to {100 * max(paired):+.1f})" if len(paired) > 1 else '')
+    same = 'ddp-muon' if '-muon' in name else 'ddp-adamw'
+    alike = [seeds[s]['val_loss'] / rows[same][s]['val_loss'] - 1 for s in seeds if s in rows.get(same, {})]
+    samecell = f"{100 * statistics.mean(alike):+.1f}%" if alike and not name.startswith('ddp-') and len(alike) == len(seeds) else ''
     sent = statistics.mean(r['bytes_sent_per_replica'] for r in seeds.values())
     cells = ' | '.join(f"{seeds[s]['val_loss']:.4f}" if s in seeds else '' for s in (1, 2, 3))
-    print(f"| {name} | {cells} | {statistics.mean(losses):.4f}{spread} | {versus if name != 'ddp-adamw' else ''} | {sent / 1e6:,.1f} MB | {ddp_bytes / sent:.1f}x |")
+    print(f"| {name} | {cells} | {statistics.mean(losses):.4f}{spread} | {versus if name != 'ddp-adamw' else ''} | {samecell} | {sent / 1e6:,.1f} MB | {ddp_bytes / sent:.1f}x |")
 
 # Paired comparisons the issue's goals ask about: NoLoCo against DiLoCo, Muon against AdamW, and each variant (a name
 # going on past its inner optimizer, e.g. ddp-adamw-torchinit) against its base row; same seeds only.
