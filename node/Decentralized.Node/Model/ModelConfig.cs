@@ -49,8 +49,10 @@ public sealed record ModelConfig(
     public int EffectiveMlpHidden => MlpHidden > 0 ? MlpHidden : (8 * Dim / 3 + 31) / 32 * 32;
 
     /// <summary>Parameters of the whole model: embedding, per block two norms, four attention and three MLP matrices, final norm, head.</summary>
-    public long ParameterCount =>
-        2L * VocabSize * Dim + (long)Layers * (2L * Dim + 4L * Dim * Dim + 3L * Dim * EffectiveMlpHidden) + Dim;
+    public long ParameterCount => 2L * VocabSize * Dim + (long)Layers * 2L * Dim + HiddenMatrixParameterCount + Dim;
+
+    /// <summary>Parameters of the blocks' matrices (four attention, three MLP per block): what Muon steps.</summary>
+    public long HiddenMatrixParameterCount => (long)Layers * (4L * Dim * Dim + 3L * Dim * EffectiveMlpHidden);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first impossible value.</summary>
     public ModelConfig Validate()

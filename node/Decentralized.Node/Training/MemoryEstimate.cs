@@ -15,7 +15,7 @@ public static class MemoryEstimate
     public static long TrainingBytes(ModelConfig model, InnerOptions inner, bool outerState)
     {
         long parameters = model.ParameterCount;
-        long matrices = inner.Optimizer == InnerOptimizer.AdamW ? 0 : (long)model.Layers * (4L * model.Dim * model.Dim + 3L * model.Dim * model.EffectiveMlpHidden);
+        long matrices = inner.Optimizer.Variant() is null ? 0 : model.HiddenMatrixParameterCount;   // as InnerTrainer gives Muon
         long state = parameters * (outerState ? 16 : 8) + 8 * (parameters - matrices) + 4 * matrices;
         long tokens = (long)inner.MicroBatchSize * inner.SequenceLength;
         long perToken = model.Layers * (16L * model.Dim + 3L * model.EffectiveMlpHidden) + 2L * model.VocabSize;
@@ -32,7 +32,7 @@ public static class MemoryEstimate
             $"about {Gib(each)} to train per replica{total} (weights, gradients, {OptimizerName(inner.Optimizer)}{(outerState ? ", outer state" : "")}, activations)";
     }
 
-    private static string OptimizerName(InnerOptimizer optimizer) => optimizer == InnerOptimizer.AdamW ? "AdamW" : "Muon and AdamW";
+    private static string OptimizerName(InnerOptimizer optimizer) => optimizer.Variant() is null ? "AdamW" : "Muon and AdamW";
 
     private static string Gib(long bytes) => bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):F1} GiB" : $"{bytes / (double)(1 << 20):F0} MiB";
 }

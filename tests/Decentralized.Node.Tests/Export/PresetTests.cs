@@ -15,6 +15,8 @@ public sealed class PresetTests
         var config = (name == "custom" ? new ModelConfig(Dim: 48, Layers: 3, Heads: 6, MlpHidden: 100) : ModelConfig.Presets[name]) with { VocabSize = vocab };
         using var model = new ModelStage(config);
         Assert.Equal(model.parameters().Sum(p => p.numel()), config.ParameterCount);
+        // The memory bill's Muon share: the matrices InnerTrainer hands Muon.
+        Assert.Equal(model.HiddenMatrices().Sum(p => p.numel()), config.HiddenMatrixParameterCount);
     }
 
     [Theory]
