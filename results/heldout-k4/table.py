@@ -21,7 +21,7 @@ for name, seeds in rows.items():
     spread = f" ± {statistics.stdev(losses):.4f}" if len(losses) > 1 else ''
     paired = [seeds[s]['val_loss'] / ddp[s] - 1 for s in seeds if s in ddp]
     versus = f"{100 * statistics.mean(paired):+.1f}%" + (f" ({100 * min(paired):+.1f} to {100 * max(paired):+.1f})" if len(paired) > 1 else '')
-    same = 'ddp-muon' if '-muon' in name else 'ddp-adamw'
+    same = 'ddp-muon' if re.search(r'-(muon|muloco)', name) else 'ddp-adamw'
     alike = [seeds[s]['val_loss'] / rows[same][s]['val_loss'] - 1 for s in seeds if s in rows.get(same, {})]
     samecell = f"{100 * statistics.mean(alike):+.1f}%" if alike and not name.startswith('ddp-') and len(alike) == len(seeds) else ''
     sent = statistics.mean(r['bytes_sent_per_replica'] for r in seeds.values())
@@ -30,9 +30,11 @@ for name, seeds in rows.items():
 
 # Paired comparisons the goals ask about: NoLoCo against DiLoCo, Muon against AdamW, and each variant (a name
 # going on past its inner optimizer, e.g. ddp-adamw-torchinit) against its base row; same seeds only.
-base = lambda n: re.sub(r'-(muon|adamw)-.*$', r'-\1', n)
+base = lambda n: re.sub(r'-(muon|muloco|adamw)-.*$', r'-\1', n)
 pairs = [(n, base(n).replace('noloco-', 'diloco-', 1)) for n in rows if n.startswith('noloco-')]
+pairs += [('noloco-h35q4-muon', 'diloco-h50q4-muon')]   # NoLoCo at H = 35 sends about what DiLoCo sends at H = 50
 pairs += [(n, n.replace('-muon', '-adamw')) for n in rows if n.endswith('-muon')]
+pairs += [(n, n.replace('-muloco', '-muon')) for n in rows if n.endswith('-muloco')]   # MuLoCo's variant against the reference Muon
 pairs += [(n, base(n)) for n in rows if base(n) != n]
 print()
 print('| run | against | seeds | difference per seed | mean |')
