@@ -2,7 +2,7 @@
 """Prints the table of docs/RESULTS.md's first section from the `train --json` outputs in this folder.
 
 Each file is NAME-sS.json (S the seed). "vs DDP-AdamW" is the mean over the row's seeds of (row / DDP-AdamW of the same
-seed - 1), so rows with fewer seeds are compared on those seeds only; "vs DDP, same inner optimizer" likewise against
+seed - 1; DDP-Muon where a folder has no DDP-AdamW), so rows with fewer seeds are compared on those seeds only; "vs DDP, same inner optimizer" likewise against
 DDP-Muon or DDP-AdamW; bytes are per replica, as `train` counts them.
 """
 import glob, json, os, re, statistics, sys
@@ -12,9 +12,11 @@ rows = {}
 for path in sorted(glob.glob(os.path.join(folder, '*-s[0-9].json'))):
     name, seed = re.match(r'(.*)-s(\d+)\.json$', os.path.basename(path)).groups()
     rows.setdefault(name, {})[int(seed)] = json.load(open(path))
-ddp = {s: r['val_loss'] for s, r in rows.get('ddp-adamw', {}).items()}
-ddp_bytes = statistics.mean(r['bytes_sent_per_replica'] for r in rows['ddp-adamw'].values())
-print('| run | s1 | s2 | s3 | mean ± std | vs DDP-AdamW (same seeds) | vs DDP, same inner optimizer | bytes sent per replica | fewer than DDP |')
+# The reference: DDP-AdamW, or DDP-Muon in a folder without it (results/init-b16).
+reference = 'ddp-adamw' if 'ddp-adamw' in rows else 'ddp-muon'
+ddp = {s: r['val_loss'] for s, r in rows[reference].items()}
+ddp_bytes = statistics.mean(r['bytes_sent_per_replica'] for r in rows[reference].values())
+print(f'| run | s1 | s2 | s3 | mean ± std | vs {reference.upper().replace("ADAMW", "AdamW").replace("MUON", "Muon")} (same seeds) | vs DDP, same inner optimizer | bytes sent per replica | fewer than DDP |')
 print('|---|---|---|---|---|---|---|---|---|')
 for name, seeds in rows.items():
     losses = [seeds[s]['val_loss'] for s in sorted(seeds)]
@@ -26,7 +28,7 @@ for name, seeds in rows.items():
     samecell = f"{100 * statistics.mean(alike):+.1f}%" if alike and not name.startswith('ddp-') and len(alike) == len(seeds) else ''
     sent = statistics.mean(r['bytes_sent_per_replica'] for r in seeds.values())
     cells = ' | '.join(f"{seeds[s]['val_loss']:.4f}" if s in seeds else '' for s in (1, 2, 3))
-    print(f"| {name} | {cells} | {statistics.mean(losses):.4f}{spread} | {versus if name != 'ddp-adamw' else ''} | {samecell} | {sent / 1e6:,.1f} MB | {ddp_bytes / sent:.1f}x |")
+    print(f"| {name} | {cells} | {statistics.mean(losses):.4f}{spread} | {versus if name != reference else ''} | {samecell} | {sent / 1e6:,.1f} MB | {ddp_bytes / sent:.1f}x |")
 
 # Paired comparisons the issue's goals ask about: NoLoCo against DiLoCo, Muon against AdamW, and each variant (a name
 # going on past its inner optimizer, e.g. ddp-adamw-torchinit) against its base row; same seeds only.
