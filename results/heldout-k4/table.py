@@ -30,10 +30,11 @@ for name, seeds in rows.items():
     cells = ' | '.join(f"{seeds[s]['val_loss']:.4f}" if s in seeds else '' for s in (1, 2, 3))
     print(f"| {name} | {cells} | {statistics.mean(losses):.4f}{spread} | {versus if name != reference else ''} | {samecell} | {sent / 1e6:,.1f} MB | {ddp_bytes / sent:.1f}x |")
 
-# Paired comparisons the goals ask about: NoLoCo against DiLoCo, Muon against AdamW, and each variant (a name
+# Paired comparisons the goals ask about: NoLoCo and SparseLoCo against DiLoCo, Muon against AdamW, and each variant (a name
 # going on past its inner optimizer, e.g. ddp-adamw-torchinit) against its base row; same seeds only.
 base = lambda n: re.sub(r'-(muon|muloco|adamw)-.*$', r'-\1', n)
 pairs = [(n, base(n).replace('noloco-', 'diloco-', 1)) for n in rows if n.startswith('noloco-')]
+pairs += [(n, n.replace('sparseloco-', 'diloco-', 1).replace('-h50-', '-h50q4-')) for n in rows if n.startswith('sparseloco-')]
 pairs += [('noloco-h35q4-muon', 'diloco-h50q4-muon')]   # NoLoCo at H = 35 sends about what DiLoCo sends at H = 50
 pairs += [(n, n.replace('-muon', '-adamw')) for n in rows if n.endswith('-muon')]
 pairs += [(n, n.replace('-muloco', '-muon')) for n in rows if n.endswith('-muloco')]   # MuLoCo's variant against the reference Muon
