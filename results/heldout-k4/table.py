@@ -33,7 +33,8 @@ for name, seeds in rows.items():
 # Paired comparisons the goals ask about: NoLoCo and SparseLoCo against DiLoCo, Muon against AdamW, and each variant (a name
 # going on past its inner optimizer, e.g. ddp-adamw-torchinit) against its base row; same seeds only.
 base = lambda n: re.sub(r'-(muon|muloco|adamw)-.*$', r'-\1', n)
-pairs = [(n, base(n).replace('noloco-', 'diloco-', 1)) for n in rows if n.startswith('noloco-')]
+twin = lambda n: n.replace('noloco-', 'diloco-', 1)   # the DiLoCo row of the same settings, else of the base settings
+pairs = [(n, twin(n) if twin(n) in rows else twin(base(n))) for n in rows if n.startswith('noloco-')]
 pairs += [(n, n.replace('sparseloco-', 'diloco-', 1).replace('-h50-', '-h50q4-')) for n in rows if n.startswith('sparseloco-')]
 pairs += [('noloco-h35q4-muon', 'diloco-h50q4-muon')]   # NoLoCo at H = 35 sends about what DiLoCo sends at H = 50
 pairs += [(n, n.replace('-muon', '-adamw')) for n in rows if n.endswith('-muon')]
