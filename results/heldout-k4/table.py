@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prints the table of docs/RESULTS.md's first section from the `train --json` outputs in this folder.
+"""Prints the tables of docs/RESULTS.md's first section from the `train --json` outputs in this folder (or the folder given).
 
 Each file is NAME-sS.json (S the seed). "vs DDP-AdamW" is the mean over the row's seeds of (row / DDP-AdamW of the same
 seed - 1; DDP-Muon where a folder has no DDP-AdamW), so rows with fewer seeds are compared on those seeds only; "vs DDP, same inner optimizer" likewise against
@@ -12,11 +12,12 @@ rows = {}
 for path in sorted(glob.glob(os.path.join(folder, '*-s[0-9].json'))):
     name, seed = re.match(r'(.*)-s(\d+)\.json$', os.path.basename(path)).groups()
     rows.setdefault(name, {})[int(seed)] = json.load(open(path))
-# The reference: DDP-AdamW, or DDP-Muon in a folder without it (results/init-b16).
+# The reference: DDP-AdamW, or DDP-Muon in a folder without it (results/tiny-b16, results/small-b16).
 reference = 'ddp-adamw' if 'ddp-adamw' in rows else 'ddp-muon'
 ddp = {s: r['val_loss'] for s, r in rows[reference].items()}
 ddp_bytes = statistics.mean(r['bytes_sent_per_replica'] for r in rows[reference].values())
-print(f'| run | s1 | s2 | s3 | mean ± std | vs {reference.upper().replace("ADAMW", "AdamW").replace("MUON", "Muon")} (same seeds) | vs DDP, same inner optimizer | bytes sent per replica | fewer than DDP |')
+label = {'ddp-adamw': 'DDP-AdamW', 'ddp-muon': 'DDP-Muon'}[reference]
+print(f'| run | s1 | s2 | s3 | mean ± std | vs {label} (same seeds) | vs DDP, same inner optimizer | bytes sent per replica | fewer than DDP |')
 print('|---|---|---|---|---|---|---|---|---|')
 for name, seeds in rows.items():
     losses = [seeds[s]['val_loss'] for s in sorted(seeds)]
